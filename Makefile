@@ -1,0 +1,41 @@
+include rules.mk
+
+.PHONY: all test demo bench deps clean unit-build
+
+all: $(BIN)
+
+# The static NativeAOT binary (file dist/aica: "statically linked"), AOT/trim warnings are errors.
+$(BIN): $(SOURCES)
+	$(DOTNET) publish src/Aica/Aica.csproj $(PUBLISH_FLAGS) -o $(ARTIFACTS)/publish
+	@mkdir -p $(DIST)
+	cp $(ARTIFACTS)/publish/aica $(BIN)
+	@file $(BIN) | grep -q 'statically linked' || { echo "error: $(BIN) is not statically linked"; exit 1; }
+
+# Installs what the tests need on a fresh machine (root, Debian).
+deps:
+	@missing=""; \
+	for c in visudo:sudo rsync:rsync shellcheck:shellcheck setpriv:util-linux tmux:tmux systemd-analyze:systemd file:file; do \
+	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Every test: unit, in-process command, black-box (dist/aica) and end-to-end (mount namespaces).
+test: deps $(BIN)
+	@rm -rf $(TEST_RESULTS)
+	$(DOTNET) build tests/Aica.Tests/Aica.Tests.csproj -c $(CONFIG) -nologo -v q
+	AICA_BIN=$(CURDIR)/$(BIN) AICA_SHIMS=$(CURDIR)/shims $(DOTNET) test tests/Aica.Tests/Aica.Tests.csproj -c $(CONFIG) --no-build \
+	  --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" --results-directory $(TEST_RESULTS); \
+	  rc=$$?; sh tests/summary.sh $(TEST_RESULTS)/results.trx; s=$$?; [ $$rc -eq 0 ] && [ $$s -eq 0 ]
+
+# The main job on a sandbox server under a temporary folder (--root); never touches the real /.
+demo: deps $(BIN)
+	sh tests/demo.sh $(CURDIR)/$(BIN)
+
+bench: deps $(BIN)
+	sh bench/run.sh $(CURDIR)/$(BIN)
+
+clean:
+	rm -rf $(DIST) $(ARTIFACTS) src/*/bin src/*/obj tests/*/bin tests/*/obj

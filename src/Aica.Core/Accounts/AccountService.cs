@@ -1,0 +1,38 @@
+using Aica.IO;
+
+namespace Aica.Accounts;
+
+/// <summary>Creates groups and accounts with shadow-utils (with <c>-P ROOT</c> under --root), always with explicit ids.</summary>
+public sealed class AccountService(RootedFs fs, ProcessRunner runner)
+{
+    public AccountDb Load() => AccountDb.Load(fs, runner);
+
+    private IEnumerable<string> Prefix => fs.IsRealRoot ? [] : ["-P", fs.Root];
+
+    private async Task Run(string tool, IEnumerable<string> args, string what, CancellationToken ct)
+    {
+        var r = await runner.RunAsync(tool, Prefix.Concat(args), ct).ConfigureAwait(false);
+        if (!r.Ok) throw new AicaException($"{what} failed: {tool} exited {r.ExitCode}: {r.Brief}");
+    }
+
+    public Task CreateGroup(string name, int gid, CancellationToken ct = default) =>
+        Run("groupadd", ["-g", gid.ToString(), name], $"creating group {name} (gid {gid})", ct);
+
+    /// <summary>An account with no password (locked until a key or the admin gives access), no home created here.</summary>
+    public Task CreateUser(string name, int uid, int gid, string shell, string home, string? supplementary, CancellationToken ct = default)
+    {
+        var args = new List<string> { "-u", uid.ToString(), "-g", gid.ToString(), "-s", shell, "-d", home, "-M", "-N" };
+        if (supplementary is not null) { args.Add("-G"); args.Add(supplementary); }
+        args.Add(name);
+        return Run("useradd", args, $"creating account {name} (uid {uid})", ct);
+    }
+
+    public Task AddToGroup(string user, string group, CancellationToken ct = default) =>
+        Run("usermod", ["-a", "-G", group, user], $"adding {user} to {group}", ct);
+
+    public Task DeleteUser(string name, CancellationToken ct = default) =>
+        Run("userdel", [name], $"removing account {name}", ct);
+
+    public Task DeleteGroup(string name, CancellationToken ct = default) =>
+        Run("groupdel", [name], $"removing group {name}", ct);
+}

@@ -1,0 +1,101 @@
+using Aica.Accounts;
+using Aica.Config;
+using static Aica.Native.Perms;
+
+namespace Aica.Engine;
+
+/// <summary>Computes the desired state of the server from config + registry (SPEC §2–§3, §8 order).</summary>
+public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, Func<EngineContext, string, CancellationToken, Task<string?>>? sudoersValidator = null)
+{
+    /// <summary>The shared group's gid: recorded in the config, else the live group's.</summary>
+    public static int? SharedGid(AicaConfig c, AccountDb db) => c.Gid ?? db.Group(c.Group)?.Gid;
+
+    /// <summary>Resolves a registry entry to ids; legacy lines take the live account's ids.</summary>
+    public static (UserSpec? Spec, string? Problem) Resolve(UserEntry e, AicaConfig c, AccountDb db, int sharedGid)
+    {
+        var layout = e.Layout ?? c.DefaultLayout;
+        if (e.Group != c.Group)
+            return (null, $"{e.Name}: registered in group {e.Group}, but this server's group is {c.Group}");
+        if (e.Uid is { } uid && e.Gid is { } gid)
+            return (new UserSpec(e.Name, uid, gid, e.Shell ?? c.DefaultShell, layout, sharedGid, c.Group), null);
+        var live = db.User(e.Name);
+        if (live is null)
+            return (null, $"{e.Name}: legacy registry line (no uid recorded) and no account to take it from; re-add with aica user add {e.Name} --uid N");
+        return (new UserSpec(e.Name, live.Uid, live.Gid, live.Shell, layout, sharedGid, c.Group), null);
+    }
+
+    public DesiredState Build(Registry registry, AccountDb db, string? selfExe, IEnumerable<string>? onlyUsers = null)
+    {
+        var units = new List<Unit>();
+        var problems = registry.Problems.Select(p => p.ToString()).ToList();
+        var gid = SharedGid(config, db);
+        if (gid is null)
+        {
+            problems.Add($"group {config.Group} has no recorded gid and does not exist; run aica init --gid N");
+            return new DesiredState(units, problems);
+        }
+        var g = (uint)gid.Value;
+        units.Add(new Unit(Phase.Group, "group", null, [new GroupItem(config.Group, gid.Value)]));
+        units.Add(new Unit(Phase.Tree, "shared tree", null, TreeItems(g, selfExe).ToList()));
+        units.Add(new Unit(Phase.Etc, "/etc files", null, EtcItems().ToList()));
+
+        var only = onlyUsers?.ToHashSet();
+        foreach (var e in registry.Users)
+        {
+            if (only is not null && !only.Contains(e.Name)) continue;
+            var (spec, problem) = Resolve(e, config, db, gid.Value);
+            if (spec is null) { problems.Add(problem!); continue; }
+            var layout = layouts.Find(spec.Layout);
+            if (layout is null) { problems.Add($"{e.Name}: layout {spec.Layout} is not supported by this aica"); continue; }
+            var acct = new List<Item>();
+            if (spec.Gid != gid.Value) acct.Add(new GroupItem(spec.Name, spec.Gid, "user.group"));
+            acct.Add(new AccountItem(spec.Name, spec.Uid, spec.Gid, spec.Shell, spec.Home, config.Group));
+            units.Add(new Unit(Phase.Accounts, $"user {spec.Name}", spec.Name, acct));
+            units.Add(new Unit(Phase.Homes, $"home {spec.Name}", spec.Name, layout.Items(spec, config).ToList()));
+        }
+        return new DesiredState(units, problems);
+    }
+
+    /// <summary>SPEC §3, top levels only: recursive repair is aica perms.</summary>
+    public IEnumerable<Item> TreeItems(uint gid, string? selfExe)
+    {
+        var shared = new List<(string Path, uint Mode)>();
+        foreach (var (_, p) in config.SharedCaches) shared.Add((p, O(2775)));
+        shared.Add((config.Datasets, O(3775)));
+        shared.Add((config.Code, O(3775)));
+
+        var fixedDirs = new List<(string Path, uint Mode)>
+        {
+            ("/data", O(755)), ("/data/bin", O(755)), ("/data/config", O(755)), ("/data/admin", O(750)), ("/data/admin/backups", O(750)),
+            ("/data/admin/reports", O(750)), ("/data/admin/log", O(750)), ("/data/apps", O(755)), ("/data/users", O(755)),
+        };
+        var all = new SortedDictionary<string, Item>(StringComparer.Ordinal);
+        foreach (var (p, m) in fixedDirs) all[p] = new DirItem(p, 0, 0, m);
+        if (config.BackupDir != "/data/admin/backups") all[config.BackupDir] = new DirItem(config.BackupDir, 0, 0, O(750));
+        foreach (var (p, m) in shared)
+        {
+            // Intermediate directories (/data/cache, /data/models, ...) are root:root 0755.
+            var parts = p.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            for (var i = 2; i < parts.Length; i++)
+            {
+                var parent = "/" + string.Join('/', parts[..i]);
+                if (!all.ContainsKey(parent)) all[parent] = new DirItem(parent, 0, 0, O(755));
+            }
+            all[p] = new DirItem(p, 0, gid, m, id: "tree.shared");
+        }
+        foreach (var item in all.Values) yield return item;
+        if (selfExe is not null) yield return new BinaryItem(config.InstallPath, selfExe);
+        yield return new FileItem(AicaConfig.ConfigPath, config.Render(), O(644), "config.file", createOnly: true);
+        yield return new FileItem(AicaConfig.RegistryPath, "# aica user registry: name:group:uid:gid:shell:layout\n", O(644), "registry.file", createOnly: true);
+    }
+
+    public IEnumerable<Item> EtcItems()
+    {
+        yield return new DirItem("/home", 0, 0, O(755), id: "home.root");
+        yield return new FileItem(Templates.ProfilePath, Templates.Profile(config), O(644), "etc.profile");
+        yield return new FileItem(Templates.CondarcPath, Templates.Condarc(config), O(644), "etc.condarc");
+        yield return new FileItem(Templates.SudoersPath, Templates.Sudoers(config), O(440), "sudoers.valid", validate: sudoersValidator);
+        yield return new FileItem(Templates.UnitPath, Templates.Unit(config), O(644), "unit.file");
+        yield return new FileItem(Templates.CronPath, Templates.Cron(config), O(644), "cron.file");
+    }
+}

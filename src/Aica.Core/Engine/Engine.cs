@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using Aica.Native;
+
+namespace Aica.Engine;
+
+public sealed record PlannedAction(Unit Unit, Item Item, Drift Drift);
+
+public sealed record AppliedAction(Unit Unit, Item Item, Drift Drift, string? Error)
+{
+    public bool Ok => Error is null;
+}
+
+public sealed record ApplyReport(IReadOnlyList<AppliedAction> Actions, IReadOnlySet<string> FailedUsers, IReadOnlyList<string> FailedUnits,
+    IReadOnlySet<string> Users)
+{
+    public bool AnyFailed => Actions.Any(a => !a.Ok) || FailedUnits.Count > 0;
+}
+
+/// <summary>
+/// The one desired-state engine (SPEC §2): <see cref="Plan"/> lists what apply would do, <see cref="Apply"/>
+/// does it idempotently, <see cref="Check"/> reports every difference for doctor. All three use the items' Check.
+/// </summary>
+public sealed class StateEngine(EngineContext ctx)
+{
+    public IReadOnlyList<PlannedAction> Plan(DesiredState state)
+    {
+        var list = new List<PlannedAction>();
+        foreach (var unit in Ordered(state))
+            foreach (var item in unit.Items)
+                if (SafeCheck(item) is { } d) list.Add(new PlannedAction(unit, item, d));
+        return list;
+    }
+
+    public async Task<ApplyReport> Apply(DesiredState state, CancellationToken ct)
+    {
+        var actions = new List<AppliedAction>();
+        var failedUsers = new HashSet<string>();
+        var failedUnits = new List<string>();
+        var users = new HashSet<string>();
+        foreach (var unit in Ordered(state))
+        {
+            if (unit.User is { } u)
+            {
+                users.Add(u);
+                if (failedUsers.Contains(u)) continue; // a user who failed earlier is not touched further
+            }
+            foreach (var item in unit.Items)
+            {
+                ct.ThrowIfCancellationRequested();
+                var drift = SafeCheck(item);
+                if (drift is null) continue;
+                string? error = null;
+                if (drift.Conflict) error = drift.Summary;
+                else
+                {
+                    try { await item.Apply(ctx, drift, ct).ConfigureAwait(false); }
+                    catch (Exception e) when (e is AicaException or SysException or IOException or UnauthorizedAccessException or ArgumentException)
+                    {
+                        error = e.Message;
+                    }
+                }
+                actions.Add(new AppliedAction(unit, item, drift, error));
+                if (error is not null && drift.Severity == CheckStatus.Fail)
+                {
+                    if (unit.User is { } fu) failedUsers.Add(fu); else failedUnits.Add(unit.Name);
+                    break;
+                }
+            }
+        }
+        return new ApplyReport(actions, failedUsers, failedUnits, users);
+    }
+
+    public IEnumerable<CheckResult> Check(DesiredState state)
+    {
+        foreach (var unit in Ordered(state))
+            foreach (var item in unit.Items)
+            {
+                var sw = Stopwatch.StartNew();
+                var d = SafeCheck(item);
+                var ms = sw.Elapsed.TotalMilliseconds;
+                var id = $"{item.Id}:{item.Subject}";
+                yield return d is null
+                    ? new CheckResult(id, CheckStatus.Pass, item.Describe, DurationMs: ms)
+                    : new CheckResult(id, d.Severity, d.Summary, item.Describe, d.Fix, ms);
+            }
+    }
+
+    private Drift? SafeCheck(Item item)
+    {
+        try { return item.Check(ctx); }
+        catch (Exception e) when (e is SysException or IOException or AicaException or ArgumentException)
+        {
+            return new Drift($"cannot check {item.Subject}: {e.Message}", "see the error; run aica doctor", Conflict: true);
+        }
+    }
+
+    private static IEnumerable<Unit> Ordered(DesiredState s) => s.Units.OrderBy(u => (int)u.Phase); // stable: keeps user order
+}

@@ -1,0 +1,261 @@
+using System.Text;
+using Aica.Native;
+using static Aica.Native.Flags;
+using static Aica.Native.Perms;
+
+namespace Aica.Engine;
+
+internal static class Fmt
+{
+    public static string Mode(uint m) => Convert.ToString(m, 8).PadLeft(4, '0');
+    public static string Owner(EngineContext ctx, uint uid, uint gid)
+    {
+        var u = ctx.Db.UserById((int)uid)?.Name ?? uid.ToString();
+        var g = ctx.Db.GroupById((int)gid)?.Name ?? gid.ToString();
+        return $"{u}:{g}";
+    }
+}
+
+/// <summary>How an existing directory's mode is judged.</summary>
+public enum ModePolicy
+{
+    /// <summary>Exactly the mode.</summary>
+    Exact,
+    /// <summary>Any mode no wider than the desired one, with the owner's rwx kept (a user's deliberate 0700 stays).</summary>
+    NoWider,
+}
+
+/// <summary>A directory with owner, group and mode. A link found in its place is removed as a link, never followed.</summary>
+public sealed class DirItem(string path, uint uid, uint gid, uint mode, ModePolicy policy = ModePolicy.Exact, string id = "tree.dir") : Item
+{
+    public string Path { get; } = path;
+    public uint Uid { get; } = uid;
+    public uint Gid { get; } = gid;
+    public uint Mode { get; } = mode;
+    public override string Id => id;
+    public override string Subject => Path;
+    public override string Describe => $"directory {Path} {Fmt.Mode(Mode)}";
+
+    private uint? WantedMode(uint perm)
+    {
+        if (policy == ModePolicy.Exact) return perm == Mode ? null : Mode;
+        var narrowed = (perm & Mode) | (Mode & O(700));
+        return narrowed == perm ? null : narrowed;
+    }
+
+    public override Drift? Check(EngineContext ctx)
+    {
+        var st = ctx.Fs.Lstat(Path);
+        if (st is null) return new Drift($"{Path} is missing", "aica recover (or aica init)");
+        var s = st.Value;
+        if (s.IsLink)
+            return new Drift($"{Path} is a symbolic link to {ctx.Fs.ReadLink(Path)} (tampered: a directory belongs here)",
+                "aica recover removes the link (as a link) and recreates the directory");
+        if (!s.IsDir) return new Drift($"{Path} is not a directory", $"move {ctx.Fs.Host(Path)} away, then aica recover", Conflict: true);
+        var problems = new List<string>();
+        if (s.Uid != Uid || s.Gid != Gid) problems.Add($"owner {Fmt.Owner(ctx, s.Uid, s.Gid)}, want {Fmt.Owner(ctx, Uid, Gid)}");
+        if (WantedMode(s.Perm) is { } m) problems.Add($"mode {Fmt.Mode(s.Perm)}, want {Fmt.Mode(m)}");
+        return problems.Count == 0 ? null : new Drift($"{Path}: {string.Join(", ", problems)}", "aica recover (or aica perms for a whole tree)");
+    }
+
+    public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
+    {
+        var st = ctx.Fs.Lstat(Path);
+        if (st is { IsLink: true })
+        {
+            var target = ctx.Fs.ReadLink(Path);
+            ctx.Fs.Unlink(Path); // unlinkat on the link itself: its target is never touched
+            ctx.Notes.Add($"removed planted link {Path} -> {target}");
+            st = null;
+        }
+        if (st is null)
+        {
+            ctx.Fs.EnsureParents(Path);
+            ctx.Fs.Mkdir(Path, Mode, Uid, Gid);
+            return Task.CompletedTask;
+        }
+        using var fd = ctx.Fs.OpenDir(Path);
+        var s = Sys.Fstat(fd, ctx.Fs.Host(Path));
+        IO.SafeOps.SetOwnerModeOfDir(fd, ctx.Fs.Host(Path), Uid, Gid, WantedMode(s.Perm) ?? s.Perm);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>A symlink with an exact target. An empty directory or another link in its place is replaced; data never is.</summary>
+public sealed class LinkItem(string path, string target, string id = "home.link") : Item
+{
+    public string Path { get; } = path;
+    public string Target { get; } = target;
+    public override string Id => id;
+    public override string Subject => Path;
+    public override string Describe => $"link {Path} -> {Target}";
+
+    public override Drift? Check(EngineContext ctx)
+    {
+        var st = ctx.Fs.Lstat(Path);
+        if (st is null) return new Drift($"{Path} is missing (want a link to {Target})", "aica recover");
+        if (st.Value.IsLink)
+        {
+            var t = ctx.Fs.ReadLink(Path);
+            return t == Target ? null : new Drift($"{Path} points to {t}, want {Target}", "aica recover replaces the link");
+        }
+        if (st.Value.IsDir && IsEmptyDir(ctx))
+            return new Drift($"{Path} is an empty directory, want a link to {Target}", "aica recover replaces it");
+        return new Drift($"{Path} is a {(st.Value.IsDir ? "directory with content" : "file")}, want a link to {Target}",
+            $"move {ctx.Fs.Host(Path)} aside (or aica user migrate), then aica recover", Conflict: true);
+    }
+
+    private bool IsEmptyDir(EngineContext ctx)
+    {
+        using var fd = ctx.Fs.TryOpenDir(Path, out _);
+        return fd is not null && Sys.ReadDir(fd, ctx.Fs.Host(Path)).Count == 0;
+    }
+
+    public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
+    {
+        var st = ctx.Fs.Lstat(Path);
+        if (st is { IsDir: true }) ctx.Fs.Rmdir(Path); // empty: checked above; rmdir fails on content anyway
+        ctx.Fs.EnsureParents(Path);
+        ctx.Fs.ReplaceWithSymlink(Path, Target);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>A generated file with exact content, owner and mode, replaced atomically only when it differs (SPEC §6.4).</summary>
+public sealed class FileItem(string path, string content, uint mode, string id, uint uid = 0, uint gid = 0,
+    Func<EngineContext, string, CancellationToken, Task<string?>>? validate = null, bool createOnly = false) : Item
+{
+    public string Path { get; } = path;
+    public byte[] Content { get; } = Encoding.UTF8.GetBytes(content);
+    public uint Mode { get; } = mode;
+    public override string Id => id;
+    public override string Subject => Path;
+    public override string Describe => createOnly ? $"file {Path} present" : $"file {Path} current ({Fmt.Mode(Mode)})";
+
+    public override Drift? Check(EngineContext ctx)
+    {
+        var st = ctx.Fs.Lstat(Path);
+        if (st is null) return new Drift($"{Path} is missing", "aica recover (or aica init)");
+        if (st.Value.IsDir) return new Drift($"{Path} is a directory", $"move {ctx.Fs.Host(Path)} away", Conflict: true);
+        if (st.Value.IsLink) return new Drift($"{Path} is a symbolic link (replaced by the generated file)", "aica recover");
+        if (!st.Value.IsFile) return new Drift($"{Path} is not a regular file", $"remove {ctx.Fs.Host(Path)}", Conflict: true);
+        if (createOnly) return MetaDrift(ctx, st.Value);
+        var cur = ctx.Fs.ReadFile(Path);
+        if (cur is null || !cur.AsSpan().SequenceEqual(Content))
+            return new Drift($"{Path} differs from what aica generates", "aica recover rewrites it (aica init on first setup)");
+        return MetaDrift(ctx, st.Value);
+    }
+
+    private Drift? MetaDrift(EngineContext ctx, FileStat s)
+    {
+        if (s.Uid != uid || s.Gid != gid || s.Perm != Mode)
+            return new Drift($"{Path}: {Fmt.Owner(ctx, s.Uid, s.Gid)} {Fmt.Mode(s.Perm)}, want {Fmt.Owner(ctx, uid, gid)} {Fmt.Mode(Mode)}", "aica recover");
+        return null;
+    }
+
+    public override async Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
+    {
+        var st = ctx.Fs.Lstat(Path);
+        var contentOk = st is { IsFile: true } && (createOnly || (ctx.Fs.ReadFile(Path) is { } cur && cur.AsSpan().SequenceEqual(Content)));
+        if (contentOk)
+        {
+            ctx.Fs.SetOwnerMode(Path, uid, gid, Mode);
+            return;
+        }
+        ctx.Fs.EnsureParents(Path);
+        string? invalid = null;
+        ctx.Fs.WriteAtomic(Path, Content, Mode, uid, gid, validate is null ? null : hostTemp =>
+        {
+            invalid = validate(ctx, hostTemp, ct).GetAwaiter().GetResult();
+            if (invalid is not null) throw new AicaException($"{Path} not installed: {invalid}");
+        });
+        await Task.CompletedTask;
+    }
+}
+
+/// <summary>A group with a fixed gid (the shared group, or a user's private group).</summary>
+public sealed class GroupItem(string name, int gid, string id = "group") : Item
+{
+    public override string Id => id;
+    public override string Subject => name;
+    public override string Describe => $"group {name} (gid {gid})";
+
+    public override Drift? Check(EngineContext ctx)
+    {
+        var g = ctx.Db.Group(name);
+        if (g is null)
+        {
+            var other = ctx.Db.GroupById(gid);
+            return other is null
+                ? new Drift($"group {name} is missing", "aica recover creates it")
+                : new Drift($"group {name} is missing and gid {gid} is taken by group {other.Name}", $"free gid {gid} or change it in aica.toml", Conflict: true);
+        }
+        return g.Gid == gid ? null : new Drift($"group {name} has gid {g.Gid}, recorded {gid}", $"groupmod -g {gid} {name} (then aica perms), or record {g.Gid}", Conflict: true);
+    }
+
+    public override async Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
+    {
+        await ctx.Accounts.CreateGroup(name, gid, ct).ConfigureAwait(false);
+        ctx.InvalidateAccounts();
+    }
+}
+
+/// <summary>An account with its recorded uid and primary gid. An id mismatch or a taken uid is a conflict: nothing of the user is touched.</summary>
+public sealed class AccountItem(string name, int uid, int gid, string shell, string home, string sharedGroup) : Item
+{
+    public override string Id => "user.account";
+    public override string Subject => name;
+    public override string Describe => $"account {name} (uid {uid}, gid {gid}, member of {sharedGroup})";
+
+    public override Drift? Check(EngineContext ctx)
+    {
+        var u = ctx.Db.User(name);
+        if (u is null)
+        {
+            var other = ctx.Db.UserById(uid);
+            return other is null
+                ? new Drift($"account {name} is missing (uid {uid})", "aica recover recreates it")
+                : new Drift($"account {name} is missing and uid {uid} is taken by {other.Name}", $"resolve the uid clash for {name} by hand (recorded uid {uid})", Conflict: true);
+        }
+        if (u.Uid != uid || u.Gid != gid)
+            return new Drift($"account {name} has uid/gid {u.Uid}/{u.Gid}, recorded {uid}/{gid}", $"fix the account or the registry line for {name}", Conflict: true);
+        if (!ctx.Db.IsMember(name, sharedGroup))
+            return new Drift($"{name} is not a member of {sharedGroup}", $"aica recover (usermod -a -G {sharedGroup} {name})");
+        return null;
+    }
+
+    public override async Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
+    {
+        if (ctx.Db.User(name) is null)
+            await ctx.Accounts.CreateUser(name, uid, gid, shell, home, sharedGroup, ct).ConfigureAwait(false);
+        else
+            await ctx.Accounts.AddToGroup(name, sharedGroup, ct).ConfigureAwait(false);
+        ctx.InvalidateAccounts();
+    }
+}
+
+/// <summary>The installed binary: present, root-owned, not writable by anyone else (root executes it).</summary>
+public sealed class BinaryItem(string path, string source) : Item
+{
+    public override string Id => "bin.installed";
+    public override string Subject => path;
+    public override string Describe => $"{path} root:root 0755";
+
+    public override Drift? Check(EngineContext ctx)
+    {
+        var st = ctx.Fs.Lstat(path);
+        if (st is null) return new Drift($"{path} is missing", "aica init installs the running binary there");
+        if (!st.Value.IsFile) return new Drift($"{path} is not a regular file", $"replace {ctx.Fs.Host(path)} with the aica binary", Conflict: true);
+        if (st.Value.Uid != 0 || st.Value.Gid != 0 || st.Value.Perm != O(755))
+            return new Drift($"{path}: {Fmt.Owner(ctx, st.Value.Uid, st.Value.Gid)} {Fmt.Mode(st.Value.Perm)}, want root:root 0755", "aica recover");
+        return null;
+    }
+
+    public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
+    {
+        if (ctx.Fs.Lstat(path) is { IsFile: true }) { ctx.Fs.SetOwnerMode(path, 0, 0, O(755)); return Task.CompletedTask; }
+        ctx.Fs.EnsureParents(path);
+        ctx.Fs.WriteAtomic(path, File.ReadAllBytes(source), O(755));
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,57 @@
+using Aica.Accounts;
+using Aica.Config;
+using Aica.IO;
+
+namespace Aica.Engine;
+
+public enum CheckStatus { Pass, Warn, Fail }
+
+/// <summary>One doctor line: stable id, status, what was found, and how to fix it.</summary>
+public sealed record CheckResult(string Id, CheckStatus Status, string Summary, string? Details = null, string? Fix = null, double DurationMs = 0);
+
+/// <summary>A difference between desired and actual state. <see cref="Conflict"/> means apply will not resolve it by itself.</summary>
+public sealed record Drift(string Summary, string Fix, bool Conflict = false, CheckStatus Severity = CheckStatus.Fail);
+
+/// <summary>Everything an item needs to look at and change the server.</summary>
+public sealed class EngineContext(RootedFs fs, AccountService accounts, ProcessRunner runner, AicaConfig config, Clock clock)
+{
+    private AccountDb? _db;
+
+    public RootedFs Fs { get; } = fs;
+    public AccountService Accounts { get; } = accounts;
+    public ProcessRunner Runner { get; } = runner;
+    public AicaConfig Config { get; } = config;
+    public Clock Clock { get; } = clock;
+    public AccountDb Db => _db ??= Accounts.Load();
+
+    /// <summary>Called after an account change so later checks see it.</summary>
+    public void InvalidateAccounts() => _db = null;
+
+    /// <summary>Lines for the persistent log (planted links removed, backups made).</summary>
+    public List<string> Notes { get; } = [];
+}
+
+/// <summary>
+/// One piece of desired state (a directory, link, file, group, account...). Check never changes anything;
+/// Apply makes the item true given the drift Check found. Modelled on systemd-tmpfiles lines.
+/// </summary>
+public abstract class Item
+{
+    /// <summary>Stable check id, e.g. <c>tree.dir</c>, <c>home.link</c>, <c>sudoers.valid</c>.</summary>
+    public abstract string Id { get; }
+    /// <summary>What this item is about (a path or a name), for messages and the check id suffix.</summary>
+    public abstract string Subject { get; }
+    /// <summary>The desired state in words, for PASS lines and plans.</summary>
+    public abstract string Describe { get; }
+
+    public abstract Drift? Check(EngineContext ctx);
+    public abstract Task Apply(EngineContext ctx, Drift drift, CancellationToken ct);
+}
+
+public enum Phase { Group = 0, Accounts = 1, Tree = 2, Etc = 3, Homes = 4 }
+
+/// <summary>Items applied in order; a failure stops the rest of the unit and, for a user, the user's later units.</summary>
+public sealed record Unit(Phase Phase, string Name, string? User, IReadOnlyList<Item> Items);
+
+/// <summary>The full desired state of a server.</summary>
+public sealed record DesiredState(IReadOnlyList<Unit> Units, IReadOnlyList<string> Problems);

@@ -1,0 +1,276 @@
+using System.Text;
+using Aica.Native;
+using static Aica.Native.Flags;
+using static Aica.Native.Perms;
+
+namespace Aica.IO;
+
+/// <summary>
+/// The file system seen from a root (<c>--root</c>, "/" in production). Every absolute path is resolved
+/// component by component with O_NOFOLLOW from the root descriptor, and every change is made on a
+/// descriptor or with AT_SYMLINK_NOFOLLOW, so no operation here ever follows a symlink (SPEC §6.1).
+/// </summary>
+public sealed class RootedFs : IDisposable
+{
+    private readonly SafeFd _root;
+
+    public RootedFs(string root)
+    {
+        Root = Path.GetFullPath(string.IsNullOrEmpty(root) ? "/" : root);
+        if (Root.Length > 1) Root = Root.TrimEnd('/');
+        _root = Sys.OpenAt(AT_FDCWD, Root, O_RDONLY | O_DIRECTORY);
+    }
+
+    public string Root { get; }
+    public bool IsRealRoot => Root == "/";
+
+    /// <summary>The path as the host sees it (for child processes and messages).</summary>
+    public string Host(string path) => IsRealRoot ? path : Root + path;
+
+    private static string[] Split(string path)
+    {
+        if (!path.StartsWith('/')) throw new ArgumentException($"path must be absolute: {path}");
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var p in parts)
+            if (p == "." || p == "..") throw new ArgumentException($"path must be normalised: {path}");
+        return parts;
+    }
+
+    /// <summary>Opens a directory without following any link on the way; throws ELOOP/ENOTDIR/ENOENT as <see cref="SysException"/>.</summary>
+    public SafeFd OpenDir(string path) => TryOpenDir(path, out var errno) ?? throw new SysException(errno, "open", Host(path));
+
+    public SafeFd? TryOpenDir(string path, out int errno)
+    {
+        var parts = Split(path);
+        var fd = Sys.TryOpenAt(_root.Fd, Sys.Z("."), O_RDONLY | O_DIRECTORY, out errno)!;
+        foreach (var part in parts)
+        {
+            var next = Sys.TryOpenAt(fd.Fd, Sys.Z(part), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out errno);
+            fd.Dispose();
+            if (next is null)
+            {
+                if (errno == ENOTDIR) errno = LooksLikeLink(path) ? ELOOP : ENOTDIR;
+                return null;
+            }
+            fd = next;
+        }
+        return fd;
+    }
+
+    private bool LooksLikeLink(string path)
+    {
+        try { return Lstat(path)?.IsLink == true; } catch (SysException) { return false; }
+    }
+
+    /// <summary>The parent directory (opened) and the final name, for *at calls.</summary>
+    public (SafeFd Dir, byte[] Name) OpenParent(string path)
+    {
+        var parts = Split(path);
+        if (parts.Length == 0) throw new ArgumentException("the root has no parent");
+        var parent = "/" + string.Join('/', parts[..^1]);
+        return (OpenDir(parent), Sys.Z(parts[^1]));
+    }
+
+    public FileStat? Lstat(string path)
+    {
+        var parts = Split(path);
+        if (parts.Length == 0) return Sys.Fstat(_root, Root);
+        var parent = TryOpenDir("/" + string.Join('/', parts[..^1]), out var errno);
+        if (parent is null)
+        {
+            if (errno is ENOENT or ENOTDIR) return null;
+            throw new SysException(errno, "open", Host(path));
+        }
+        using (parent) return Sys.LstatAt(parent.Fd, Sys.Z(parts[^1]), Host(path));
+    }
+
+    public string? ReadLink(string path)
+    {
+        var (dir, name) = OpenParent(path);
+        using (dir)
+        {
+            var b = Sys.ReadLinkAt(dir.Fd, name, Host(path));
+            return b is null ? null : Encoding.UTF8.GetString(b);
+        }
+    }
+
+    /// <summary>Contents of a regular file, or null when absent. Refuses a link (ELOOP) and anything not regular.</summary>
+    public byte[]? ReadFile(string path)
+    {
+        SafeFd dir; byte[] name;
+        try { (dir, name) = OpenParent(path); }
+        catch (SysException e) when (e.Errno is ENOENT or ENOTDIR) { return null; }
+        using (dir)
+        {
+            var fd = Sys.TryOpenAt(dir.Fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, out var errno);
+            if (fd is null)
+            {
+                if (errno == ENOENT) return null;
+                throw new SysException(errno, "open", Host(path));
+            }
+            using (fd)
+            {
+                if (!Sys.Fstat(fd, Host(path)).IsFile) throw new SysException(EINVAL, "read (not a regular file)", Host(path));
+                return Sys.ReadAll(fd, Host(path));
+            }
+        }
+    }
+
+    public string? ReadText(string path)
+    {
+        var b = ReadFile(path);
+        return b is null ? null : Encoding.UTF8.GetString(b);
+    }
+
+    /// <summary>Creates a directory with exactly this owner and mode (no umask, setgid kept).</summary>
+    public void Mkdir(string path, uint mode, uint uid, uint gid)
+    {
+        var (dir, name) = OpenParent(path);
+        using (dir)
+        {
+            Sys.MkdirAt(dir.Fd, name, O(700), Host(path));
+            using var fd = Sys.OpenAt(dir.Fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, Host(path));
+            Sys.Fchown(fd, uid, gid, Host(path));
+            Sys.Fchmod(fd, mode, Host(path)); // after chown: chown clears setgid on some file systems
+        }
+    }
+
+    /// <summary>
+    /// Sets owner and mode of whatever is at <paramref name="path"/> without following a link: a directory
+    /// through its own descriptor, anything else through an O_PATH descriptor checked to be the same inode.
+    /// A symlink is never chmod-ed (the change would reach its target); its ownership is changed as a link.
+    /// </summary>
+    public void SetOwnerMode(string path, uint? uid, uint? gid, uint? mode)
+    {
+        var (dir, name) = OpenParent(path);
+        using (dir) SafeOps.SetOwnerMode(dir, name, Host(path), uid, gid, mode);
+    }
+
+    public void Symlink(string path, string target, uint uid = 0, uint gid = 0)
+    {
+        var (dir, name) = OpenParent(path);
+        using (dir)
+        {
+            Sys.SymlinkAt(target, dir.Fd, name, Host(path));
+            if (uid != 0 || gid != 0) Sys.LchownAt(dir.Fd, name, uid, gid, Host(path));
+        }
+    }
+
+    /// <summary>Puts a symlink at <paramref name="path"/>, atomically replacing a file or link there (never a directory).</summary>
+    public void ReplaceWithSymlink(string path, string target, uint uid = 0, uint gid = 0)
+    {
+        var (dir, name) = OpenParent(path);
+        using (dir)
+        {
+            var tmp = Sys.Z($".{Encoding.UTF8.GetString(name.AsSpan(0, name.Length - 1))}.aica-{Sys.Pid}.tmp");
+            Sys.TryUnlinkAt(dir.Fd, tmp, false);
+            Sys.SymlinkAt(target, dir.Fd, tmp, Host(path));
+            if (uid != 0 || gid != 0) Sys.LchownAt(dir.Fd, tmp, uid, gid, Host(path));
+            Sys.RenameAt(dir.Fd, tmp, dir.Fd, name, 0, Host(path));
+        }
+    }
+
+    public void Rename(string from, string to, bool noReplace = true)
+    {
+        var (d1, n1) = OpenParent(from);
+        var (d2, n2) = OpenParent(to);
+        using (d1) using (d2) Sys.RenameAt(d1.Fd, n1, d2.Fd, n2, noReplace ? RENAME_NOREPLACE : 0, Host(from));
+    }
+
+    public void Unlink(string path)
+    {
+        var (dir, name) = OpenParent(path);
+        using (dir) Sys.UnlinkAt(dir.Fd, name, false, Host(path));
+    }
+
+    public void Rmdir(string path)
+    {
+        var (dir, name) = OpenParent(path);
+        using (dir) Sys.UnlinkAt(dir.Fd, name, true, Host(path));
+    }
+
+    /// <summary>Creates missing parents as root:root 0755 (the intermediate-directory rule of SPEC §3).</summary>
+    public void EnsureParents(string path)
+    {
+        var parts = Split(path);
+        var cur = "";
+        for (var i = 0; i < parts.Length - 1; i++)
+        {
+            cur += "/" + parts[i];
+            if (Lstat(cur) is null) Mkdir(cur, O(755), 0, 0);
+        }
+    }
+
+    /// <summary>Atomic replace (SPEC §6.4): temp file in the same directory, fsync, rename. Returns false when already identical.</summary>
+    public bool WriteAtomic(string path, ReadOnlySpan<byte> content, uint mode, uint uid = 0, uint gid = 0, Action<string>? validateHostTemp = null)
+    {
+        var (dir, name) = OpenParent(path);
+        using (dir)
+        {
+            var tmpName = $".{Encoding.UTF8.GetString(name.AsSpan(0, name.Length - 1))}.aica-{Sys.Pid}-{Environment.CurrentManagedThreadId}.tmp";
+            var tmp = Sys.Z(tmpName);
+            Sys.TryUnlinkAt(dir.Fd, tmp, false);
+            using (var fd = Sys.OpenAt(dir.Fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, O(600), Host(path)))
+            {
+                try
+                {
+                    Sys.WriteAll(fd, content, Host(path));
+                    Sys.Fchown(fd, uid, gid, Host(path));
+                    Sys.Fchmod(fd, mode, Host(path));
+                    Sys.Fsync(fd, Host(path));
+                }
+                catch { Sys.TryUnlinkAt(dir.Fd, tmp, false); throw; }
+            }
+            try
+            {
+                var parentHost = Host(path)[..Host(path).LastIndexOf('/')];
+                validateHostTemp?.Invoke((parentHost.Length == 0 ? "" : parentHost) + "/" + tmpName);
+                Sys.RenameAt(dir.Fd, tmp, dir.Fd, name, 0, Host(path));
+            }
+            catch { Sys.TryUnlinkAt(dir.Fd, tmp, false); throw; }
+            Sys.Fsync(dir, Host(path));
+            return true;
+        }
+    }
+
+    /// <summary>Appends one line to a log file (created 0640 root:root when missing), never through a link.</summary>
+    public void AppendLine(string path, string line)
+    {
+        EnsureParents(path);
+        var (dir, name) = OpenParent(path);
+        using (dir)
+        using (var fd = Sys.OpenAt(dir.Fd, name, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, O(640), Host(path)))
+            Sys.WriteAll(fd, Encoding.UTF8.GetBytes(line + "\n"), Host(path));
+    }
+
+    /// <summary>A mount point: different device from its parent, or listed in the mount table (bind mounts).</summary>
+    public bool IsMountPoint(string path)
+    {
+        var st = Lstat(path);
+        if (st is null || !st.Value.IsDir) return false;
+        var parent = path.LastIndexOf('/') <= 0 ? "/" : path[..path.LastIndexOf('/')];
+        var pst = Lstat(parent);
+        if (pst is not null && pst.Value.Dev != st.Value.Dev) return true;
+        try
+        {
+            var host = Host(path);
+            foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+            {
+                var f = line.Split(' ');
+                if (f.Length > 4 && UnescapeMount(f[4]) == host) return true;
+            }
+        }
+        catch (IOException) { }
+        return false;
+    }
+
+    private static string UnescapeMount(string s) => s.Replace("\\040", " ").Replace("\\011", "\t").Replace("\\012", "\n").Replace("\\134", "\\");
+
+    public Sys.FsUsage StatVfs(string path)
+    {
+        using var fd = OpenDir(path);
+        return Sys.Fstatvfs(fd, Host(path));
+    }
+
+    public void Dispose() => _root.Dispose();
+}

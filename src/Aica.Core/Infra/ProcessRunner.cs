@@ -1,0 +1,45 @@
+using System.Text;
+using CliWrap;
+using CliWrap.Buffered;
+
+namespace Aica;
+
+public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)
+{
+    public bool Ok => ExitCode == 0;
+    public string Brief => (StdErr.Trim().Length > 0 ? StdErr : StdOut).Trim().Split('\n').FirstOrDefault() ?? "";
+}
+
+/// <summary>Child processes through CliWrap (useradd, visudo, systemctl, getent, conda, rsync, setpriv).</summary>
+public class ProcessRunner
+{
+    public virtual async Task<ProcessResult> RunAsync(string program, IEnumerable<string> args, CancellationToken ct = default,
+        IReadOnlyDictionary<string, string?>? env = null, string? stdin = null)
+    {
+        var cmd = Cli.Wrap(program).WithArguments(args).WithValidation(CommandResultValidation.None);
+        if (env is not null) cmd = cmd.WithEnvironmentVariables(env);
+        if (stdin is not null) cmd = cmd.WithStandardInputPipe(PipeSource.FromString(stdin));
+        try
+        {
+            var r = await cmd.ExecuteBufferedAsync(Encoding.UTF8, ct).ConfigureAwait(false);
+            return new ProcessResult(r.ExitCode, r.StandardOutput, r.StandardError);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return new ProcessResult(127, "", $"{program}: {e.Message}");
+        }
+    }
+
+    public ProcessResult Run(string program, params string[] args) => RunAsync(program, args).GetAwaiter().GetResult();
+
+    /// <summary>Full path of a program on the standard admin PATH, or null.</summary>
+    public virtual string? Which(string program)
+    {
+        foreach (var dir in new[] { "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin" })
+        {
+            var p = Path.Combine(dir, program);
+            if (File.Exists(p)) return p;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,337 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using static Aica.Native.Flags;
+
+namespace Aica.Native;
+
+/// <summary>An errno from a system call, with the path it concerned.</summary>
+public sealed class SysException(int errno, string call, string path)
+    : IOException($"{call} {path}: {Sys.StrError(errno)}")
+{
+    public int Errno { get; } = errno;
+    public string Call { get; } = call;
+    public string PathName { get; } = path;
+}
+
+/// <summary>What statx says about one inode (never followed through a link).</summary>
+public readonly record struct FileStat(uint Mode, uint Uid, uint Gid, uint Nlink, ulong Ino, ulong Dev, long Size, long Blocks,
+    long AtimeSec, long MtimeSec, long MtimeNsec, long CtimeSec)
+{
+    public uint Type => Mode & S_IFMT;
+    public uint Perm => Mode & 0xFFF;
+    public bool IsDir => Type == S_IFDIR;
+    public bool IsFile => Type == S_IFREG;
+    public bool IsLink => Type == S_IFLNK;
+    public long DiskBytes => Blocks * 512;
+}
+
+/// <summary>An owned file descriptor.</summary>
+public sealed class SafeFd : SafeHandle
+{
+    public SafeFd(int fd) : base(-1, true) => SetHandle(fd);
+    public override bool IsInvalid => handle == -1;
+    public int Fd => (int)handle;
+    protected override bool ReleaseHandle() => Libc.close((int)handle) == 0;
+}
+
+/// <summary>Checked wrappers over <see cref="Libc"/>: errno becomes <see cref="SysException"/> carrying the path.</summary>
+public static unsafe class Sys
+{
+    public static string StrError(int errno) => errno switch
+    {
+        EPERM => "operation not permitted", ENOENT => "no such file or directory", EACCES => "permission denied",
+        EEXIST => "file exists", ENOTDIR => "not a directory", EISDIR => "is a directory", ELOOP => "is a symbolic link (not followed)",
+        ENOTEMPTY => "directory not empty", EXDEV => "cross-device link", EBUSY => "device or resource busy", ENOSPC => "no space left on device",
+        EROFS => "read-only file system", EAGAIN => "resource temporarily unavailable", EINVAL => "invalid argument",
+        EDQUOT => "disk quota exceeded", ESTALE => "stale file handle", EMLINK => "too many links", EOPNOTSUPP => "operation not supported",
+        EIO => "input/output error", EBADF => "bad file descriptor",
+        _ => $"errno {errno}",
+    };
+
+    /// <summary>NUL-terminated bytes of a name or path (file names are bytes, not necessarily UTF-8).</summary>
+    public static byte[] Z(string s)
+    {
+        var n = Encoding.UTF8.GetByteCount(s);
+        var b = new byte[n + 1];
+        Encoding.UTF8.GetBytes(s, b);
+        return b;
+    }
+
+    public static byte[] Z(ReadOnlySpan<byte> name)
+    {
+        var b = new byte[name.Length + 1];
+        name.CopyTo(b);
+        return b;
+    }
+
+    private static int Err() => Marshal.GetLastPInvokeError();
+
+    public static SafeFd OpenAt(int dirfd, string path, int flags, uint mode = 0) => OpenAt(dirfd, Z(path), flags, mode, path);
+
+    public static SafeFd OpenAt(int dirfd, byte[] zpath, int flags, uint mode, string display)
+    {
+        fixed (byte* p = zpath)
+        {
+            while (true)
+            {
+                var fd = Libc.openat(dirfd, p, flags | O_CLOEXEC, mode);
+                if (fd >= 0) return new SafeFd(fd);
+                var e = Err();
+                if (e == EINTR) continue;
+                throw new SysException(e, "open", display);
+            }
+        }
+    }
+
+    /// <summary>Open, or null when the errno is one of <paramref name="tolerated"/>.</summary>
+    public static SafeFd? TryOpenAt(int dirfd, byte[] zpath, int flags, out int errno)
+    {
+        fixed (byte* p = zpath)
+        {
+            while (true)
+            {
+                var fd = Libc.openat(dirfd, p, flags | O_CLOEXEC, 0);
+                if (fd >= 0) { errno = 0; return new SafeFd(fd); }
+                errno = Err();
+                if (errno != EINTR) return null;
+            }
+        }
+    }
+
+    private static FileStat FromStatx(in Libc.StatxBuf b) => new(b.stx_mode, b.stx_uid, b.stx_gid, b.stx_nlink, b.stx_ino,
+        ((ulong)b.stx_dev_major << 32) | b.stx_dev_minor, (long)b.stx_size, (long)b.stx_blocks,
+        b.stx_atime.tv_sec, b.stx_mtime.tv_sec, b.stx_mtime.tv_nsec, b.stx_ctime.tv_sec);
+
+    /// <summary>lstat relative to a directory descriptor; null when absent. Never follows a final link.</summary>
+    public static FileStat? LstatAt(int dirfd, byte[] zname, string display)
+    {
+        Libc.StatxBuf buf;
+        fixed (byte* p = zname)
+        {
+            if (Libc.statx(dirfd, p, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &buf) == 0) return FromStatx(buf);
+        }
+        var e = Err();
+        if (e == ENOENT || e == ENOTDIR) return null;
+        throw new SysException(e, "stat", display);
+    }
+
+    /// <summary>lstat that reports the errno instead of throwing (for walkers that continue past errors).</summary>
+    public static int TryLstatAt(int dirfd, byte* zname, out FileStat st)
+    {
+        Libc.StatxBuf buf;
+        if (Libc.statx(dirfd, zname, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &buf) == 0) { st = FromStatx(buf); return 0; }
+        st = default;
+        return Err();
+    }
+
+    public static FileStat Fstat(SafeFd fd, string display)
+    {
+        Libc.StatxBuf buf;
+        byte empty = 0;
+        if (Libc.statx(fd.Fd, &empty, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &buf) != 0)
+            throw new SysException(Err(), "stat", display);
+        return FromStatx(buf);
+    }
+
+    public static void Fchown(SafeFd fd, uint uid, uint gid, string display)
+    {
+        if (Libc.fchown(fd.Fd, uid, gid) != 0) throw new SysException(Err(), "chown", display);
+    }
+
+    public static void Fchmod(SafeFd fd, uint mode, string display)
+    {
+        if (Libc.fchmod(fd.Fd, mode) != 0) throw new SysException(Err(), "chmod", display);
+    }
+
+    /// <summary>chown of an O_PATH descriptor (works for any file type, never follows).</summary>
+    public static int TryFchownPath(SafeFd fd, uint uid, uint gid)
+    {
+        byte empty = 0;
+        return Libc.fchownat(fd.Fd, &empty, uid, gid, AT_EMPTY_PATH) == 0 ? 0 : Err();
+    }
+
+    /// <summary>chmod of the exact inode an O_PATH descriptor holds, via /proc/self/fd (what glibc's lchmod does).</summary>
+    public static int TryFchmodPath(SafeFd fd, uint mode)
+    {
+        var z = Z($"/proc/self/fd/{fd.Fd}");
+        fixed (byte* p = z) return Libc.fchmodat(AT_FDCWD, p, mode, 0) == 0 ? 0 : Err();
+    }
+
+    /// <summary>lchown relative to a directory: a link is changed itself, never its target.</summary>
+    public static void LchownAt(int dirfd, byte[] zname, uint uid, uint gid, string display)
+    {
+        fixed (byte* p = zname)
+            if (Libc.fchownat(dirfd, p, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) throw new SysException(Err(), "chown", display);
+    }
+
+    public static void MkdirAt(int dirfd, byte[] zname, uint mode, string display)
+    {
+        fixed (byte* p = zname)
+            if (Libc.mkdirat(dirfd, p, mode) != 0) throw new SysException(Err(), "mkdir", display);
+    }
+
+    public static void SymlinkAt(string target, int dirfd, byte[] zname, string display)
+    {
+        var t = Z(target);
+        fixed (byte* pt = t)
+        fixed (byte* p = zname)
+            if (Libc.symlinkat(pt, dirfd, p) != 0) throw new SysException(Err(), "symlink", display);
+    }
+
+    public static byte[]? ReadLinkAt(int dirfd, byte[] zname, string display)
+    {
+        var buf = new byte[4096];
+        fixed (byte* p = zname)
+        fixed (byte* b = buf)
+        {
+            var n = Libc.readlinkat(dirfd, p, b, buf.Length);
+            if (n < 0)
+            {
+                var e = Err();
+                if (e == ENOENT || e == EINVAL) return null;
+                throw new SysException(e, "readlink", display);
+            }
+            return buf.AsSpan(0, (int)n).ToArray();
+        }
+    }
+
+    public static void RenameAt(int olddir, byte[] oldname, int newdir, byte[] newname, uint flags, string display)
+    {
+        fixed (byte* o = oldname)
+        fixed (byte* n = newname)
+            if (Libc.renameat2(olddir, o, newdir, n, flags) != 0) throw new SysException(Err(), "rename", display);
+    }
+
+    public static int TryUnlinkAt(int dirfd, byte[] zname, bool dir)
+    {
+        fixed (byte* p = zname) return Libc.unlinkat(dirfd, p, dir ? AT_REMOVEDIR : 0) == 0 ? 0 : Err();
+    }
+
+    public static void UnlinkAt(int dirfd, byte[] zname, bool dir, string display)
+    {
+        var e = TryUnlinkAt(dirfd, zname, dir);
+        if (e != 0) throw new SysException(e, dir ? "rmdir" : "unlink", display);
+    }
+
+    public static void Fsync(SafeFd fd, string display)
+    {
+        if (Libc.fsync(fd.Fd) != 0) throw new SysException(Err(), "fsync", display);
+    }
+
+    public static void WriteAll(SafeFd fd, ReadOnlySpan<byte> data, string display)
+    {
+        fixed (byte* p = data)
+        {
+            var off = 0;
+            while (off < data.Length)
+            {
+                var n = Libc.write(fd.Fd, p + off, data.Length - off);
+                if (n < 0)
+                {
+                    var e = Err();
+                    if (e == EINTR) continue;
+                    throw new SysException(e, "write", display);
+                }
+                off += (int)n;
+            }
+        }
+    }
+
+    public static byte[] ReadAll(SafeFd fd, string display, int limit = 64 << 20)
+    {
+        var ms = new MemoryStream();
+        var buf = new byte[65536];
+        fixed (byte* p = buf)
+        {
+            while (true)
+            {
+                var n = Libc.read(fd.Fd, p, buf.Length);
+                if (n < 0)
+                {
+                    var e = Err();
+                    if (e == EINTR) continue;
+                    throw new SysException(e, "read", display);
+                }
+                if (n == 0) break;
+                ms.Write(buf, 0, (int)n);
+                if (ms.Length > limit) throw new SysException(EINVAL, "read (file too large)", display);
+            }
+        }
+        return ms.ToArray();
+    }
+
+    public readonly record struct FsUsage(ulong BlockSize, ulong Blocks, ulong Free, ulong Available, ulong Files, ulong FilesFree);
+
+    public static FsUsage Fstatvfs(SafeFd fd, string display)
+    {
+        Libc.StatvfsBuf b;
+        if (Libc.fstatvfs(fd.Fd, &b) != 0) throw new SysException(Err(), "statvfs", display);
+        return new FsUsage(b.f_frsize, b.f_blocks, b.f_bfree, b.f_bavail, b.f_files, b.f_ffree);
+    }
+
+    /// <summary>Open-file-description lock (fcntl F_OFD_SETLK): per open file, works over NFS, released on close.</summary>
+    public static bool TryLock(SafeFd fd, bool exclusive, string display)
+    {
+        var fl = new Libc.Flock { l_type = exclusive ? F_WRLCK : F_RDLCK, l_whence = 0, l_start = 0, l_len = 0, l_pid = 0 };
+        if (Libc.fcntl(fd.Fd, F_OFD_SETLK, &fl) == 0) return true;
+        var e = Err();
+        if (e == EAGAIN || e == EACCES) return false;
+        throw new SysException(e, "lock", display);
+    }
+
+    /// <summary>Whether another open file description holds a conflicting lock.</summary>
+    public static bool IsLockedByOther(SafeFd fd, string display)
+    {
+        var fl = new Libc.Flock { l_type = F_WRLCK, l_whence = 0, l_start = 0, l_len = 0, l_pid = 0 };
+        if (Libc.fcntl(fd.Fd, F_OFD_GETLK, &fl) != 0) throw new SysException(Err(), "lock query", display);
+        return fl.l_type != F_UNLCK;
+    }
+
+    public static uint Umask(uint mask) => Libc.umask(mask);
+    public static uint Euid => Libc.geteuid();
+    public static uint Uid => Libc.getuid();
+    public static int Pid => Libc.getpid();
+    public static bool IsTerminal(int fd) => Libc.isatty(fd) == 1;
+
+    public static string HostName()
+    {
+        var buf = new byte[256];
+        fixed (byte* p = buf)
+            if (Libc.gethostname(p, buf.Length) != 0) return "localhost";
+        var n = Array.IndexOf(buf, (byte)0);
+        return Encoding.UTF8.GetString(buf, 0, n < 0 ? buf.Length : n);
+    }
+
+    /// <summary>Entries of an open directory (name bytes and d_type), excluding . and ..; takes a dup of the descriptor.</summary>
+    public static List<(byte[] Name, byte Type, ulong Ino)> ReadDir(SafeFd dir, string display)
+    {
+        var dupfd = Libc.dup(dir.Fd);
+        if (dupfd < 0) throw new SysException(Err(), "dup", display);
+        var d = Libc.fdopendir(dupfd);
+        if (d == 0) { var e = Err(); Libc.close(dupfd); throw new SysException(e, "opendir", display); }
+        var list = new List<(byte[], byte, ulong)>();
+        try
+        {
+            Libc.rewinddir(d); // the dup shares the offset with the original descriptor
+            while (true)
+            {
+                Marshal.SetLastPInvokeError(0);
+                var ent = Libc.readdir64(d);
+                if (ent == null)
+                {
+                    var e = Marshal.GetLastPInvokeError();
+                    if (e != 0) throw new SysException(e, "readdir", display);
+                    break;
+                }
+                var name = &ent->d_name0;
+                var len = 0;
+                while (name[len] != 0) len++;
+                if (len == 1 && name[0] == '.') continue;
+                if (len == 2 && name[0] == '.' && name[1] == '.') continue;
+                list.Add((new ReadOnlySpan<byte>(name, len).ToArray(), ent->d_type, ent->d_ino));
+            }
+        }
+        finally { Libc.closedir(d); }
+        return list;
+    }
+}

@@ -1,0 +1,91 @@
+using Aica.Accounts;
+using Aica.Config;
+using Aica.Engine;
+using Aica.IO;
+
+namespace Aica.Services;
+
+/// <summary>Options every command accepts (SPEC §7).</summary>
+public sealed record GlobalOptions(string Root = "/", bool Json = false, bool Quiet = false, bool Verbose = false, int WaitSeconds = 30);
+
+/// <summary>
+/// The composition root of one command run: the rooted file system, child processes, clock, accounts, registry.
+/// Built once by the CLI and handed to the services.
+/// </summary>
+public sealed class AicaServices : IDisposable
+{
+    public const string LockPath = "/run/aica/aica.lock";
+    public const string StatusPath = "/run/aica/recovery.json";
+    public const string RecoveryLog = "/var/log/aica-recovery.log";
+
+    public AicaServices(GlobalOptions options, ProcessRunner? runner = null, Clock? clock = null)
+    {
+        Options = options;
+        try { Fs = new RootedFs(options.Root); }
+        catch (Native.SysException e) { throw AicaException.Usage($"--root {options.Root}: {e.Message}"); }
+        Runner = runner ?? new ProcessRunner();
+        Clock = clock ?? new Clock();
+        Accounts = new AccountService(Fs, Runner);
+        Registry = new RegistryStore(Fs);
+    }
+
+    public GlobalOptions Options { get; }
+    public RootedFs Fs { get; }
+    public ProcessRunner Runner { get; }
+    public Clock Clock { get; }
+    public AccountService Accounts { get; }
+    public RegistryStore Registry { get; }
+    public TimeSpan Wait => TimeSpan.FromSeconds(Options.WaitSeconds);
+
+    /// <summary>The path of the running executable (what init installs to /data/bin).</summary>
+    public string? SelfExe { get; init; } = Environment.ProcessPath;
+
+    public bool DataMounted() => Fs.IsMountPoint("/data");
+
+    /// <summary>SPEC §6.3: refuse, exit 3, when /data is not a mounted file system.</summary>
+    public void RequireDataMounted()
+    {
+        if (!DataMounted())
+            throw AicaException.Refused($"{Fs.Host("/data")} is not a mounted file system: refusing to write (a missing disk would fill the SSD)");
+    }
+
+    /// <summary>The config; missing means defaults. A bad file is exit 2 with the line number.</summary>
+    public AicaConfig LoadConfig()
+    {
+        string? text;
+        try { text = Fs.ReadText(AicaConfig.ConfigPath); }
+        catch (Native.SysException e) { throw new AicaException($"cannot read {Fs.Host(AicaConfig.ConfigPath)}: {e.Message}", ExitCodes.Usage); }
+        if (text is null) return new AicaConfig();
+        try { return AicaConfig.Parse(text); }
+        catch (TomlError e) { throw AicaException.Usage($"{Fs.Host(AicaConfig.ConfigPath)} {e.Message}"); }
+    }
+
+    public bool ConfigExists => Fs.Lstat(AicaConfig.ConfigPath) is not null;
+
+    /// <summary>The state lock (SPEC §6.7): one writer at a time on this host.</summary>
+    public FileLock Lock(CancellationToken ct) => FileLock.Acquire(Fs, LockPath, Wait, "aica", ct);
+
+    public EngineContext Context(AicaConfig config) => new(Fs, Accounts, Runner, config, Clock);
+
+    public HomeLayouts Layouts { get; init; } = HomeLayouts.Default();
+
+    public DesiredStateBuilder Builder(AicaConfig config) => new(config, Layouts, ValidateSudoers);
+
+    /// <summary>visudo -cf on the temp file before it is renamed into place (SPEC §6.4).</summary>
+    public async Task<string?> ValidateSudoers(EngineContext ctx, string hostTemp, CancellationToken ct)
+    {
+        var visudo = Runner.Which("visudo");
+        if (visudo is null) return "visudo not found (install the sudo package); the sudoers drop-in was not installed";
+        var r = await Runner.RunAsync(visudo, ["-cf", hostTemp], ct).ConfigureAwait(false);
+        return r.Ok ? null : $"visudo -cf rejected it: {r.Brief}";
+    }
+
+    /// <summary>One line to the persistent log on /data (the SSD's /var/log dies with a reset).</summary>
+    public void Log(string kind, string line)
+    {
+        try { Fs.AppendLine($"/data/admin/log/aica.log", $"{Clock.LogTime()} {kind}: {line}"); }
+        catch (Exception e) when (e is Native.SysException or IOException or ArgumentException) { /* logging never fails a command */ }
+    }
+
+    public void Dispose() => Fs.Dispose();
+}

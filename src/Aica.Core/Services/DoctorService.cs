@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using Aica.Accounts;
+using Aica.Config;
+using Aica.Engine;
+using Aica.IO;
+using Aica.Native;
+using static Aica.Native.Perms;
+
+namespace Aica.Services;
+
+public sealed record DoctorReport(string Version, string Host, IReadOnlyList<CheckResult> Checks)
+{
+    public int Count(CheckStatus st) => Checks.Count(c => c.Status == st);
+    public int ExitCode => Count(CheckStatus.Fail) > 0 ? ExitCodes.Failed : ExitCodes.Ok;
+}
+
+/// <summary>
+/// aica doctor: read-only. Every check of the desired-state engine (so doctor never disagrees with recover),
+/// plus the checks that are not items: mount, free space, parse errors, path safety, last recovery, orphans, GPUs.
+/// Every check runs even after others failed.
+/// </summary>
+public sealed class DoctorService(AicaServices s)
+{
+    /// <summary>Extra checks contributed by other features (data report age, cache hygiene...).</summary>
+    public List<Func<AicaServices, AicaConfig, IEnumerable<CheckResult>>> Extensions { get; } = [];
+
+    public DoctorReport Run(string? onlyUser, string version)
+    {
+        if (onlyUser is not null && Names.ValidateUser(onlyUser) is { } ue) throw AicaException.Usage(ue);
+        var checks = new List<CheckResult>();
+        void Add(Func<CheckResult> f)
+        {
+            var sw = Stopwatch.StartNew();
+            CheckResult r;
+            try { r = f(); }
+            catch (Exception e) when (e is SysException or IOException or AicaException or ArgumentException)
+            {
+                r = new CheckResult("doctor.internal", CheckStatus.Fail, e.Message);
+            }
+            checks.Add(r with { DurationMs = sw.Elapsed.TotalMilliseconds });
+        }
+
+        var mounted = s.DataMounted();
+        Add(() => mounted
+            ? new CheckResult("data.mounted", CheckStatus.Pass, $"{s.Fs.Host("/data")} is a mounted file system")
+            : new CheckResult("data.mounted", CheckStatus.Fail, $"{s.Fs.Host("/data")} is not a mounted file system", Fix: "mount the persistent disk on /data (check /etc/fstab), then aica recover"));
+        if (mounted) Add(FreeSpace);
+
+        AicaConfig? config = null;
+        Add(() =>
+        {
+            if (!s.ConfigExists) return new CheckResult("config.parse", CheckStatus.Fail, $"{AicaConfig.ConfigPath} is missing", Fix: "aica init");
+            config = s.LoadConfig();
+            return new CheckResult("config.parse", CheckStatus.Pass, $"{AicaConfig.ConfigPath} parses");
+        });
+        config ??= TryDefaults();
+
+        Registry registry = Registry.Parse("");
+        Add(() =>
+        {
+            registry = s.Registry.Load();
+            return registry.Problems.Count == 0
+                ? new CheckResult("registry.parse", CheckStatus.Pass, $"{AicaConfig.RegistryPath}: {registry.Users.Count} users")
+                : new CheckResult("registry.parse", CheckStatus.Fail, $"{registry.Problems.Count} bad line(s) in {AicaConfig.RegistryPath}",
+                    string.Join("; ", registry.Problems), "fix or remove those lines (they are skipped by recover)");
+        });
+        Add(() => config.Gid is null
+            ? new CheckResult("group.gid-recorded", CheckStatus.Warn, $"aica.toml records no gid for {config.Group}", Fix: "aica init records it")
+            : new CheckResult("group.gid-recorded", CheckStatus.Pass, $"{config.Group} gid {config.Gid} recorded"));
+
+        var db = s.Accounts.Load();
+        var state = s.Builder(config).Build(registry, db, null, onlyUser is null ? null : [onlyUser]);
+        foreach (var p in state.Problems.Except(registry.Problems.Select(x => x.ToString())))
+            checks.Add(new CheckResult("user.resolve", CheckStatus.Fail, p, Fix: "fix the registry line or re-add the user"));
+        if (onlyUser is not null && registry.Find(onlyUser) is null)
+            checks.Add(new CheckResult($"user.registered:{onlyUser}", CheckStatus.Fail, $"{onlyUser} is not registered", Fix: $"aica user add {onlyUser}"));
+        var engineChecks = new StateEngine(s.Context(config)).Check(state);
+        if (onlyUser is not null) engineChecks = engineChecks.Where(c => state.Units.Any(u => u.User == onlyUser && u.Items.Any(i => c.Id == $"{i.Id}:{i.Subject}")));
+        checks.AddRange(engineChecks);
+
+        Add(() => PathSafety(config));
+        Add(LastRecovery);
+        if (onlyUser is null)
+        {
+            Add(() => Orphans(registry, db));
+            Add(() => Unregistered(config, registry, db));
+            Add(() => CacheHygiene(config));
+        }
+        Add(Gpus);
+        foreach (var ext in Extensions)
+            foreach (var r in ext(s, config)) checks.Add(r);
+        return new DoctorReport(version, Sys.HostName(), checks);
+    }
+
+    private AicaConfig TryDefaults() => new();
+
+    private CheckResult FreeSpace()
+    {
+        var u = s.Fs.StatVfs("/data");
+        var used = u.Blocks - u.Free;
+        var pct = used + u.Available == 0 ? 0 : (int)Math.Ceiling(100.0 * used / (used + u.Available));
+        var free = Human.Bytes((long)(u.Available * u.BlockSize));
+        var summary = $"/data {pct}% used, {free} free";
+        return pct >= 98 ? new CheckResult("data.free", CheckStatus.Fail, summary, Fix: "aica clean --all; aica du --by-user")
+            : pct >= 90 ? new CheckResult("data.free", CheckStatus.Warn, summary, Fix: "aica clean --all; aica du --by-user")
+            : new CheckResult("data.free", CheckStatus.Pass, summary);
+    }
+
+    /// <summary>No group/world-writable directory (nor a non-root owner) on the path to what root executes or trusts.</summary>
+    private CheckResult PathSafety(AicaConfig config)
+    {
+        var bad = new List<string>();
+        foreach (var target in new[] { config.InstallPath, AicaConfig.ConfigPath, AicaConfig.RegistryPath })
+        {
+            var parts = target.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            var cur = "";
+            for (var i = 0; i <= parts.Length; i++)
+            {
+                var p = i == 0 ? "/" : cur;
+                var st = s.Fs.Lstat(p);
+                if (st is { } x)
+                {
+                    if (x.IsLink) bad.Add($"{p} is a symbolic link");
+                    else if (x.Uid != 0) bad.Add($"{p} is owned by uid {x.Uid}");
+                    else if ((x.Perm & O(22)) != 0 && !(x.IsDir && (x.Perm & Flags.S_ISVTX) != 0 && p == "/")) bad.Add($"{p} is group/world-writable ({Convert.ToString(x.Perm, 8)})");
+                }
+                if (i < parts.Length) cur += "/" + parts[i];
+            }
+        }
+        bad = bad.Distinct().ToList();
+        return bad.Count == 0
+            ? new CheckResult("path.safe", CheckStatus.Pass, "binary, config and registry paths are root-owned and not writable by members")
+            : new CheckResult("path.safe", CheckStatus.Fail, $"{bad.Count} unsafe path component(s): a member could replace what root runs or trusts",
+                string.Join("; ", bad), "chown root:root and chmod go-w those paths (aica recover fixes the /data ones)");
+    }
+
+    private CheckResult LastRecovery()
+    {
+        using var doc = RecoverService.ReadStatus(s);
+        if (doc is null) return new CheckResult("recovery.last", CheckStatus.Warn, "no recovery recorded since boot (/run/aica/recovery.json)", Fix: "aica recover (the unit runs it at boot)");
+        var root = doc.RootElement;
+        var status = root.TryGetProperty("status", out var st) ? st.GetString() : "?";
+        var time = root.TryGetProperty("time", out var t) ? t.GetString() : "?";
+        var failed = root.TryGetProperty("failed", out var f) ? f.GetInt32() : 0;
+        return status == "ok"
+            ? new CheckResult("recovery.last", CheckStatus.Pass, $"last recovery ok at {time}")
+            : new CheckResult("recovery.last", CheckStatus.Warn, $"last recovery {status} at {time} ({failed} users failed)", Fix: "journalctl -u aica-recovery; aica recover");
+    }
+
+    private CheckResult Orphans(Registry registry, AccountDb db)
+    {
+        using var fd = s.Fs.TryOpenDir("/data/users", out _);
+        if (fd is null) return new CheckResult("users.orphans", CheckStatus.Pass, "no /data/users yet");
+        var orphans = Sys.ReadDir(fd, "/data/users").Select(e => SafeOps.Escape(e.Name))
+            .Where(n => registry.Find(n) is null && db.User(n) is null).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        return orphans.Count == 0
+            ? new CheckResult("users.orphans", CheckStatus.Pass, "no orphaned user data")
+            : new CheckResult("users.orphans", CheckStatus.Warn, $"{orphans.Count} data dir(s) in /data/users with no registered user and no account",
+                string.Join(", ", orphans), "aica data orphans --remove (moves them to a backup)");
+    }
+
+    private CheckResult Unregistered(AicaConfig config, Registry registry, AccountDb db)
+    {
+        var un = db.MembersOf(config.Group).Where(m => registry.Find(m) is null).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        return un.Count == 0
+            ? new CheckResult("users.unregistered", CheckStatus.Pass, $"every member of {config.Group} is registered")
+            : new CheckResult("users.unregistered", CheckStatus.Warn, $"{un.Count} member(s) of {config.Group} not registered: lost at a full reset",
+                string.Join(", ", un), "aica user add NAME adopts an existing account");
+    }
+
+    /// <summary>Shared caches must not hold code or secrets: a shared HF token, torch hub repos/trusted_list, HF modules/.</summary>
+    private CheckResult CacheHygiene(AicaConfig config)
+    {
+        var found = new List<string>();
+        var hfParent = config.HfHub[..config.HfHub.LastIndexOf('/')];
+        foreach (var p in new[] { $"{hfParent}/token", $"{hfParent}/stored_tokens", $"{config.HfHub}/token" })
+            if (s.Fs.Lstat(p) is not null) found.Add($"{p} (a HuggingFace token in a shared cache)");
+        if (s.Fs.Lstat($"{hfParent}/modules") is not null) found.Add($"{hfParent}/modules (remote code, shared)");
+        if (s.Fs.Lstat($"{config.TorchHome}/hub/trusted_list") is not null) found.Add($"{config.TorchHome}/hub/trusted_list (shared trust decisions)");
+        using (var hub = s.Fs.TryOpenDir($"{config.TorchHome}/hub", out _))
+        {
+            if (hub is not null)
+                foreach (var (name, type, _) in Sys.ReadDir(hub, "hub"))
+                {
+                    var n = SafeOps.Escape(name);
+                    if (type == 4 && n != "checkpoints") found.Add($"{config.TorchHome}/hub/{n} (a repository: code members would run)");
+                }
+        }
+        return found.Count == 0
+            ? new CheckResult("cache.secrets", CheckStatus.Pass, "shared caches hold no tokens or code")
+            : new CheckResult("cache.secrets", CheckStatus.Warn, $"{found.Count} code/secret item(s) in shared caches", string.Join("; ", found),
+                "keep HF_HOME per user; move repositories out of the shared torch hub");
+    }
+
+    private CheckResult Gpus()
+    {
+        try
+        {
+            if (Directory.Exists("/proc/driver/nvidia/gpus"))
+            {
+                var n = Directory.GetDirectories("/proc/driver/nvidia/gpus").Length;
+                return new CheckResult("gpu.seen", CheckStatus.Pass, $"{n} NVIDIA GPU(s) seen");
+            }
+        }
+        catch (IOException) { }
+        return new CheckResult("gpu.seen", CheckStatus.Pass, "no NVIDIA GPU seen (informational)");
+    }
+}
+
+public static class Human
+{
+    public static string Bytes(long b)
+    {
+        string[] u = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+        double v = b; var i = 0;
+        while (v >= 1024 && i < u.Length - 1) { v /= 1024; i++; }
+        return i == 0 ? $"{b} B" : $"{v:0.0} {u[i]}";
+    }
+}

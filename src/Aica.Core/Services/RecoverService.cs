@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Aica.Config;
+using Aica.Engine;
+using Aica.Native;
+using static Aica.Native.Perms;
+
+namespace Aica.Services;
+
+public sealed record RecoveryReport(string Status, int Users, int Failed, IReadOnlyList<AppliedAction> Actions, IReadOnlyList<PlannedAction> Planned,
+    IReadOnlyList<string> Problems, IReadOnlyList<string> Notes, double DurationMs, bool DryRun)
+{
+    public int ExitCode => Status == "ok" ? ExitCodes.Ok : ExitCodes.Failed;
+    public string Summary => $"recovered {Users - Failed} users, {Failed} failed";
+}
+
+/// <summary>aica recover (SPEC §8): rebuilds everything derived from /data, under the lock, one user's failure isolated.</summary>
+public sealed class RecoverService(AicaServices s)
+{
+    public async Task<RecoveryReport> Run(bool dryRun, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        if (!s.DataMounted())
+        {
+            var msg = $"{s.Fs.Host("/data")} is not a mounted file system: refusing to recover (a missing disk would fill the SSD)";
+            if (!dryRun) WriteOutcome(new RecoveryReport("refused", 0, 0, [], [], [msg], [], sw.Elapsed.TotalMilliseconds, false), msg);
+            throw AicaException.Refused(msg);
+        }
+        using var _ = dryRun ? null : s.Lock(ct);
+        AicaConfig config;
+        try { config = s.LoadConfig(); }
+        catch (AicaException e)
+        {
+            if (!dryRun) WriteOutcome(new RecoveryReport("failed", 0, 0, [], [], [e.Message], [], sw.Elapsed.TotalMilliseconds, false), e.Message);
+            throw;
+        }
+        var db = s.Accounts.Load();
+        var registry = s.Registry.Load();
+        if (!dryRun && registry.Users.Any(u => u.IsLegacy && db.User(u.Name) is not null))
+            registry = UpgradeLegacy(config, db, ct);
+
+        var state = s.Builder(config).Build(registry, db, null);
+        var ctx = s.Context(config);
+        var engine = new StateEngine(ctx);
+        var userCount = registry.Users.Count;
+        var unresolved = registry.Users.Count(u => state.Units.All(x => x.User != u.Name));
+        if (dryRun)
+        {
+            var plan = engine.Plan(state);
+            return new RecoveryReport(state.Problems.Count > 0 ? "failed" : "ok", userCount, unresolved, [], plan, state.Problems, [], sw.Elapsed.TotalMilliseconds, true);
+        }
+        var applied = await engine.Apply(state, ct).ConfigureAwait(false);
+        var failed = applied.FailedUsers.Count + unresolved;
+        var problems = state.Problems.Concat(applied.FailedUnits.Select(u => $"{u} failed")).ToList();
+        var status = failed > 0 || problems.Count > 0 || applied.AnyFailed ? "failed" : "ok";
+        var report = new RecoveryReport(status, userCount, failed, applied.Actions, [], problems, ctx.Notes, sw.Elapsed.TotalMilliseconds, false);
+        WriteOutcome(report, report.Summary);
+        return report;
+    }
+
+    /// <summary>Legacy name:group lines get the live account's ids written down (SPEC §4: upgraded on the next write).</summary>
+    private Registry UpgradeLegacy(AicaConfig config, Accounts.AccountDb db, CancellationToken ct) =>
+        s.Registry.Update(reg =>
+        {
+            foreach (var u in reg.Users.Where(u => u.IsLegacy).ToList())
+                if (db.User(u.Name) is { } live)
+                    reg.Upsert(u with { Uid = live.Uid, Gid = live.Gid, Shell = live.Shell, Layout = config.DefaultLayout });
+            return reg;
+        }, s.Wait, ct);
+
+    /// <summary>/run/aica/recovery.json plus one line in /var/log and in /data/admin/log.</summary>
+    private void WriteOutcome(RecoveryReport r, string line)
+    {
+        try
+        {
+            s.Fs.EnsureParents(AicaServices.StatusPath);
+            s.Fs.WriteAtomic(AicaServices.StatusPath, StatusJson(r), O(644));
+        }
+        catch (Exception e) when (e is SysException or IOException) { /* the SSD side may be read-only; the summary still prints */ }
+        try { s.Fs.AppendLine(AicaServices.RecoveryLog, $"{s.Clock.LogTime()} {r.Status}: {line}"); }
+        catch (Exception e) when (e is SysException or IOException) { }
+        if (r.Status != "refused") s.Log("recover", line);
+    }
+
+    private byte[] StatusJson(RecoveryReport r)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("status", r.Status);
+            w.WriteString("time", s.Clock.Now.ToString("yyyy-MM-ddTHH:mm:sszzz"));
+            w.WriteNumber("users", r.Users);
+            w.WriteNumber("recovered", r.Users - r.Failed);
+            w.WriteNumber("failed", r.Failed);
+            w.WriteNumber("changes", r.Actions.Count(a => a.Ok));
+            w.WriteNumber("duration_ms", Math.Round(r.DurationMs, 1));
+            w.WriteStartArray("problems");
+            foreach (var p in r.Problems.Concat(r.Actions.Where(a => !a.Ok).Select(a => a.Error!))) w.WriteStringValue(p);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        ms.WriteByte((byte)'\n');
+        return ms.ToArray();
+    }
+
+    public static JsonDocument? ReadStatus(AicaServices s)
+    {
+        var text = s.Fs.ReadText(AicaServices.StatusPath);
+        if (text is null) return null;
+        try { return JsonDocument.Parse(text); } catch (JsonException) { return null; }
+    }
+}

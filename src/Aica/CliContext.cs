@@ -1,0 +1,18 @@
+using Aica.Services;
+
+namespace Aica.Cli;
+
+/// <summary>What a command gets: the global options, its output streams, and a way to build the services.</summary>
+public sealed class CliContext(GlobalOptions options, TextWriter stdout, TextWriter stderr, Func<GlobalOptions, AicaServices> services) : IServiceProvider
+{
+    public GlobalOptions Options { get; } = options;
+    public TextWriter Out { get; } = stdout;
+    public TextWriter Err { get; } = stderr;
+
+    public AicaServices CreateServices() => services(Options);
+
+    public Output Output => _output ??= new Output(Out, Options);
+    private Output? _output;
+
+    object? IServiceProvider.GetService(Type serviceType) => serviceType == typeof(CliContext) ? this : null;
+}

@@ -1,0 +1,49 @@
+using Aica.Services;
+using ConsoleAppFramework;
+
+namespace Aica.Cli.Commands;
+
+public sealed class InitCommand(CliContext cli)
+{
+    /// <summary>First setup: config with the group and its gid, the group, the shared tree, /etc files, unit and cron.</summary>
+    /// <param name="group">-g, Shared group name (default gpu-users).</param>
+    /// <param name="gid">The group's gid (default: the existing group's, else the first free from 2000).</param>
+    /// <param name="layout">Default home layout for new users: symlink or hybrid.</param>
+    /// <param name="dryRun">Print the plan; change nothing.</param>
+    /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
+    [Command("init")]
+    public async Task<int> Run(string? group = null, int? gid = null, string? layout = null, bool dryRun = false, CancellationToken cancellationToken = default)
+    {
+        using var s = cli.CreateServices();
+        var r = await new InitService(s).Run(new InitOptions(group, gid, layout, dryRun), cancellationToken);
+        var o = cli.Output;
+        if (cli.Options.Json)
+        {
+            o.Json(j =>
+            {
+                j.WriteStartObject();
+                j.WriteString("command", "init");
+                j.WriteString("group", r.Config.Group);
+                if (r.Config.Gid is { } g) j.WriteNumber("gid", g);
+                j.WriteBoolean("dry_run", dryRun);
+                j.WriteBoolean("config_changed", r.ConfigChanged);
+                Output.WriteActions(j, "actions", dryRun ? Output.Rows(r.Planned) : Output.Rows(r.Applied!.Actions));
+                j.WriteStartArray("problems"); foreach (var p in r.Problems) j.WriteStringValue(p); j.WriteEndArray();
+                j.WriteStartArray("notes"); foreach (var n in r.Notes) j.WriteStringValue(n); j.WriteEndArray();
+                j.WriteEndObject();
+            });
+        }
+        else
+        {
+            if (r.ConfigChanged) o.Line(dryRun ? "PLAN" : "DONE", $"config /data/config/aica.toml: group {r.Config.Group}, gid {r.Config.Gid}");
+            if (dryRun) o.Planned(r.Planned); else o.Applied(r.Applied!.Actions);
+            foreach (var p in r.Problems) o.Problem("WARN", p);
+            foreach (var n in r.Notes) o.Line("INFO", n);
+            var changes = dryRun ? r.Planned.Count : r.Applied!.Actions.Count(a => a.Ok);
+            o.Summary(r.NoChanges ? "init: no changes" : dryRun
+                ? $"init (dry run): {changes + (r.ConfigChanged ? 1 : 0)} changes planned"
+                : $"init: {changes + (r.ConfigChanged ? 1 : 0)} changes, {r.Applied!.Actions.Count(a => !a.Ok)} failed");
+        }
+        return r.Failed ? ExitCodes.Failed : ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,43 @@
+using Aica.Services;
+using ConsoleAppFramework;
+
+namespace Aica.Cli.Commands;
+
+public sealed class RecoverCommand(CliContext cli)
+{
+    /// <summary>Boot-time rebuild of everything derived from /data: group, accounts, shared tree, /etc files, homes.</summary>
+    /// <param name="dryRun">Print the plan; change nothing.</param>
+    /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
+    [Command("recover")]
+    public async Task<int> Run(bool dryRun = false, CancellationToken cancellationToken = default)
+    {
+        using var s = cli.CreateServices();
+        var r = await new RecoverService(s).Run(dryRun, cancellationToken);
+        var o = cli.Output;
+        if (cli.Options.Json)
+        {
+            o.Json(j =>
+            {
+                j.WriteStartObject();
+                j.WriteString("command", "recover");
+                j.WriteString("status", r.Status);
+                j.WriteBoolean("dry_run", r.DryRun);
+                j.WriteNumber("users", r.Users);
+                j.WriteNumber("failed", r.Failed);
+                j.WriteNumber("duration_ms", Math.Round(r.DurationMs, 2));
+                Output.WriteActions(j, "actions", r.DryRun ? Output.Rows(r.Planned) : Output.Rows(r.Actions));
+                j.WriteStartArray("problems"); foreach (var p in r.Problems) j.WriteStringValue(p); j.WriteEndArray();
+                j.WriteStartArray("notes"); foreach (var n in r.Notes) j.WriteStringValue(n); j.WriteEndArray();
+                j.WriteEndObject();
+            });
+        }
+        else
+        {
+            if (r.DryRun) o.Planned(r.Planned); else o.Applied(r.Actions);
+            foreach (var p in r.Problems) o.Problem("FAIL", p);
+            foreach (var n in r.Notes) o.Line("INFO", n);
+            o.Summary(r.DryRun ? $"recover (dry run): {r.Planned.Count} changes planned for {r.Users} users" : r.Summary);
+        }
+        return r.ExitCode;
+    }
+}

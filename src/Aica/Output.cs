@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Aica.Engine;
+using Aica.Native;
+using Aica.Services;
+
+namespace Aica.Cli;
+
+/// <summary>Human output: one line per action or check with a status prefix, colour only on a terminal (NO_COLOR honoured).</summary>
+public sealed class Output(TextWriter w, GlobalOptions o)
+{
+    private readonly bool _colour = ReferenceEquals(w, Console.Out) && !Console.IsOutputRedirected && Sys.IsTerminal(1)
+        && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
+
+    public TextWriter Writer => w;
+
+    private string Tag(string tag) => !_colour ? $"[{tag}]" : tag switch
+    {
+        "OK" or "PASS" or "DONE" => $"\e[32m[{tag}]\e[0m",
+        "WARN" or "PLAN" => $"\e[33m[{tag}]\e[0m",
+        "FAIL" or "ERROR" or "ALERT" => $"\e[31m[{tag}]\e[0m",
+        _ => $"\e[36m[{tag}]\e[0m",
+    };
+
+    /// <summary>A detail line (suppressed by -q and by --json).</summary>
+    public void Line(string tag, string text)
+    {
+        if (o.Quiet || o.Json) return;
+        w.WriteLine(tag.Length == 0 ? $"       {text}" : $"{Tag(tag),-6} {text}");
+    }
+
+    /// <summary>A failure line: shown even with -q (not with --json, which carries it).</summary>
+    public void Problem(string tag, string text)
+    {
+        if (o.Json) return;
+        w.WriteLine(tag.Length == 0 ? $"       {text}" : $"{Tag(tag),-6} {text}");
+    }
+
+    /// <summary>The summary line, last.</summary>
+    public void Summary(string text)
+    {
+        if (o.Json) return;
+        w.WriteLine(text);
+    }
+
+    public static string Status(CheckStatus s) => s switch { CheckStatus.Pass => "PASS", CheckStatus.Warn => "WARN", _ => "FAIL" };
+
+    public void Planned(IEnumerable<PlannedAction> plan)
+    {
+        foreach (var p in plan)
+        {
+            if (p.Drift.Conflict) Problem("FAIL", $"{p.Drift.Summary} (cannot be fixed automatically: {p.Drift.Fix})");
+            else Line("PLAN", $"{p.Item.Describe}  ({p.Drift.Summary})");
+        }
+    }
+
+    public void Applied(IEnumerable<AppliedAction> actions)
+    {
+        foreach (var a in actions)
+        {
+            if (a.Ok) Line("DONE", $"{a.Item.Describe}  (was: {a.Drift.Summary})");
+            else Problem("FAIL", a.Error == a.Drift.Summary ? $"{a.Error}; fix: {a.Drift.Fix}" : $"{a.Item.Describe}: {a.Error}");
+        }
+    }
+
+    /// <summary>Writes one JSON document to stdout (the only thing on stdout with --json).</summary>
+    public void Json(Action<Utf8JsonWriter> body)
+    {
+        using var ms = new MemoryStream();
+        using (var j = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            body(j);
+        w.WriteLine(System.Text.Encoding.UTF8.GetString(ms.ToArray()));
+    }
+
+    public static void WriteActions(Utf8JsonWriter j, string name, IEnumerable<(string Id, string Subject, string Describe, string Drift, string? Error, bool Planned)> actions)
+    {
+        j.WriteStartArray(name);
+        foreach (var a in actions)
+        {
+            j.WriteStartObject();
+            j.WriteString("id", a.Id);
+            j.WriteString("subject", a.Subject);
+            j.WriteString("action", a.Describe);
+            j.WriteString("was", a.Drift);
+            j.WriteString("status", a.Planned ? "planned" : a.Error is null ? "done" : "failed");
+            if (a.Error is not null) j.WriteString("error", a.Error);
+            j.WriteEndObject();
+        }
+        j.WriteEndArray();
+    }
+
+    public static IEnumerable<(string, string, string, string, string?, bool)> Rows(IEnumerable<PlannedAction> p) =>
+        p.Select(a => (a.Item.Id, a.Item.Subject, a.Item.Describe, a.Drift.Summary, a.Drift.Conflict ? a.Drift.Summary : null, true));
+
+    public static IEnumerable<(string, string, string, string, string?, bool)> Rows(IEnumerable<AppliedAction> p) =>
+        p.Select(a => (a.Item.Id, a.Item.Subject, a.Item.Describe, a.Drift.Summary, a.Error, false));
+}

@@ -1,0 +1,1 @@
+return await Aica.Cli.AicaApp.RunAsync(args);

@@ -1,0 +1,71 @@
+namespace Aica.Tests.Infra;
+
+public enum Reset { None, Home, Full }
+
+/// <summary>
+/// A simulated GPU server for end-to-end tests, run without --root. Each <see cref="Boot"/> runs a bash script in a
+/// fresh mount namespace (<c>unshare -m</c>) where /data is a persistent tmpfs (kept across boots), /home and /run
+/// are fresh tmpfs (volatile SSD), and /etc is an overlay on the real /etc whose upper layer survives a home reset
+/// and is thrown away for a full reset. Real useradd, real symlinks, real ownership; the host's /etc, /home and
+/// /data are never touched.
+/// </summary>
+public sealed class SimServer : IDisposable
+{
+    public string Dir { get; }
+    public string Data => Path.Combine(Dir, "data");
+    public string EtcUpper => Path.Combine(Dir, "etc-upper");
+
+    public SimServer()
+    {
+        Dir = Directory.CreateTempSubdirectory("aica-sim-").FullName;
+        Directory.CreateDirectory(Data);
+        Directory.CreateDirectory(Path.Combine(Dir, "newroot"));
+        var r = Tools.Sh($"mount -t tmpfs -o size=512m,mode=0755 aica-sim-data '{Data}'");
+        if (r.ExitCode != 0) throw new InvalidOperationException($"cannot mount tmpfs (tests need root): {r}");
+        NewEtcLayer();
+    }
+
+    private void NewEtcLayer()
+    {
+        Tools.Sh($"rm -rf '{EtcUpper}' '{Dir}/etc-work'; mkdir -p '{EtcUpper}' '{Dir}/etc-work'");
+    }
+
+    /// <summary>
+    /// Boots (after the given reset) and runs <paramref name="script"/> as root inside the server. <c>$AICA</c> is the
+    /// binary under test, installed at /data/bin/aica by init. /var/log is volatile too.
+    /// </summary>
+    public RunResult Boot(Reset reset, string script, int timeoutSeconds = 120)
+    {
+        if (reset == Reset.Full) NewEtcLayer();
+        File.WriteAllText(Path.Combine(Dir, "script.sh"), "set -u\ncd /\n" + script + "\n");
+        // A new root on tmpfs, assembled from bind mounts of the host's system directories, so /data can exist
+        // without creating anything on the host's /. /etc is an overlay; /data, /home, /run, /var/log are ours.
+        var inner = $$"""
+            set -eu
+            NR='{{Dir}}/newroot'
+            mount --make-rprivate /
+            mount -t tmpfs -o mode=0755 sim-root "$NR"
+            for d in bin sbin lib lib32 lib64 libx32 usr opt root srv var tmp proc sys dev; do
+              [ -e "/$d" ] || continue
+              if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$NR/$d"; else mkdir -p "$NR/$d"; mount --rbind "/$d" "$NR/$d"; fi
+            done
+            mkdir -p "$NR/etc" "$NR/data" "$NR/home" "$NR/run"
+            mount -t overlay overlay -o lowerdir=/etc,upperdir='{{EtcUpper}}',workdir='{{Dir}}/etc-work' "$NR/etc"
+            mount --bind '{{Data}}' "$NR/data"
+            mount -t tmpfs -o mode=0755 ssd-home "$NR/home"
+            mount -t tmpfs -o mode=0755 ssd-run "$NR/run"
+            mount -t tmpfs -o mode=0755 ssd-log "$NR/var/log"
+            cp '{{Tools.AicaBin}}' "$NR/aica-under-test"
+            cp '{{Dir}}/script.sh' "$NR/run/script.sh"
+            set +e
+            AICA=/aica-under-test exec chroot "$NR" /bin/bash /run/script.sh
+            """;
+        return Tools.Run("unshare", ["-m", "--propagation", "private", "/bin/bash", "-c", inner], timeoutSeconds: timeoutSeconds);
+    }
+
+    public void Dispose()
+    {
+        Tools.Sh($"umount -l '{Data}'");
+        Tools.Sh($"rm -rf --one-file-system '{Dir}'");
+    }
+}

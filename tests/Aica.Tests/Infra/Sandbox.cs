@@ -48,7 +48,15 @@ public sealed class Sandbox : IDisposable
         File.AppendAllText(P("/data/config/users.txt"), $"{name}:{group}:{uid}:{uid}:/bin/bash:{layout}\n");
     }
 
-    public string Stat(string path) => Tools.Sh($"stat -c '%U:%G %a %F' '{P(path)}'").StdOut.Trim();
+    /// <summary>"owner:group mode type", with names from the sandbox's own /etc/passwd and /etc/group.</summary>
+    public string Stat(string path)
+    {
+        var f = Tools.Sh($"stat -c '%u %g %a %F' '{P(path)}'").StdOut.Trim().Split(' ', 4);
+        if (f.Length < 4) return "missing";
+        string Name(string file, string id) =>
+            File.ReadLines(P(file)).Select(l => l.Split(':')).FirstOrDefault(x => x.Length > 2 && x[2] == id)?[0] ?? id;
+        return $"{Name("/etc/passwd", f[0])}:{Name("/etc/group", f[1])} {f[2]} {f[3]}";
+    }
 
     public void Dispose()
     {

@@ -1,0 +1,74 @@
+using Aica.Cli;
+using Aica.Tests.Infra;
+
+namespace Aica.Tests.Foundation;
+
+/// <summary>The command-line contract (SPEC §7), in-process.</summary>
+[Collection("cli")]
+public sealed class CliSpecs
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = AicaApp.RunAsync(args, o, e, null).GetAwaiter().GetResult();
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Theory]
+    [InlineData("frobnicate")]
+    [InlineData("--frobnicate")]
+    [InlineData("recover", "--frobnicate")]
+    [InlineData("doctor", "--user")]
+    [InlineData("init", "--gid", "abc")]
+    [InlineData("--root")]
+    [InlineData("--wait", "soon", "recover")]
+    public void Unknown_or_malformed_input_is_exit_2_with_usage_on_stderr(params string[] args)
+    {
+        var (code, stdout, stderr) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.NotEqual("", stderr);
+    }
+
+    [Fact]
+    public void No_arguments_without_a_terminal_prints_help_and_exits_2()
+    {
+        var (code, stdout, stderr) = Run();
+        Assert.Equal(2, code);
+        Assert.Contains("usage: aica", stderr);
+        Assert.Equal("", stdout);
+    }
+
+    [Fact]
+    public void Version_and_help_exit_0()
+    {
+        Assert.Equal((0, "aica 0.1.0\n"), (Run("--version").Code, Run("--version").Out));
+        var help = Run("recover", "--help");
+        Assert.Equal(0, help.Code);
+        Assert.Contains("--dry-run", help.Out);
+    }
+
+    [Fact]
+    public void Global_options_are_accepted_in_any_position()
+    {
+        var a = GlobalArgs.Parse(["--json", "recover", "--root", "/tmp/x", "--dry-run", "-q", "--wait=5"], null);
+        Assert.Null(a.Error);
+        Assert.Equal(["recover", "--dry-run"], a.Rest);
+        Assert.True(a.Options.Json && a.Options.Quiet);
+        Assert.Equal("/tmp/x", a.Options.Root);
+        Assert.Equal(5, a.Options.WaitSeconds);
+        Assert.Equal("/srv/r", GlobalArgs.Parse(["doctor"], "/srv/r").Options.Root);
+    }
+
+    [Fact]
+    public void An_expected_failure_is_one_line_on_stderr_without_a_stack_trace()
+    {
+        Require.Root();
+        using var sb = new Sandbox(mountData: false);
+        var (code, stdout, stderr) = Run("recover", "--root", sb.Root);
+        Assert.Equal(3, code);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.DoesNotContain(" at ", stderr);
+    }
+}

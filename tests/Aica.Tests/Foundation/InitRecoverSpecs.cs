@@ -1,0 +1,273 @@
+using System.Text.Json;
+using Aica.IO;
+using Aica.Tests.Infra;
+
+namespace Aica.Tests.Foundation;
+
+/// <summary>Black-box tests of dist/aica against a --root sandbox with a real tmpfs /data.</summary>
+public sealed class InitRecoverSpecs
+{
+    /// <summary>(path, mtime, ctime, mode, owner) of everything under the sandbox, except aica's own logs and status.</summary>
+    private static string Snapshot(Sandbox sb) =>
+        Tools.Sh($"cd '{sb.Root}' && find . -path ./run/aica -prune -o -path ./var/log -prune -o -path ./data/admin/log -prune -o -printf '%p %y %m %U:%G %T@ %C@ %l\\n' | sort").StdOut;
+
+    [Fact]
+    public void Init_and_recover_refuse_with_exit_3_when_data_is_not_mounted_and_create_nothing()
+    {
+        Require.Root();
+        using var sb = new Sandbox(mountData: false);
+        var init = sb.Aica("init", "--gid", "2500");
+        Assert.Equal(3, init.ExitCode);
+        Assert.Contains("not a mounted file system", init.StdErr);
+        var rec = sb.Aica("recover");
+        Assert.Equal(3, rec.ExitCode);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(sb.P("/data")));
+        Assert.DoesNotContain("gpu-users", File.ReadAllText(sb.P("/etc/group")));
+        var status = JsonDocument.Parse(File.ReadAllText(sb.P("/run/aica/recovery.json")));
+        Assert.Equal("refused", status.RootElement.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public void Init_sets_up_the_spec_layout_and_a_second_run_changes_nothing()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal("root:root 755 directory", sb.Stat("/data"));
+        Assert.Equal("root:root 750 directory", sb.Stat("/data/admin"));
+        Assert.Equal("root:gpu-users 2775 directory", sb.Stat("/data/cache/conda/pkgs"));
+        Assert.Equal("root:gpu-users 2775 directory", sb.Stat("/data/models/huggingface/hub"));
+        Assert.Equal("root:root 755 directory", sb.Stat("/data/models/huggingface"));
+        Assert.Equal("root:gpu-users 3775 directory", sb.Stat("/data/dataset"));
+        Assert.Equal("root:root 755 regular file", sb.Stat("/data/bin/aica"));
+        Assert.Equal("root:root 440 regular file", sb.Stat("/etc/sudoers.d/aica"));
+        Assert.Contains("gid = 2500", File.ReadAllText(sb.P("/data/config/aica.toml")));
+        Assert.Contains("gpu-users:x:2500:", File.ReadAllText(sb.P("/etc/group")));
+        var profile = File.ReadAllText(sb.P("/etc/profile.d/aica.sh"));
+        Assert.Contains("export HF_HUB_CACHE=\"/data/models/huggingface/hub\"", profile);
+        Assert.DoesNotContain("HF_HOME", profile.Split('\n').Where(l => l.StartsWith("export")));
+        Assert.Equal(0, Tools.Run("visudo", ["-cf", sb.P("/etc/sudoers.d/aica")]).ExitCode);
+
+        var before = Snapshot(sb);
+        var again = sb.Aica("init");
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("init: no changes", again.StdOut);
+        Assert.Equal(before, Snapshot(sb));
+    }
+
+    [Fact]
+    public void Init_dry_run_prints_the_plan_and_changes_nothing()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        var before = Snapshot(sb);
+        var r = sb.Aica("init", "--dry-run", "--gid", "2500");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("[PLAN] directory /data/models/torch", r.StdOut);
+        Assert.Equal(before, Snapshot(sb));
+    }
+
+    [Fact]
+    public void Recover_after_a_home_reset_brings_homes_back_and_steady_state_touches_no_file()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        sb.AddUser("bob", 3002);
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+        Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
+        Assert.Equal("alice:gpu-users 2750 directory", sb.Stat("/data/users/alice"));
+
+        var steady = Snapshot(sb);
+        var r = sb.Aica("recover");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("recovered 2 users, 0 failed", r.StdOut.Trim());
+        Assert.Equal(steady, Snapshot(sb));
+
+        Tools.Sh($"rm -rf '{sb.P("/home")}'/*"); // home reset
+        r = sb.Aica("recover");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(steady.Split('\n').Where(l => !l.StartsWith("./home")), Snapshot(sb).Split('\n').Where(l => !l.StartsWith("./home")));
+        Assert.Equal("/data/users/bob", new FileInfo(sb.P("/home/bob")).LinkTarget);
+        var status = JsonDocument.Parse(File.ReadAllText(sb.P("/run/aica/recovery.json"))).RootElement;
+        Assert.Equal("ok", status.GetProperty("status").GetString());
+        Assert.Equal(2, status.GetProperty("recovered").GetInt32());
+        Assert.Contains("recovered 2 users, 0 failed", File.ReadAllText(sb.P("/var/log/aica-recovery.log")));
+        Assert.Contains("recover: recovered 2 users, 0 failed", File.ReadAllText(sb.P("/data/admin/log/aica.log")));
+    }
+
+    [Fact]
+    public void A_deliberate_0700_data_dir_is_kept_and_a_wide_one_is_narrowed()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        sb.AddUser("bob", 3002);
+        sb.Aica("recover");
+        Tools.Sh($"chmod 0700 '{sb.P("/data/users/alice")}'; chmod 0777 '{sb.P("/data/users/bob")}'");
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+        Assert.Equal("alice:gpu-users 2700 directory", sb.Stat("/data/users/alice")); // chmod keeps setgid on directories
+        Assert.Equal("bob:gpu-users 2750 directory", sb.Stat("/data/users/bob"));
+    }
+
+    [Fact]
+    public void Bad_registry_lines_are_reported_with_line_numbers_and_valid_lines_still_recover()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        sb.AddUser("bob", 3002);
+        var text = File.ReadAllText(sb.P("/data/config/users.txt")).Replace("\n", "\r\n");
+        text = text.Replace("alice:", "   alice:") + "   # indented comment\r\nx:y:z:...\r\nAlice:gpu-users\r\n-rf:gpu-users\r\n../x:gpu-users\r\na b:gpu-users\r\nroot:gpu-users";
+        File.WriteAllText(sb.P("/data/config/users.txt"), text);
+        var r = sb.Aica("recover");
+        Assert.Equal(1, r.ExitCode);
+        foreach (var line in new[] { 5, 6, 7, 8, 9, 10 }) Assert.Contains($"users.txt line {line}:", r.StdOut);
+        Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
+        Assert.Equal("/data/users/bob", new FileInfo(sb.P("/home/bob")).LinkTarget);
+        Assert.False(File.Exists(sb.P("/home/-rf")) || Directory.Exists(sb.P("/data/users/root")));
+    }
+
+    [Fact]
+    public void A_user_whose_uid_was_taken_fails_loudly_and_the_others_recover()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        File.AppendAllText(sb.P("/data/config/users.txt"), "bob:gpu-users:3002:3002:/bin/bash:symlink\n");
+        Tools.Sh($"groupadd -P '{sb.Root}' -g 3002 mallory && useradd -P '{sb.Root}' -u 3002 -g 3002 -M mallory");
+        var r = sb.Aica("recover");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("3002 is taken by", r.StdOut);
+        Assert.Contains("recovered 1 users, 1 failed", r.StdOut);
+        Assert.False(Directory.Exists(sb.P("/data/users/bob")));
+        Assert.False(File.Exists(sb.P("/home/bob")) || Directory.Exists(sb.P("/home/bob")));
+        Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
+    }
+
+    [Fact]
+    public void Planted_links_to_outside_are_removed_as_links_and_nothing_outside_changes()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        using var outside = new TempVictim();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        Tools.Sh($"ln -s '{outside.Dir}' '{sb.P("/data/users/alice")}'; rm -rf '{sb.P("/data/models/torch")}'; ln -s '{outside.Dir}' '{sb.P("/data/models/torch")}'; ln -s /etc/shadow '{sb.P("/data/cache/conda/pkgs")}x'");
+        var before = outside.Snapshot();
+        var r = sb.Aica("recover");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(before, outside.Snapshot());
+        Assert.Equal("alice:gpu-users 2750 directory", sb.Stat("/data/users/alice"));
+        Assert.Equal("root:gpu-users 2775 directory", sb.Stat("/data/models/torch"));
+        Assert.Contains("removed planted link /data/users/alice", r.StdOut);
+    }
+
+    [Fact]
+    public void A_second_recover_waits_for_the_lock_then_exits_4()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        using var fs = new RootedFs(sb.Root);
+        using var held = FileLock.Acquire(fs, "/run/aica/aica.lock", TimeSpan.Zero, "test");
+        var r = sb.Aica("recover", "--wait", "0");
+        Assert.Equal(4, r.ExitCode);
+        Assert.Contains("busy", r.StdErr);
+        held.Dispose();
+        Assert.Equal(0, sb.Aica("recover", "--wait", "0").ExitCode);
+    }
+
+    [Fact]
+    public void Recover_killed_at_any_point_converges_on_the_next_run()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        for (var i = 0; i < 12; i++) sb.AddUser($"u{i:00}", 3100 + i);
+        var users = File.ReadAllText(sb.P("/data/config/users.txt"));
+        // Kill at increasing points of a full-reset recovery (accounts, tree, /etc, homes).
+        foreach (var delay in new[] { "0.002", "0.005", "0.01", "0.02", "0.04", "0.08" })
+        {
+            Tools.Sh($"cp /dev/null '{sb.P("/etc/passwd")}'.x; cd '{sb.Root}' && rm -rf home/* etc/profile.d data/models/torch && " +
+                     $"sed -i '/^u[0-9]/d' etc/passwd etc/group etc/shadow etc/gshadow");
+            Tools.Sh($"timeout -s KILL {delay} '{Tools.AicaBin}' --root '{sb.Root}' recover >/dev/null 2>&1; true");
+            var r = sb.Aica("recover");
+            Assert.True(r.ExitCode == 0, r.ToString());
+            var doc = sb.Aica("doctor");
+            Assert.True(doc.ExitCode == 0, doc.ToString());
+        }
+        Assert.Equal(users, File.ReadAllText(sb.P("/data/config/users.txt")));
+    }
+
+    [Fact]
+    public void Doctor_fails_on_each_injected_breakage_and_passes_after_recover()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+        var healthy = sb.Aica("doctor", "--json");
+        Assert.True(healthy.ExitCode == 0, healthy.ToString());
+
+        (string Break, string CheckId)[] cases =
+        [
+            ($"rm '{sb.P("/home/alice")}'", "home.link:/home/alice"),
+            ($"chmod 0777 '{sb.P("/data/models/torch")}'", "tree.shared:/data/models/torch"),
+            ($"echo 'ALL ALL=(ALL) NOPASSWD: ALL' >> '{sb.P("/etc/sudoers.d/aica")}'", "sudoers.valid:/etc/sudoers.d/aica"),
+            ($"rm '{sb.P("/etc/profile.d/aica.sh")}'", "etc.profile:/etc/profile.d/aica.sh"),
+            ($"chown 3001 '{sb.P("/data/users/alice")}' && chgrp 0 '{sb.P("/data/users/alice")}'", "user.data:/data/users/alice"),
+            ($"chmod 0775 '{sb.P("/data/config")}'", "path.safe"),
+            ($"sed -i '/^alice:/d' '{sb.P("/etc/passwd")}'", "user.account:alice"),
+        ];
+        foreach (var (breakIt, id) in cases)
+        {
+            Tools.Sh(breakIt);
+            var r = sb.Aica("doctor", "--json");
+            Assert.True(r.ExitCode == 1, $"{id}: {r}");
+            var checks = JsonDocument.Parse(r.StdOut).RootElement.GetProperty("checks").EnumerateArray();
+            Assert.Contains(checks, c => c.GetProperty("id").GetString() == id && c.GetProperty("status").GetString() == "fail");
+            var fix = sb.Aica("recover");
+            Assert.True(fix.ExitCode == 0, $"{id}: {fix}");
+            var after = sb.Aica("doctor");
+            Assert.True(after.ExitCode == 0, $"{id}: {after}");
+        }
+    }
+
+    [Fact]
+    public void Doctor_json_has_the_documented_shape_and_nothing_else_on_stdout()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        var r = sb.Aica("doctor", "--json");
+        var root = JsonDocument.Parse(r.StdOut).RootElement;
+        Assert.Equal("0.1.0", root.GetProperty("version").GetString());
+        Assert.False(string.IsNullOrEmpty(root.GetProperty("host").GetString()));
+        foreach (var c in root.GetProperty("checks").EnumerateArray())
+        {
+            Assert.Contains(c.GetProperty("status").GetString(), new[] { "pass", "warn", "fail" });
+            foreach (var k in new[] { "id", "summary", "details", "fix", "duration_ms" }) Assert.True(c.TryGetProperty(k, out _), k);
+        }
+        var s = root.GetProperty("summary");
+        Assert.Equal(root.GetProperty("checks").GetArrayLength(), s.GetProperty("pass").GetInt32() + s.GetProperty("warn").GetInt32() + s.GetProperty("fail").GetInt32());
+    }
+}
+
+/// <summary>A directory outside every sandbox, with a file whose content, mode and owner must never change.</summary>
+public sealed class TempVictim : IDisposable
+{
+    public string Dir { get; } = Directory.CreateTempSubdirectory("aica-victim-").FullName;
+    public TempVictim()
+    {
+        File.WriteAllText(Path.Combine(Dir, "victim"), "do not touch");
+        Tools.Sh($"chmod 0700 '{Dir}'; chmod 0600 '{Dir}/victim'");
+    }
+    public string Snapshot() => Tools.Sh($"find '{Dir}' -printf '%p %m %U:%G %s %T@ %C@\\n' | sort; cat '{Dir}/victim'").StdOut;
+    public void Dispose() => Tools.Sh($"rm -rf '{Dir}'");
+}

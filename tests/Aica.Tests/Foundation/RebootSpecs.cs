@@ -1,0 +1,78 @@
+using Aica.Tests.Infra;
+
+namespace Aica.Tests.Foundation;
+
+/// <summary>End to end on a simulated server: real accounts in an overlay /etc, volatile /home, persistent /data.</summary>
+public sealed class RebootSpecs
+{
+    private const string Setup = """
+        $AICA init --gid 2500 -q || exit 10
+        for u in alice:3001 bob:3002 carol:3003; do
+          n=${u%%:*}; id=${u##*:}
+          groupadd -g $id $n && useradd -u $id -g $id -G gpu-users -s /bin/bash -d /home/$n -M $n || exit 11
+          echo "$n:gpu-users:$id:$id:/bin/bash:symlink" >> /data/config/users.txt
+        done
+        /data/bin/aica recover || exit 12
+        echo hello > /home/alice/notes.txt
+        """;
+
+    /// <summary>What a member sees: ids, homes, data dirs, /etc files.</summary>
+    private const string State = """
+        for n in alice bob carol; do id $n; readlink /home/$n; stat -c '%n %u:%g %a' /data/users/$n; done
+        getent group gpu-users
+        stat -c '%n %U:%G %a' /etc/profile.d/aica.sh /etc/sudoers.d/aica /etc/cron.d/aica /etc/systemd/system/aica-recovery.service /etc/conda/.condarc
+        cat /home/alice/notes.txt
+        """;
+
+    [Fact]
+    public void Home_reset_then_recover_gives_back_the_identical_state()
+    {
+        Require.Root();
+        using var sim = new SimServer();
+        var first = sim.Boot(Reset.None, Setup + "\necho ---\n" + State);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var before = first.StdOut[first.StdOut.IndexOf("---", StringComparison.Ordinal)..];
+
+        var after = sim.Boot(Reset.Home, "test -e /home/alice && exit 20; /data/bin/aica recover || exit 21\necho ---\n" + State);
+        Assert.True(after.ExitCode == 0, after.ToString());
+        Assert.Equal(before, after.StdOut[after.StdOut.IndexOf("---", StringComparison.Ordinal)..]);
+    }
+
+    [Fact]
+    public void Full_reset_then_recover_restores_group_accounts_ids_homes_and_etc_and_doctor_passes()
+    {
+        Require.Root();
+        using var sim = new SimServer();
+        var first = sim.Boot(Reset.None, Setup + "\necho ---\n" + State);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var before = first.StdOut[first.StdOut.IndexOf("---", StringComparison.Ordinal)..];
+
+        var after = sim.Boot(Reset.Full, """
+            id alice 2>/dev/null && exit 30
+            test -e /etc/profile.d/aica.sh && exit 31
+            /data/bin/aica recover || exit 32
+            /data/bin/aica doctor > /run/doctor.txt; echo "doctor=$?"
+            grep -c '^\[FAIL\]' /run/doctor.txt
+            echo ---
+            """ + "\n" + State);
+        Assert.True(after.ExitCode == 0, after.ToString());
+        Assert.Contains("doctor=0", after.StdOut);
+        Assert.Equal(before, after.StdOut[after.StdOut.IndexOf("---", StringComparison.Ordinal)..]);
+    }
+
+    [Fact]
+    public void Recover_at_boot_with_the_disk_missing_refuses_and_writes_only_the_status_file()
+    {
+        Require.Root();
+        using var sim = new SimServer();
+        var r = sim.Boot(Reset.Full, """
+            umount /data
+            /aica-under-test recover; echo "rc=$?"
+            ls -A /data | wc -l
+            grep -o '"status": "refused"' /run/aica/recovery.json
+            """);
+        Assert.Contains("rc=3", r.StdOut);
+        Assert.Contains("\"status\": \"refused\"", r.StdOut);
+        Assert.Contains("\n0\n", r.StdOut);
+    }
+}

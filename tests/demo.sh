@@ -1,0 +1,51 @@
+#!/bin/sh
+# make demo: the main job on a sandbox server under a temporary folder, with --root. Never touches the real /.
+# /data is a real tmpfs mounted inside a private mount namespace, so aica's mount check sees a mounted disk.
+set -eu
+AICA="$1"
+if [ "${AICA_DEMO_INNER:-}" != 1 ]; then
+  exec unshare -m --propagation private env AICA_DEMO_INNER=1 sh "$0" "$AICA"
+fi
+R=$(mktemp -d /tmp/aica-demo.XXXXXX)
+chmod 755 "$R"
+trap 'umount "$R/data" 2>/dev/null; rm -rf --one-file-system "$R"' EXIT
+mkdir -p "$R/etc" "$R/data" "$R/home" "$R/run" "$R/var/log"
+printf 'root:x:0:0:root:/root:/bin/bash\n' > "$R/etc/passwd"
+printf 'root:x:0:\n' > "$R/etc/group"
+printf 'root:*:19000:0:99999:7:::\n' > "$R/etc/shadow"
+printf 'root:*::\n' > "$R/etc/gshadow"
+chmod 600 "$R/etc/shadow" "$R/etc/gshadow"
+mount -t tmpfs -o size=256m,mode=0755 demo-data "$R/data"
+cp -a "$R/etc" "$R/etc.image"      # what a full reset returns /etc to
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+a() { step "aica --root \$SANDBOX $*"; "$AICA" --root "$R" "$@" || echo "(exit $?)"; }
+
+echo "sandbox server: $R (a tmpfs on its /data; the real / is not touched)"
+a init --gid 2500
+a init
+if "$AICA" user add --help >/dev/null 2>&1; then
+  a user add alice --uid 3001
+  a user add bob --uid 3002 --layout hybrid
+else
+  step "register alice and bob (useradd -P + registry lines)"
+  for u in alice:3001 bob:3002; do
+    n=${u%%:*}; id=${u##*:}
+    groupadd -P "$R" -g "$id" "$n"; useradd -P "$R" -u "$id" -g "$id" -G gpu-users -s /bin/bash -d "/home/$n" -M "$n"
+    echo "$n:gpu-users:$id:$id:/bin/bash:symlink" >> "$R/data/config/users.txt"
+  done
+  a recover
+fi
+echo "notes" > "$R/data/users/alice/notes.txt"
+step "simulated reboot, home reset: rm -rf \$SANDBOX/home/*"
+rm -rf "$R/home/"*
+a recover
+ls -l "$R/home"
+step "simulated reboot, full reset: /etc back to the image (accounts, group, sudoers, unit, cron gone)"
+rm -rf "$R/etc" "$R/home/"*; cp -a "$R/etc.image" "$R/etc"
+a recover --dry-run
+a recover
+grep -E '^(alice|bob):' "$R/etc/passwd"
+a doctor
+a recover
+cat "$R/run/aica/recovery.json"

@@ -31,8 +31,11 @@ public static class AicaApp
 
         var rest = parsed.Rest;
         var positional = rest.TakeWhile(a => !a.StartsWith('-')).ToArray();
-        if (rest.Length == 0)
+        if (rest.Length == 0 && !parsed.Help)
         {
+            // The interactive menu needs a terminal; without one print help and never wait for input.
+            if (ReferenceEquals(stdout, Console.Out) && Menu.MenuApp.CanRun)
+                return await new Menu.MenuApp(GlobalArgs.Reconstruct(parsed.Options), Native.Sys.Euid == 0, stdout).RunAsync();
             stderr.WriteLine(Usage);
             return ExitCodes.Usage;
         }
@@ -84,6 +87,16 @@ public static class AicaApp
 /// <summary>The global options, taken out of any position of the command line.</summary>
 public sealed record GlobalArgs(GlobalOptions Options, string[] Rest, bool Help, bool ShowVersion, string? Error)
 {
+    /// <summary>The global options as arguments again (for commands the menu runs).</summary>
+    public static string[] Reconstruct(GlobalOptions o)
+    {
+        var list = new List<string>();
+        if (o.Root != "/") { list.Add("--root"); list.Add(o.Root); }
+        if (o.WaitSeconds != 30) list.Add($"--wait={o.WaitSeconds}");
+        if (o.Verbose) list.Add("-v");
+        return list.ToArray();
+    }
+
     public static GlobalArgs Parse(string[] args, string? envRoot)
     {
         var o = new GlobalOptions(Root: string.IsNullOrEmpty(envRoot) ? "/" : envRoot);

@@ -78,7 +78,9 @@ public sealed class MenuApp(string[] globalArgs, bool admin, TextWriter output)
         var args = entry.Args(answers);
         if (entry.Destructive)
         {
-            output.Write($"Run 'aica {string.Join(' ', args)}'? This changes the server. Type yes to confirm: ");
+            output.WriteLine("This changes the server:");
+            output.WriteLine($"  aica {string.Join(' ', args)}");
+            output.Write("Type yes to confirm: ");
             if (Console.ReadLine()?.Trim() != "yes") { output.WriteLine("cancelled: nothing changed."); return; }
         }
         output.WriteLine($"$ aica {string.Join(' ', args)}");

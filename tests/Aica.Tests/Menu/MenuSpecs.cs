@@ -1,0 +1,88 @@
+using Aica.Tests.Infra;
+
+namespace Aica.Tests.Menu;
+
+/// <summary>The interactive menu driven for real: tmux send-keys, read with capture-pane, in an 80×24 terminal.</summary>
+public sealed class MenuSpecs : IDisposable
+{
+    private readonly string _session = "aica-menu-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly Sandbox _sb;
+
+    public MenuSpecs()
+    {
+        Require.Root();
+        _sb = new Sandbox();
+        _sb.Init();
+        var r = Tools.Run("tmux", ["new-session", "-d", "-s", _session, "-x", "80", "-y", "24",
+            $"NO_COLOR=1 '{Tools.AicaBin}' --root '{_sb.Root}'; echo EXITED=$?; read -r _"]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+    }
+
+    public void Dispose()
+    {
+        Tools.Run("tmux", ["kill-session", "-t", _session]);
+        _sb.Dispose();
+    }
+
+    private string Screen() => Tools.Run("tmux", ["capture-pane", "-p", "-t", _session]).StdOut;
+
+    private void Keys(params string[] keys) => Tools.Run("tmux", ["send-keys", "-t", _session, .. keys]);
+
+    /// <summary>Polls the screen until it shows <paramref name="text"/> (bounded; fails with the screen it saw).</summary>
+    private string WaitFor(string text, int seconds = 20)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        var ct = TestContext.Current.CancellationToken;
+        string screen;
+        while (!(screen = Screen()).Contains(text))
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"screen never showed '{text}':\n{screen}");
+            ct.WaitHandle.WaitOne(50);
+            ct.ThrowIfCancellationRequested();
+        }
+        return screen;
+    }
+
+    [Fact]
+    public void Admin_menu_fits_80x24_runs_an_entry_by_number_and_quits_with_q()
+    {
+        var screen = WaitFor("admin menu");
+        Assert.Contains("Recover now", screen);
+        Assert.True(screen.Split('\n').Length <= 25);
+        Assert.All(screen.Split('\n'), l => Assert.True(l.Length <= 80));
+        Keys("6");
+        WaitFor("recovered 0 users, 0 failed");
+        WaitFor("Press any key");
+        Keys("x");
+        WaitFor("admin menu");
+        Keys("q");
+        WaitFor("EXITED=0");
+    }
+
+    [Fact]
+    public void Arrow_keys_move_the_selection_and_Enter_runs_it()
+    {
+        WaitFor("admin menu");
+        Keys("Down", "Enter"); // the second entry: doctor
+        WaitFor("doctor:");
+        Keys("x");
+        WaitFor("admin menu");
+        Keys("q");
+        WaitFor("EXITED=0");
+    }
+
+    [Fact]
+    public void A_destructive_entry_asks_first_and_a_no_changes_nothing()
+    {
+        WaitFor("admin menu");
+        var before = File.ReadAllText(_sb.P("/etc/passwd"));
+        Keys("7"); // clean caches
+        WaitFor("Type yes to confirm");
+        Keys("no", "Enter");
+        WaitFor("cancelled: nothing changed.");
+        Assert.Equal(before, File.ReadAllText(_sb.P("/etc/passwd")));
+        Keys("x");
+        Keys("q");
+        WaitFor("EXITED=0");
+    }
+}

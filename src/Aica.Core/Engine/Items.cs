@@ -153,23 +153,23 @@ public sealed class FileItem(string path, string content, uint mode, string id, 
         return null;
     }
 
-    public override async Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
+    public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {
         var st = ctx.Fs.Lstat(Path);
         var contentOk = st is { IsFile: true } && (createOnly || (ctx.Fs.ReadFile(Path) is { } cur && cur.AsSpan().SequenceEqual(Content)));
         if (contentOk)
         {
             ctx.Fs.SetOwnerMode(Path, uid, gid, Mode);
-            return;
+            return Task.CompletedTask;
         }
         ctx.Fs.EnsureParents(Path);
-        string? invalid = null;
+        // The validator (visudo -cf) sees the temp file before the rename; a rejection leaves the old file in place.
         ctx.Fs.WriteAtomic(Path, Content, Mode, uid, gid, validate is null ? null : hostTemp =>
         {
-            invalid = validate(ctx, hostTemp, ct).GetAwaiter().GetResult();
-            if (invalid is not null) throw new AicaException($"{Path} not installed: {invalid}");
+            if (validate(ctx, hostTemp, ct).GetAwaiter().GetResult() is { } invalid)
+                throw new AicaException($"{Path} not installed: {invalid}");
         });
-        await Task.CompletedTask;
+        return Task.CompletedTask;
     }
 }
 

@@ -42,6 +42,13 @@ public sealed class AicaServices : IDisposable
 
     public bool DataMounted() => Fs.IsMountPoint("/data");
 
+    /// <summary>State changes on a real server need root (under --root, a sandbox owner may try).</summary>
+    public void RequireRoot(string what)
+    {
+        if (Native.Sys.Euid != 0 && Fs.IsRealRoot)
+            throw AicaException.Refused($"{what} must be run as root (try: sudo aica {what})");
+    }
+
     /// <summary>SPEC §6.3: refuse, exit 3, when /data is not a mounted file system.</summary>
     public void RequireDataMounted()
     {

@@ -23,6 +23,7 @@ public sealed class InitService(AicaServices s)
         if (o.Group is not null && Names.ValidateGroup(o.Group) is { } ge) throw AicaException.Usage(ge);
         if (o.Gid is { } g0 && Names.ValidateId(g0, "gid") is { } ie) throw AicaException.Usage(ie);
         if (o.Layout is not null && Names.ValidateLayout(o.Layout) is { } le) throw AicaException.Usage(le);
+        if (!o.DryRun) s.RequireRoot("init");
         s.RequireDataMounted();
 
         using var _ = o.DryRun ? null : s.Lock(ct);

@@ -21,6 +21,7 @@ public sealed class RecoverService(AicaServices s)
     public async Task<RecoveryReport> Run(bool dryRun, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
+        if (!dryRun) s.RequireRoot("recover");
         if (!s.DataMounted())
         {
             var msg = $"{s.Fs.Host("/data")} is not a mounted file system: refusing to recover (a missing disk would fill the SSD)";

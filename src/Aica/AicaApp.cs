@@ -15,6 +15,10 @@ public static class AicaApp
     public static readonly HashSet<string> Commands = new(StringComparer.Ordinal)
     {
         "init", "recover", "doctor",
+        "user add", "user remove", "user list", "user fix", "user migrate",
+        "perms", "data list", "data fix", "data orphans", "data mirror", "data verify", "data report",
+        "clean", "disk", "du",
+        "install miniconda", "install uv", "adopt", "env",
     };
 
     /// <summary>Parents whose subcommands are listed in <see cref="Commands"/> as "parent sub".</summary>
@@ -68,6 +72,15 @@ public static class AicaApp
         app.Add<Commands.InitCommand>();
         app.Add<Commands.RecoverCommand>();
         app.Add<Commands.DoctorCommand>();
+        app.Add<Commands.UserCommands>();
+        app.Add<Commands.PermsCommand>();
+        app.Add<Commands.DataCommands>();
+        app.Add<Commands.CleanCommand>();
+        app.Add<Commands.DiskCommand>();
+        app.Add<Commands.DuCommand>();
+        app.Add<Commands.InstallCommands>();
+        app.Add<Commands.AdoptCommand>();
+        app.Add<Commands.EnvCommand>();
         await app.RunAsync(parsed.Help ? [.. rest, "--help"] : rest);
         return Environment.ExitCode;
     }

@@ -76,6 +76,10 @@ public sealed class PermsService(AicaServices s)
         return report;
     }
 
+    /// <summary>Normalises one tree under the lock the caller already holds (data mirror --link after a merge).</summary>
+    public NormaliseResult Normalise(AicaConfig config, uint gid, Accounts.AccountDb db, string path, CancellationToken ct) =>
+        new TreeNormaliser(Policy(config, gid, db, false)).Run(s.Fs, path, false, ct);
+
     /// <summary>The SPEC §3 policy for this server: exact top levels (root:G), members from registry and group.</summary>
     public NormalisePolicy Policy(AicaConfig config, uint gid, Accounts.AccountDb db, bool record) =>
         new(gid, SharedTree.MemberUids(config, s.Registry.Load(), db))

@@ -35,6 +35,8 @@ public sealed record MirrorResult(MirrorPair Pair, MirrorState State, string Sum
 /// </summary>
 public sealed class MirrorService(AicaServices s)
 {
+    private const int Partial = 23, Vanished = 24; // rsync: some files unreadable / vanished; the rest was handled
+
     public const string ContainerNote = "containers that bind-mounted the old path keep seeing the old directory until they are restarted";
 
     public async Task<IReadOnlyList<MirrorResult>> Run(bool link, bool dryRun, CancellationToken ct = default)
@@ -106,19 +108,25 @@ public sealed class MirrorService(AicaServices s)
 
         var src = s.Fs.Host(p.Source) + "/";
         var dst = s.Fs.Host(p.Legacy) + "/";
-        var pending = await Count(prefix, rsync, ["-a", "-n", "--out-format=%n", .. config.MirrorDelete ? new[] { "--delete" } : [], src, dst], ct).ConfigureAwait(false);
+        // As root the mirror is written root-owned and not group/world-writable, so it never becomes a tree members
+        // can plant links in (the next run would refuse it); as the owner it is written as that user.
+        string[] opts = ["-a", .. config.MirrorDelete ? new[] { "--delete" } : [], .. runAs is null ? new[] { "--no-owner", "--chmod=go-w" } : []];
+        var pending = await Count(prefix, rsync, [.. opts, "-n", "--out-format=%n", src, dst], ct).ConfigureAwait(false);
         var extra = await Count([], rsync, ["-a", "-n", "--ignore-existing", "--out-format=%n", dst, src], ct).ConfigureAwait(false);
         if (pending < 0 || extra < 0) return new MirrorResult(p, MirrorState.Failed, "rsync could not compare the trees", 0, 0, runAs);
         var extraNote = extra > 0 ? $"; {extra} entr{(extra == 1 ? "y" : "ies")} only in {p.Legacy} (kept{(config.MirrorDelete ? "" : ", no --delete")}; --link merges them into /data)" : "";
         if (pending == 0) return new MirrorResult(p, MirrorState.InStep, $"{p.Legacy} is in step with {p.Source}{extraNote}", 0, extra, runAs);
         if (dryRun) return new MirrorResult(p, MirrorState.Drift, $"{pending} entr{(pending == 1 ? "y" : "ies")} to copy from {p.Source} to {p.Legacy}{extraNote}", pending, extra, runAs);
 
-        string[] syncArgs = ["-a", .. config.MirrorDelete ? new[] { "--delete" } : [], src, dst];
+        string[] syncArgs = [.. opts, src, dst];
         var program = prefix.Count > 0 ? prefix[0] : rsync;
         var args = prefix.Count > 0 ? prefix.Skip(1).Append(rsync).Concat(syncArgs) : syncArgs;
         var r = await s.Runner.RunAsync(program, args, ct).ConfigureAwait(false);
         // 23/24: some files could not be transferred or vanished; the rest was copied.
-        if (!r.Ok) return new MirrorResult(p, MirrorState.Failed, $"rsync exited {r.ExitCode}: {r.Brief}", pending, extra, runAs);
+        if (!r.Ok)
+            return new MirrorResult(p, MirrorState.Failed, r.ExitCode == Partial
+                ? $"rsync could not read some files{(runAs is null ? "" : $" as {runAs}")} ({r.Brief}); the rest was copied"
+                : $"rsync exited {r.ExitCode}: {r.Brief}", pending, extra, runAs);
         return new MirrorResult(p, MirrorState.Synced, $"{pending} entr{(pending == 1 ? "y" : "ies")} copied to {p.Legacy}{(runAs is null ? "" : $" (as {runAs})")}{extraNote}", pending, extra, runAs);
     }
 
@@ -127,7 +135,7 @@ public sealed class MirrorService(AicaServices s)
         var program = prefix.Count > 0 ? prefix[0] : rsync;
         var all = prefix.Count > 0 ? prefix.Skip(1).Append(rsync).Concat(args) : args;
         var r = await s.Runner.RunAsync(program, all, ct).ConfigureAwait(false);
-        if (!r.Ok) return -1;
+        if (r.ExitCode is not (0 or Partial or Vanished)) return -1;
         return r.StdOut.Split('\n').Count(l => l.Length > 0 && l != "./" && !l.StartsWith("deleting ./"));
     }
 

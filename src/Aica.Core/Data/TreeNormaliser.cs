@@ -54,6 +54,9 @@ public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = 
 {
     private readonly TreeWalker _walker = walker ?? TreeWalker.Default();
 
+    /// <summary>Test seam: called after each directory is visited (lets a test swap a sibling at an exact moment).</summary>
+    internal Action<string>? AfterDirectory { get; init; }
+
     /// <summary>Normalises the tree at <paramref name="path"/> (resolved link-safely by <paramref name="fs"/>).</summary>
     public NormaliseResult Run(RootedFs fs, string path, bool dryRun, CancellationToken ct = default)
     {
@@ -65,25 +68,32 @@ public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = 
             result.Note(NormaliseEvent.Error, path, errno == ENOENT ? "missing (aica recover creates the shared tree)" : Sys.StrError(errno));
             return result;
         }
-        using (root) _walker.Walk(root, path, new Visitor(policy, result, dryRun), ct);
+        using (root) _walker.Walk(root, path, new Visitor(policy, result, dryRun, AfterDirectory), ct);
         return result;
     }
 
-    private sealed class Visitor(NormalisePolicy p, NormaliseResult r, bool dryRun) : IWalkVisitor
+    private sealed class Visitor(NormalisePolicy p, NormaliseResult r, bool dryRun, Action<string>? after) : IWalkVisitor
     {
         public bool VisitDirectory(SafeFd dir, in FileStat st, string path, int depth)
+        {
+            Visit(dir, st, path);
+            after?.Invoke(path);
+            return true;
+        }
+
+        private void Visit(SafeFd dir, in FileStat st, string path)
         {
             Interlocked.Increment(ref r.Scanned);
             uint uid = st.Uid, gid = p.Gid, mode = NormalisePolicy.DirMode(st.Perm);
             if (p.Exact.TryGetValue(path, out var exact)) (uid, gid, mode) = exact;
             else if (p.ChildDirOwner.Count > 0 && path.LastIndexOf('/') is > 0 and var cut && p.ChildDirOwner.TryGetValue(path[..cut], out var owner)) uid = owner;
-            if (uid == st.Uid && gid == st.Gid && mode == st.Perm) return true;
+            if (uid == st.Uid && gid == st.Gid && mode == st.Perm) return;
             var what = Describe(st, uid, gid, mode);
             if (dryRun)
             {
                 Interlocked.Increment(ref r.Changed);
                 if (p.RecordChanges) r.Note(NormaliseEvent.Planned, path, what);
-                return true;
+                return;
             }
             try
             {
@@ -92,7 +102,7 @@ public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = 
                 if (p.RecordChanges) r.Note(NormaliseEvent.Changed, path, what);
             }
             catch (SysException e) { OnError(path, e); }
-            return true;
+            return;
         }
 
         public void VisitEntry(in WalkEntry e)

@@ -111,7 +111,7 @@ public sealed class OrphanService(AicaServices s)
         catch (SysException e) { return new OrphanMove(o, false, "rename", $"{Sys.StrError(e.Errno)}{Hint(e.Errno)}", []); }
 
         if (o.SizeBytes > avail)
-            return new OrphanMove(o, false, "copy", $"the backup target has {Human.Bytes(avail)} free, {Human.Bytes(o.SizeBytes)} needed", []);
+            return new OrphanMove(o, false, "copy", $"the backup target is full ({Human.Bytes(avail)} free, {Human.Bytes(o.SizeBytes)} needed); the original was not touched", []);
         var copy = new TreeCopy();
         try
         {

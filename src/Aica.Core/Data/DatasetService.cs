@@ -25,7 +25,7 @@ public sealed class DatasetService(AicaServices s)
         var config = s.LoadConfig();
         s.RequireDataMounted();
         var db = s.Accounts.Load();
-        var gid = DesiredStateBuilder_SharedGid(config, db);
+        var gid = Engine.DesiredStateBuilder.SharedGid(config, db) is { } g ? (uint?)g : null;
         var list = new List<DatasetInfo>();
         using var top = s.Fs.TryOpenDir(config.Datasets, out var errno);
         if (top is null)
@@ -51,9 +51,6 @@ public sealed class DatasetService(AicaServices s)
         }
         return list;
     }
-
-    private static uint? DesiredStateBuilder_SharedGid(AicaConfig c, AccountDb db) =>
-        Engine.DesiredStateBuilder.SharedGid(c, db) is { } g ? (uint)g : null;
 
     /// <summary>Sums apparent sizes (hard links once) and counts what members could not read by mode bits.</summary>
     private sealed class SizeVisitor(uint? gid) : IWalkVisitor

@@ -116,6 +116,22 @@ public sealed class DataSpecs : IDisposable
     }
 
     [Fact]
+    public void Orphans_with_odd_names_are_shown_escaped_and_moved_with_their_exact_names()
+    {
+        Directory.CreateDirectory(_sb.P("/data/users/old user"));
+        Directory.CreateDirectory(_sb.P("/data/users/new\nline"));
+        TreeFaker.MakeNonUtf8(_sb.P("/data/users"), "dir");
+        var r = _sb.Aica("--json", "data", "orphans", "--remove", "--yes");
+        Assert.Equal(0, r.ExitCode);
+        var doc = Json(r);
+        Assert.Equal(["bad\\xffname", "new\\nline", "old user"], doc.GetProperty("orphans").EnumerateArray().Select(o => o.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+        var backup = _sb.P(doc.GetProperty("backup").GetString()!);
+        Assert.Equal("", Tools.Sh($"ls -A '{_sb.P("/data/users")}'").StdOut);
+        Assert.Equal(1, int.Parse(Tools.Sh($"ls -A '{backup}' | grep -c \"$(printf 'bad\\377name')\"").StdOut.Trim()));
+        Assert.True(Directory.Exists(Path.Combine(backup, "new\nline")));
+    }
+
+    [Fact]
     public void Remove_on_the_same_file_system_is_a_rename_with_a_manifest()
     {
         MakeOrphans();

@@ -23,8 +23,16 @@ done
 chmod -R u+rw,go-w "$D"; chgrp -R 0 "$D"
 files=$(find "$D" -type f | wc -l)
 
-ms() { s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
-median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+# One timing: "wall_ms cpu_ms" (cpu = user + sys of the command and its children; wall is what a user waits).
+ms() {
+  local TIMEFORMAT='%R %U %S' t
+  t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || true
+  echo "$t" | awk '{ printf "%d:%d", $1 * 1000, ($2 + $3) * 1000 }'
+}
+# Median of three "wall:cpu" pairs, by wall time.
+median3() { printf '%s\n' "$@" | sort -t: -n -k1,1 | sed -n 2p; }
+wall() { echo "${1%%:*}"; }
+cpu() { echo "${1##*:}"; }
 peer() { chgrp -R 2500 "$D"; chmod -R g+rwX "$D"; find "$D" -type d -exec chmod g+s {} +; }
 aica_perms() { "$AICA" --root "$R" perms -q /data/dataset; }
 wrong() { chgrp -R 0 "$D"; }
@@ -49,7 +57,11 @@ for i in 1 2 3; do a="$a $(ms al)"; p="$p $(ms dul)"; done
 al_=$(median3 $a); du_=$(median3 $p)
 
 ratio() { awk "BEGIN { printf \"%.1f\", $1 / ($2 > 0 ? $2 : 1) }"; }
-echo "tree: $files files in 8 datasets, tmpfs, $(nproc) CPUs (median of 3)"
-echo "perms, wrong group   aica ${aw} ms   coreutils pipeline ${pw} ms   ratio $(ratio "$pw" "$aw")x   (goal >= 1.5x)"
-echo "perms, steady state  aica ${as} ms   coreutils pipeline ${ps} ms   ratio $(ratio "$ps" "$as")x   (goal >= 3x)"
-echo "data list            aica ${al_} ms   du -sb per dataset ${du_} ms   ratio $(ratio "$du_" "$al_")x   (goal >= 1x)"
+line() { # label aica peer peer-name goal
+  printf '%-20s aica %5d ms (cpu %5d)   %s %5d ms (cpu %5d)   ratio %sx wall, %sx cpu   (goal >= %s)\n' \
+    "$1" "$(wall "$2")" "$(cpu "$2")" "$4" "$(wall "$3")" "$(cpu "$3")" "$(ratio "$(wall "$3")" "$(wall "$2")")" "$(ratio "$(cpu "$3")" "$(cpu "$2")")" "$5"
+}
+echo "tree: $files files in 8 datasets, tmpfs, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg) (median of 3)"
+line "perms, wrong group" "$aw" "$pw" "coreutils pipeline" "1.5x"
+line "perms, steady state" "$as" "$ps" "coreutils pipeline" "3x"
+line "data list" "$al_" "$du_" "du -sb per dataset" "1x"

@@ -85,6 +85,7 @@ public sealed class PermsService(AicaServices s)
         new(gid, SharedTree.MemberUids(config, s.Registry.Load(), db))
         {
             Exact = SharedTree.Roots(config).ToDictionary(r => r.Path, r => (0u, gid, r.Mode)),
+            RootOnlyGids = SharedTree.RootOnlyGids(db),
             RecordChanges = record,
         };
 }

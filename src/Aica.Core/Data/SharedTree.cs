@@ -37,6 +37,19 @@ public static class SharedTree
         return set;
     }
 
+    /// <summary>Groups no account but root belongs to (as a listed member or by primary gid).</summary>
+    public static HashSet<uint> RootOnlyGids(AccountDb db)
+    {
+        var set = new HashSet<uint>();
+        foreach (var g in db.Groups)
+        {
+            if (g.Members.Any(m => m != "root")) continue;
+            if (db.Users.Any(u => u.Gid == g.Gid && u.Uid != 0)) continue;
+            set.Add((uint)g.Gid);
+        }
+        return set;
+    }
+
     /// <summary>The shared group's gid, or exit 2 when neither recorded nor present.</summary>
     public static uint RequireGid(AicaConfig c, AccountDb db) =>
         (uint)(DesiredStateBuilder.SharedGid(c, db)

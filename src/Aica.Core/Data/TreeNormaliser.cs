@@ -18,6 +18,13 @@ public sealed record NormalisePolicy(uint Gid, IReadOnlySet<uint> MemberUids)
     /// <summary>Owner of the directories directly under these paths (data.dataset_owner for dataset roots).</summary>
     public IReadOnlyDictionary<string, uint> ChildDirOwner { get; init; } = new Dictionary<string, uint>();
 
+    /// <summary>Groups whose only member is root (gid 0 on most systems): their group-write opens a directory to no member.</summary>
+    public IReadOnlySet<uint> RootOnlyGids { get; init; } = new HashSet<uint>();
+
+    /// <summary>A directory only root can write: root-owned, no other-write, no group-write unless the group is root's alone.</summary>
+    public bool OnlyRootWrites(in FileStat dir) =>
+        dir.Uid == 0 && (dir.Perm & 0x2) == 0 && ((dir.Perm & 0x10) == 0 || RootOnlyGids.Contains(dir.Gid));
+
     /// <summary>Keep a listing of every change (or planned change); off for big trees unless -v.</summary>
     public bool RecordChanges { get; init; }
 
@@ -72,37 +79,48 @@ public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = 
         return result;
     }
 
-    private sealed class Visitor(NormalisePolicy p, NormaliseResult r, bool dryRun, Action<string>? after) : IWalkVisitor
+    private sealed class Visitor(NormalisePolicy p, NormaliseResult r, bool dryRun, Action<string>? after) : IWalkVisitor, IWalkDirectoryDone
     {
+        // Directories only root can write (NormalisePolicy.OnlyRootWrites): nobody else can rename,
+        // link or unlink their entries, so what lstat saw by name stays true and the entry can be changed by name
+        // (two system calls instead of four). Their own change waits until their entries are done (DirectoryDone),
+        // so they stay closed to members while that happens.
+        private readonly ConcurrentDictionary<string, byte> _closed = new(StringComparer.Ordinal);
+
         public bool VisitDirectory(SafeFd dir, in FileStat st, string path, int depth)
         {
-            Visit(dir, st, path);
+            Interlocked.Increment(ref r.Scanned);
+            if (p.OnlyRootWrites(st)) _closed[path] = 0;
+            if (dryRun && Desired(st, path) is { } d && (d.Uid != st.Uid || d.Gid != st.Gid || d.Mode != st.Perm))
+            {
+                Interlocked.Increment(ref r.Changed);
+                if (p.RecordChanges) r.Note(NormaliseEvent.Planned, path, Describe(st, d.Uid, d.Gid, d.Mode));
+            }
             after?.Invoke(path);
             return true;
         }
 
-        private void Visit(SafeFd dir, in FileStat st, string path)
+        public void DirectoryDone(SafeFd dir, in FileStat st, string path, int depth)
         {
-            Interlocked.Increment(ref r.Scanned);
-            uint uid = st.Uid, gid = p.Gid, mode = NormalisePolicy.DirMode(st.Perm);
-            if (p.Exact.TryGetValue(path, out var exact)) (uid, gid, mode) = exact;
-            else if (p.ChildDirOwner.Count > 0 && path.LastIndexOf('/') is > 0 and var cut && p.ChildDirOwner.TryGetValue(path[..cut], out var owner)) uid = owner;
+            _closed.TryRemove(path, out _);
+            if (dryRun) return;
+            var (uid, gid, mode) = Desired(st, path);
             if (uid == st.Uid && gid == st.Gid && mode == st.Perm) return;
-            var what = Describe(st, uid, gid, mode);
-            if (dryRun)
-            {
-                Interlocked.Increment(ref r.Changed);
-                if (p.RecordChanges) r.Note(NormaliseEvent.Planned, path, what);
-                return;
-            }
             try
             {
                 SafeOps.SetOwnerModeOfDir(dir, path, uid, gid, mode);
                 Interlocked.Increment(ref r.Changed);
-                if (p.RecordChanges) r.Note(NormaliseEvent.Changed, path, what);
+                if (p.RecordChanges) r.Note(NormaliseEvent.Changed, path, Describe(st, uid, gid, mode));
             }
             catch (SysException e) { OnError(path, e); }
-            return;
+        }
+
+        private (uint Uid, uint Gid, uint Mode) Desired(in FileStat st, string path)
+        {
+            if (p.Exact.TryGetValue(path, out var exact)) return exact;
+            var uid = st.Uid;
+            if (p.ChildDirOwner.Count > 0 && path.LastIndexOf('/') is > 0 and var cut && p.ChildDirOwner.TryGetValue(path[..cut], out var owner)) uid = owner;
+            return (uid, p.Gid, NormalisePolicy.DirMode(st.Perm));
         }
 
         public void VisitEntry(in WalkEntry e)
@@ -143,7 +161,8 @@ public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = 
                 if (p.RecordChanges) r.Note(NormaliseEvent.Planned, e.Path, what);
                 return;
             }
-            var res = SafeOps.ChangeInode(e.Parent, e.ZName, st, null, p.Gid, mode, out var errno);
+            var res = _closed.ContainsKey(e.ParentPath) ? ChangeByName(e, st, mode, out var errno)
+                : SafeOps.ChangeInode(e.Parent, e.ZName, st, null, p.Gid, mode, out errno);
             switch (res)
             {
                 case SafeOps.Result.Changed:
@@ -160,6 +179,17 @@ public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = 
                     if (errno != 0) OnError(e.Path, new SysException(errno, "chmod/chown", e.Path));
                     break;
             }
+        }
+
+        /// <summary>A regular, non-set-id file in a directory no member can write: by name, without re-opening it.</summary>
+        private SafeOps.Result ChangeByName(in WalkEntry e, in FileStat st, uint mode, out int errno)
+        {
+            errno = 0;
+            if (st.Gid != p.Gid && (errno = Sys.TryLchownAt(e.Parent.Fd, e.ZName, st.Uid, p.Gid)) != 0)
+                return errno == ENOENT ? SafeOps.Result.Vanished : SafeOps.Result.Unchanged;
+            if (mode != st.Perm && (errno = Sys.TryChmodAt(e.Parent.Fd, e.ZName, mode)) != 0)
+                return errno == ENOENT ? SafeOps.Result.Vanished : SafeOps.Result.Unchanged;
+            return SafeOps.Result.Changed;
         }
 
         public void OnError(string path, SysException error)

@@ -28,6 +28,12 @@ public interface IWalkVisitor
     void OnError(string path, SysException error);
 }
 
+/// <summary>Optional: called once a directory's entries have all been visited (its subdirectories may still be pending).</summary>
+public interface IWalkDirectoryDone
+{
+    void DirectoryDone(SafeFd dir, in FileStat stat, string path, int depth);
+}
+
 /// <summary>
 /// Link-safe, parallel tree walk (SPEC §6.1–2): each directory is opened with O_NOFOLLOW|O_DIRECTORY relative to
 /// its already-open parent and must be the inode the listing showed; links are reported, never entered; the
@@ -112,40 +118,45 @@ public sealed class TreeWalker(int parallelism)
                 catch (SysException e) { visitor.OnError(w.Path, e); return; }
                 if (st.Ino != w.Ino || st.Dev != dev) return; // swapped between listing and open, or another fs
                 if (w.Depth > 0 && !visitor.VisitDirectory(fd, st, w.Path, w.Depth)) return;
-
-                List<(byte[] Name, byte Type, ulong Ino)> entries;
-                try { entries = Sys.ReadDir(fd, w.Path); }
-                catch (SysException e) { visitor.OnError(w.Path, e); return; }
-
-                foreach (var (name, _, _) in entries)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    var z = Sys.Z(name);
-                    int err;
-                    FileStat cst;
-                    unsafe { fixed (byte* p = z) err = Sys.TryLstatAt(fd.Fd, p, out cst); }
-                    if (err != 0)
-                    {
-                        if (err != ENOENT) visitor.OnError(w.Path + "/" + SafeOps.Escape(name), new SysException(err, "stat", w.Path));
-                        continue;
-                    }
-                    if (cst.IsDir && cst.Dev == dev)
-                    {
-                        me.AddRef();
-                        lock (gate)
-                        {
-                            stack.Push(new Work(me, z, cst.Ino, w.Path + "/" + SafeOps.Escape(name), w.Depth + 1, null));
-                            pending++;
-                            Monitor.Pulse(gate);
-                        }
-                    }
-                    else
-                    {
-                        visitor.VisitEntry(new WalkEntry(fd, z, cst, w.Path));
-                    }
-                }
+                try { ListDir(w, fd, me); }
+                finally { if (visitor is IWalkDirectoryDone done && !ct.IsCancellationRequested) done.DirectoryDone(fd, st, w.Path, w.Depth); }
             }
             finally { me.Release(); }
+        }
+
+        void ListDir(Work w, SafeFd fd, DirRef me)
+        {
+            List<(byte[] Name, byte Type, ulong Ino)> entries;
+            try { entries = Sys.ReadDir(fd, w.Path); }
+            catch (SysException e) { visitor.OnError(w.Path, e); return; }
+
+            foreach (var (name, _, _) in entries)
+            {
+                ct.ThrowIfCancellationRequested();
+                var z = Sys.Z(name);
+                int err;
+                FileStat cst;
+                unsafe { fixed (byte* p = z) err = Sys.TryLstatAt(fd.Fd, p, out cst); }
+                if (err != 0)
+                {
+                    if (err != ENOENT) visitor.OnError(w.Path + "/" + SafeOps.Escape(name), new SysException(err, "stat", w.Path));
+                    continue;
+                }
+                if (cst.IsDir && cst.Dev == dev)
+                {
+                    me.AddRef();
+                    lock (gate)
+                    {
+                        stack.Push(new Work(me, z, cst.Ino, w.Path + "/" + SafeOps.Escape(name), w.Depth + 1, null));
+                        pending++;
+                        Monitor.Pulse(gate);
+                    }
+                }
+                else
+                {
+                    visitor.VisitEntry(new WalkEntry(fd, z, cst, w.Path));
+                }
+            }
         }
 
         if (Parallelism == 1) Worker();

@@ -367,4 +367,16 @@ public static unsafe class Sys
             }
         }
     }
+
+    /// <summary>fchownat relative to a directory, never following a final link; 0 or the errno.</summary>
+    public static int TryLchownAt(int dirfd, byte[] zname, uint uid, uint gid)
+    {
+        fixed (byte* p = zname) return Libc.fchownat(dirfd, p, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : Err();
+    }
+
+    /// <summary>fchmodat relative to a directory (follows a final link: only for entries known not to be links); 0 or the errno.</summary>
+    public static int TryChmodAt(int dirfd, byte[] zname, uint mode)
+    {
+        fixed (byte* p = zname) return Libc.fchmodat(dirfd, p, mode, 0) == 0 ? 0 : Err();
+    }
 }

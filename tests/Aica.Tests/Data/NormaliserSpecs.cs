@@ -53,6 +53,19 @@ public sealed class NormaliserSpecs : IDisposable
     [InlineData(1777, 3777)]
     public void Directories_get_group_rwx_and_setgid(int from, int to) => Assert.Equal(O(to), NormalisePolicy.DirMode(O(from)));
 
+    [Theory]
+    [InlineData(0, 0, 755, true)]
+    [InlineData(0, 0, 2775, true)]     // group-writable, but group root has no member but root
+    [InlineData(0, 2500, 2775, false)] // the shared group: members could swap entries
+    [InlineData(0, 0, 757, false)]
+    [InlineData(3001, 0, 755, false)]  // a member's own directory: its owner can do anything in it
+    public void Entries_are_changed_by_name_only_in_directories_only_root_can_write(uint uid, uint gid, int mode, bool closed)
+    {
+        var policy = Policy with { RootOnlyGids = new HashSet<uint> { 0 } };
+        var st = new FileStat(Flags.S_IFDIR | O(mode), uid, gid, 2, 1, 1, 0, 0, 0, 0, 0, 0);
+        Assert.Equal(closed, policy.OnlyRootWrites(st));
+    }
+
     [Fact]
     public void A_generated_tree_is_normalised_and_a_second_run_changes_nothing()
     {

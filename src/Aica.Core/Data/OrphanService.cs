@@ -9,7 +9,11 @@ using static Aica.Native.Perms;
 namespace Aica.Data;
 
 /// <summary>A directory in /data/users with no registry entry and no account.</summary>
-public sealed record Orphan(string Name, byte[] RawName, uint Uid, long SizeBytes, long Files);
+public sealed record Orphan(string Name, byte[] RawName, uint Uid, long SizeBytes, long Files, long Entries)
+{
+    /// <summary>What a copy needs on the target, roughly: the bytes plus a block per entry.</summary>
+    public long NeededBytes => SizeBytes + Entries * 4096;
+}
 
 public sealed record OrphanMove(Orphan Orphan, bool Moved, string Method, string? Error, IReadOnlyList<string> Notes);
 
@@ -47,7 +51,7 @@ public sealed class OrphanService(AicaServices s)
             if (fd is null) continue;
             var size = new SizeCounter();
             TreeWalker.Default().Walk(fd, $"{UsersDir}/{name}", size, ct);
-            list.Add(new Orphan(name, raw, st.Uid, size.Bytes, size.Files));
+            list.Add(new Orphan(name, raw, st.Uid, size.Bytes, size.Files, size.Entries));
         }
         return list;
     }
@@ -110,8 +114,8 @@ public sealed class OrphanService(AicaServices s)
         catch (SysException e) when (e.Errno == EXDEV) { /* another file system: copy, verify, delete */ }
         catch (SysException e) { return new OrphanMove(o, false, "rename", $"{Sys.StrError(e.Errno)}{Hint(e.Errno)}", []); }
 
-        if (o.SizeBytes > avail)
-            return new OrphanMove(o, false, "copy", $"the backup target is full ({Human.Bytes(avail)} free, {Human.Bytes(o.SizeBytes)} needed); the original was not touched", []);
+        if (o.NeededBytes > avail)
+            return new OrphanMove(o, false, "copy", $"the backup target is full ({Human.Bytes(avail)} free, about {Human.Bytes(o.NeededBytes)} needed); the original was not touched", []);
         var copy = new TreeCopy();
         try
         {
@@ -124,7 +128,7 @@ public sealed class OrphanService(AicaServices s)
             var why = e is SysException se ? $"{se.Call} {se.PathName}: {Sys.StrError(se.Errno)}{Hint(se.Errno)}" : e.Message;
             return new OrphanMove(o, false, "copy", $"copy to the backup failed ({why}); the original was not touched", copy.Notes);
         }
-        avail -= copy.Bytes;
+        avail -= o.NeededBytes;
         try { TreeCopy.Remove(users, z, display, ct); }
         catch (SysException e)
         {
@@ -150,14 +154,17 @@ public sealed class OrphanService(AicaServices s)
         catch (SysException) { /* a full target: the log line still records each move */ }
     }
 
+    /// <summary>Apparent bytes (as du -sb) and entries; a copy needs about a block more per entry.</summary>
     private sealed class SizeCounter : IWalkVisitor
     {
-        public long Bytes, Files;
-        public bool VisitDirectory(SafeFd dir, in FileStat st, string path, int depth) { Interlocked.Add(ref Bytes, st.DiskBytes); return true; }
-        public void VisitEntry(in WalkEntry e)
+        public long Bytes, Files, Entries;
+        public bool VisitDirectory(SafeFd dir, in FileStat st, string path, int depth) { Count(st); return true; }
+        public void VisitEntry(in WalkEntry e) => Count(e.Stat);
+        private void Count(in FileStat st)
         {
-            Interlocked.Add(ref Bytes, e.Stat.Size);
-            if (e.Stat.IsFile) Interlocked.Increment(ref Files);
+            Interlocked.Add(ref Bytes, st.Size);
+            Interlocked.Increment(ref Entries);
+            if (st.IsFile) Interlocked.Increment(ref Files);
         }
         public void OnError(string path, SysException error) { }
     }

@@ -302,36 +302,48 @@ public static unsafe class Sys
         return Encoding.UTF8.GetString(buf, 0, n < 0 ? buf.Length : n);
     }
 
-    /// <summary>Entries of an open directory (name bytes and d_type), excluding . and ..; takes a dup of the descriptor.</summary>
+    /// <summary>
+    /// Entries of an open directory (name bytes, d_type, d_ino), excluding . and ..; read from the start with
+    /// getdents64 (three system calls for a small directory, where opendir/readdir on a dup took eight).
+    /// </summary>
     public static List<(byte[] Name, byte Type, ulong Ino)> ReadDir(SafeFd dir, string display)
     {
-        var dupfd = Libc.dup(dir.Fd);
-        if (dupfd < 0) throw new SysException(Err(), "dup", display);
-        var d = Libc.fdopendir(dupfd);
-        if (d == 0) { var e = Err(); Libc.close(dupfd); throw new SysException(e, "opendir", display); }
         var list = new List<(byte[], byte, ulong)>();
+        if (Libc.lseek(dir.Fd, 0, 0) < 0) throw new SysException(Err(), "readdir", display);
+        var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(32768);
         try
         {
-            Libc.rewinddir(d); // the dup shares the offset with the original descriptor
-            while (true)
+            fixed (byte* b = buf)
             {
-                Marshal.SetLastPInvokeError(0);
-                var ent = Libc.readdir64(d);
-                if (ent == null)
+                while (true)
                 {
-                    var e = Marshal.GetLastPInvokeError();
-                    if (e != 0) throw new SysException(e, "readdir", display);
-                    break;
+                    var n = Libc.getdents64(dir.Fd, b, buf.Length);
+                    if (n < 0)
+                    {
+                        var e = Err();
+                        if (e == EINTR) continue;
+                        throw new SysException(e, "readdir", display);
+                    }
+                    if (n == 0) break;
+                    for (nint off = 0; off < n;)
+                    {
+                        // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+                        var rec = b + off;
+                        var ino = *(ulong*)rec;
+                        var reclen = *(ushort*)(rec + 16);
+                        var type = rec[18];
+                        var name = rec + 19;
+                        var len = 0;
+                        while (len < reclen - 19 && name[len] != 0) len++;
+                        off += reclen;
+                        if (len == 1 && name[0] == '.') continue;
+                        if (len == 2 && name[0] == '.' && name[1] == '.') continue;
+                        list.Add((new ReadOnlySpan<byte>(name, len).ToArray(), type, ino));
+                    }
                 }
-                var name = &ent->d_name0;
-                var len = 0;
-                while (name[len] != 0) len++;
-                if (len == 1 && name[0] == '.') continue;
-                if (len == 2 && name[0] == '.' && name[1] == '.') continue;
-                list.Add((new ReadOnlySpan<byte>(name, len).ToArray(), ent->d_type, ent->d_ino));
             }
         }
-        finally { Libc.closedir(d); }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
         return list;
     }
 

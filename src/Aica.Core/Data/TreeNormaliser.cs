@@ -54,8 +54,10 @@ public sealed class NormaliseResult(string root)
 
 /// <summary>
 /// The reusable link-safe normaliser (perms, data fix, data mirror --link; cache cleaning and doctor can call it).
-/// Walks in parallel with <see cref="TreeWalker"/>; changes only what differs (steady state only reads), each
-/// file re-verified on an O_PATH descriptor before the change; per-entry errors are counted and skipped.
+/// Walks in parallel with <see cref="TreeWalker"/>; changes only what differs (steady state only reads). A file in a
+/// directory a member can write is re-opened O_PATH and checked to be the inode examined before it is changed (a
+/// swap in between is refused); in a directory only root can write it is changed by name. A directory is changed
+/// after its entries. Per-entry errors are counted and skipped.
 /// </summary>
 public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = null)
 {

@@ -66,6 +66,9 @@ public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = 
     /// <summary>Test seam: called after each directory is visited (lets a test swap a sibling at an exact moment).</summary>
     internal Action<string>? AfterDirectory { get; init; }
 
+    /// <summary>Test seam: called between the look at a file and its change (lets a test swap it at that moment).</summary>
+    internal Action<string>? BeforeChange { get; init; }
+
     /// <summary>Normalises the tree at <paramref name="path"/> (resolved link-safely by <paramref name="fs"/>).</summary>
     public NormaliseResult Run(RootedFs fs, string path, bool dryRun, CancellationToken ct = default)
     {
@@ -77,11 +80,11 @@ public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = 
             result.Note(NormaliseEvent.Error, path, errno == ENOENT ? "missing (aica recover creates the shared tree)" : Sys.StrError(errno));
             return result;
         }
-        using (root) _walker.Walk(root, path, new Visitor(policy, result, dryRun, AfterDirectory), ct);
+        using (root) _walker.Walk(root, path, new Visitor(policy, result, dryRun, AfterDirectory, BeforeChange), ct);
         return result;
     }
 
-    private sealed class Visitor(NormalisePolicy p, NormaliseResult r, bool dryRun, Action<string>? after) : IWalkVisitor, IWalkDirectoryDone
+    private sealed class Visitor(NormalisePolicy p, NormaliseResult r, bool dryRun, Action<string>? after, Action<string>? beforeChange) : IWalkVisitor, IWalkDirectoryDone
     {
         // Directories only root can write (NormalisePolicy.OnlyRootWrites): nobody else can rename,
         // link or unlink their entries, so what lstat saw by name stays true and the entry can be changed by name
@@ -163,6 +166,7 @@ public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = 
                 if (p.RecordChanges) r.Note(NormaliseEvent.Planned, e.Path, what);
                 return;
             }
+            beforeChange?.Invoke(e.Path);
             var res = _closed.ContainsKey(e.ParentPath) ? ChangeByName(e, st, mode, out var errno)
                 : SafeOps.ChangeInode(e.Parent, e.ZName, st, null, p.Gid, mode, out errno);
             switch (res)

@@ -170,6 +170,28 @@ public sealed class NormaliserSpecs : IDisposable
     }
 
     [Fact]
+    public void A_file_swapped_for_a_hard_link_to_an_outside_file_between_look_and_change_is_left_alone()
+    {
+        // A directory members can write (group G, g+w): there the change goes through a re-opened, re-checked inode.
+        Directory.CreateDirectory(H("/tree/open"));
+        File.WriteAllText(H("/tree/open/f"), "mine");
+        Tools.Sh($"chown 0:{G} '{H("/tree/open")}'; chmod 2775 '{H("/tree/open")}'; chown {Member}:{Member} '{H("/tree/open/f")}'; chmod 600 '{H("/tree/open/f")}'");
+        var n = new TreeNormaliser(Policy)
+        {
+            BeforeChange = path =>
+            {
+                if (path != "/tree/open/f") return;
+                File.Delete(H("/tree/open/f"));
+                Assert.Equal(0, Tools.Sh($"ln '{H("/outside/secret")}' '{H("/tree/open/f")}'").ExitCode); // what a member's race would do
+            },
+        };
+        var r = Run(n: n);
+        Assert.Contains(r.Events, e => e.Kind == NormaliseEvent.Raced && e.Path == "/tree/open/f");
+        // Linking changed its ctime; owner, group and mode are what matter.
+        Assert.Equal("600 0 0", Tools.Sh($"stat -c '%a %u %g' '{H("/outside/secret")}'").StdOut.Trim());
+    }
+
+    [Fact]
     public void Per_file_errors_are_counted_and_the_walk_goes_on()
     {
         Directory.CreateDirectory(H("/tree/ro"));

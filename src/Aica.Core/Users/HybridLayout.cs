@@ -42,7 +42,8 @@ public static class UserHome
 
     public static IEnumerable<Item> PersistentDirs(UserSpec u, string dotBase)
     {
-        yield return new DirItem($"{dotBase}/.ssh", (uint)u.Uid, (uint)u.SharedGid, O(700), ModePolicy.NoWider, "user.ssh");
+        // setgid like every directory of /data/users/U (user fix adds it); sshd only minds write bits
+        yield return new DirItem($"{dotBase}/.ssh", (uint)u.Uid, (uint)u.SharedGid, O(2700), ModePolicy.NoWider, "user.ssh");
         yield return new DirItem($"{u.DataDir}/conda", (uint)u.Uid, (uint)u.SharedGid, O(2750), ModePolicy.NoWider, "user.conda");
         yield return new DirItem(EnvsDir(u), (uint)u.Uid, (uint)u.SharedGid, O(2750), ModePolicy.NoWider, "user.conda");
     }

@@ -11,7 +11,7 @@ namespace Aica.Users;
 public sealed record MigrateOptions(string Name, string? To, bool Rollback = false, bool DryRun = false);
 
 public sealed record MigrateResult(string Name, string From, string To, string? Journal, IReadOnlyList<string> Steps, IReadOnlyList<string> Problems,
-    bool DryRun, bool RolledBack)
+    bool DryRun, bool RolledBack, IReadOnlyList<string>? Warnings = null)
 {
     public int ExitCode => Problems.Count > 0 ? ExitCodes.Failed : ExitCodes.Ok;
 }
@@ -79,17 +79,17 @@ public sealed class MigrateService(AicaServices s)
         foreach (var r in plan.Removes) { tree.Remove(r); Step(); }
 
         var target = spec with { Layout = o.To! };
-        var problems = await ApplyAndVerify(config, entry with { Layout = o.To }, target, ct).ConfigureAwait(false);
+        var (problems, warnings) = await ApplyAndVerify(config, entry with { Layout = o.To }, target, ct).ConfigureAwait(false);
         if (problems.Count > 0)
         {
             WriteMeta(journal, o.Name, from, o.To!, "failed", plan.Records);
             return new MigrateResult(o.Name, from, o.To!, journal, steps,
-                [.. problems, $"verification failed: aica user migrate {o.Name} --rollback restores the {from} layout"], false, false);
+                [.. problems, $"verification failed: aica user migrate {o.Name} --rollback restores the {from} layout"], false, false, warnings);
         }
         s.Registry.Update(reg => reg.Upsert(entry with { Layout = o.To }), s.Wait, ct);
         WriteMeta(journal, o.Name, from, o.To!, "done", plan.Records);
         s.Log("user", $"migrate {o.Name} {from} -> {o.To} (journal {journal})");
-        return new MigrateResult(o.Name, from, o.To!, journal, steps, [], false, false);
+        return new MigrateResult(o.Name, from, o.To!, journal, steps, [], false, false, warnings);
     }
 
     private sealed record Plan(List<Record> Records, List<string> Mkdirs, List<(string From, string To)> Moves, List<string> Removes);
@@ -171,7 +171,7 @@ public sealed class MigrateService(AicaServices s)
     }
 
     /// <summary>The engine for this user's home in the new layout, then its own plan must be empty (tamper warnings aside).</summary>
-    private async Task<List<string>> ApplyAndVerify(AicaConfig config, UserEntry entry, UserSpec target, CancellationToken ct)
+    private async Task<(List<string> Problems, List<string> Warnings)> ApplyAndVerify(AicaConfig config, UserEntry entry, UserSpec target, CancellationToken ct)
     {
         var registry = Registry.Parse(s.Registry.Load().Render());
         registry.Upsert(entry);
@@ -180,8 +180,9 @@ public sealed class MigrateService(AicaServices s)
         var engine = new StateEngine(s.Context(config));
         var applied = await engine.Apply(new DesiredState(units, []), ct).ConfigureAwait(false);
         var problems = applied.Actions.Where(a => !a.Ok && a.Drift.Severity == CheckStatus.Fail).Select(a => a.Error!).ToList();
-        problems.AddRange(engine.Plan(new DesiredState(units, [])).Where(p => p.Drift.Severity == CheckStatus.Fail).Select(p => $"after migration: {p.Drift.Summary}"));
-        return problems;
+        var after = engine.Plan(new DesiredState(units, []));
+        problems.AddRange(after.Where(p => p.Drift.Severity == CheckStatus.Fail).Select(p => $"after migration: {p.Drift.Summary}"));
+        return (problems, after.Where(p => p.Drift.Severity != CheckStatus.Fail).Select(p => p.Drift.Summary).ToList());
     }
 
     private MigrateResult Rollback(AicaConfig config, UserSpec u, bool dryRun, CancellationToken ct)
@@ -196,7 +197,10 @@ public sealed class MigrateService(AicaServices s)
         var steps = new List<string>();
         if (state != "backing-up")
             foreach (var r in Enumerable.Reverse(recs))
-                steps.Add(r.Existed ? $"restore {r.Path} from {journal}/orig/{r.Index}" : $"move {r.Path} (created by the migration) into {journal}/after/");
+            {
+                if (r.Existed) steps.Add($"restore {r.Path} from {journal}/orig/{r.Index}");
+                else if (s.Fs.Lstat(r.Path) is not null) steps.Add($"move {r.Path} (created by the migration) into {journal}/after/");
+            }
         steps.Add($"register layout {from} for {u.Name}");
         if (dryRun) return new MigrateResult(u.Name, to, from, journal, steps, [], true, true);
 

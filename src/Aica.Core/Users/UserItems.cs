@@ -111,7 +111,7 @@ public sealed class SkelItem(string persistentBase, string homeBase, IReadOnlySe
             var name = Encoding.UTF8.GetString(zn);
             if (ctx.Fs.Lstat($"{SkelDir}/{name}") is not { IsFile: true }) continue; // files only; skel subtrees are rare
             var dest = managed.Contains(name) ? $"{persistentBase}/{name}" : $"{homeBase}/{name}";
-            if (ctx.Fs.Lstat(dest) is not null || ctx.Fs.Lstat($"{homeBase}/{name}") is not null) continue;
+            if (ctx.Fs.Lstat(dest) is not null || ctx.Fs.Lstat($"{homeBase}/{name}") is { IsLink: false }) continue;
             yield return (name, dest);
         }
     }

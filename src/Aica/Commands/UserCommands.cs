@@ -216,12 +216,14 @@ public sealed class UserCommands(CliContext cli)
                 if (r.Journal is null) j.WriteNull("journal"); else j.WriteString("journal", r.Journal);
                 j.WriteStartArray("steps"); foreach (var x in r.Steps) j.WriteStringValue(x); j.WriteEndArray();
                 j.WriteStartArray("problems"); foreach (var x in r.Problems) j.WriteStringValue(x); j.WriteEndArray();
+                j.WriteStartArray("warnings"); foreach (var x in r.Warnings ?? []) j.WriteStringValue(x); j.WriteEndArray();
                 j.WriteEndObject();
             });
         }
         else
         {
             foreach (var x in r.Steps) o.Line(dryRun ? "PLAN" : "DONE", x);
+            foreach (var x in r.Warnings ?? []) o.Problem("WARN", x);
             foreach (var x in r.Problems) o.Problem("FAIL", x);
             o.Summary(r.Steps.Count == 0 ? $"user migrate {user}: already {r.To}, no changes"
                 : $"user migrate {user}{(r.RolledBack ? " --rollback" : "")}{(dryRun ? " (dry run)" : "")}: {r.From} -> {r.To}" +

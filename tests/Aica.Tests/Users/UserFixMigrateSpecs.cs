@@ -97,8 +97,9 @@ public sealed class UserFixMigrateSpecs
         var r = sb.Aica("user", "migrate", "alice", "--to", "hybrid", "--yes");
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal("/data/users/alice/dotfiles/.bashrc", new FileInfo(sb.P("/home/alice/.bashrc")).LinkTarget);
-        Assert.Equal("alias ll='ls -l'\n", File.ReadAllText(sb.P("/home/alice/.bashrc")));
-        Assert.Equal("print(1)\n", File.ReadAllText(sb.P("/home/alice/data/proj/train.py")));
+        Assert.Equal("alias ll='ls -l'\n", File.ReadAllText(sb.P("/data/users/alice/dotfiles/.bashrc"))); // links are absolute: read on the sandbox side
+        Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice/data")).LinkTarget);
+        Assert.Equal("print(1)\n", File.ReadAllText(sb.P("/data/users/alice/proj/train.py")));
         Assert.Contains("alice:gpu-users:1000:1000:/bin/bash:hybrid", File.ReadAllText(sb.P("/data/config/users.txt")));
         Assert.Equal(0, sb.Aica("doctor", "--user", "alice").ExitCode);
         Assert.Equal(0, sb.Aica("recover").ExitCode);

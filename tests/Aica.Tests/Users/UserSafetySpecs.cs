@@ -52,7 +52,7 @@ public sealed class UserSafetySpecs : IDisposable
         File.Delete(sb.P("/data/users/bob/dotfiles/.profile"));
         File.CreateSymbolicLink(sb.P("/data/users/bob/dotfiles/.profile"), Path.Combine(_victim, "created"));
         File.CreateSymbolicLink(sb.P("/data/users/bob/dotfiles/.bashrc"), Path.Combine(_victim, "created2"));
-        Directory.Delete(sb.P("/home/bob/.ssh"));
+        File.Delete(sb.P("/home/bob/.ssh")); // aica's link
         File.CreateSymbolicLink(sb.P("/home/bob/.ssh"), _victim); // ~/.ssh pointing at another directory
         var r = sb.Aica("recover");
         Assert.Equal(1, r.ExitCode);

@@ -100,15 +100,13 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
     public override string Subject => Path;
     public override string Describe => $"link {Path} -> {Target}";
 
+    /// <summary>The plain link check (missing, or pointing elsewhere) is the engine's own.</summary>
+    private LinkItem Link => new(Path, Target, Id);
+
     public override Drift? Check(EngineContext ctx)
     {
         var st = ctx.Fs.Lstat(Path);
-        if (st is null) return new Drift($"{Path} is missing (want a link to {Target})", "aica recover");
-        if (st.Value.IsLink)
-        {
-            var t = ctx.Fs.ReadLink(Path);
-            return t == Target ? null : new Drift($"{Path} points to {t}, want {Target}", "aica recover replaces the link (the old target is not touched)");
-        }
+        if (st is null || st.Value.IsLink) return Link.Check(ctx);
         if (!st.Value.IsFile && !st.Value.IsDir)
             return new Drift($"{Path} is not a file, directory or link", $"remove {ctx.Fs.Host(Path)}", Conflict: true);
         return new Drift($"{Path} is an SSD copy, want a link to {Target}", "aica recover keeps the persistent copy and backs the SSD one up");

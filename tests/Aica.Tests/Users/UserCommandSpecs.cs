@@ -72,6 +72,11 @@ public sealed class UserCommandSpecs
         File.WriteAllText(sb.P("/etc/skel/.profile"), "# skel profile\n");
         File.WriteAllText(sb.P("/etc/skel/.bash_logout"), "clear\n");
         var key = KeyFile(sb, UserUnitSpecs.Ed25519 + "\n");
+        var initial = Snapshot(sb);
+        var plan = sb.Aica("user", "add", "alice", "--pubkey-file", key, "--dry-run");
+        Assert.True(plan.ExitCode == 0, plan.ToString());
+        Assert.Contains("[PLAN] account alice (uid 1000", plan.StdOut);
+        Assert.Equal(initial, Snapshot(sb));
         var a = sb.Aica("user", "add", "alice", "--pubkey-file", key);
         Assert.True(a.ExitCode == 0, a.ToString());
         var b = sb.Aica("user", "add", "bob", "--layout", "hybrid", "--uid", "3002", "--shell", "/bin/zsh", "--pubkey-file", key);
@@ -164,6 +169,7 @@ public sealed class UserCommandSpecs
         var reg = File.ReadAllText(sb.P("/data/config/users.txt"));
         Assert.Contains("ann:gpu-users:", reg);
         Assert.Contains("ben:gpu-users:", reg);
+        Assert.Contains("umask 002", File.ReadAllText(sb.P("/data/users/ann/.profile"))); // no /etc/skel here: the login rc is still made
         var uids = reg.Split('\n').Where(l => l.StartsWith("ann:") || l.StartsWith("ben:")).Select(l => l.Split(':')[2]).ToList();
         Assert.Equal(2, uids.Distinct().Count());
     }

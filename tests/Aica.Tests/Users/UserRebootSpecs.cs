@@ -45,7 +45,6 @@ public sealed class UserRebootSpecs
         var home = sim.Boot(Reset.Home, """
             test -e /home/bob && exit 20
             /data/bin/aica recover || exit 21
-            test -e /home/bob/scratch && exit 22 # the SSD part of a hybrid home is volatile
             /data/bin/aica doctor -q || exit 23
             echo ---
             """ + "\n" + State);

@@ -15,8 +15,8 @@ public sealed class HybridLayout : IHomeLayout
 
     public static string DotfilesDir(UserSpec u) => $"{u.DataDir}/dotfiles";
 
-    /// <summary>The configured dotfiles, with .ssh always among them (authorized_keys must survive a reset).</summary>
-    public static IReadOnlyList<string> Managed(AicaConfig c) => c.Dotfiles.Contains(".ssh") ? c.Dotfiles : [.. c.Dotfiles, ".ssh"];
+    /// <summary>The configured dotfiles, with .ssh (authorized_keys must survive a reset) and the rc files aica writes always among them.</summary>
+    public static IReadOnlyList<string> Managed(AicaConfig c) => [.. c.Dotfiles, .. new[] { ".ssh", ".profile", ".zprofile", ".condarc" }.Where(d => !c.Dotfiles.Contains(d))];
 
     public IEnumerable<Item> Items(UserSpec u, AicaConfig config)
     {
@@ -62,11 +62,13 @@ public static class UserHome
           - {c.CondaPkgs}
         """;
 
-    /// <summary>.profile (bash and sh login shells), .zshrc (zsh), .condarc: each with aica's block.</summary>
+    /// <summary>.profile (bash and sh login shells), .zprofile (zsh login shells, which never read .profile), .condarc: each with aica's block.</summary>
     public static IEnumerable<Item> Blocks(UserSpec u, AicaConfig c, string dotBase)
     {
         yield return new ManagedBlockItem($"{dotBase}/.profile", ShellBlock(c), (uint)u.Uid, (uint)u.SharedGid);
-        yield return new ManagedBlockItem($"{dotBase}/.zshrc", ShellBlock(c), (uint)u.Uid, (uint)u.SharedGid);
+        yield return new ManagedBlockItem($"{dotBase}/.zprofile", ShellBlock(c), (uint)u.Uid, (uint)u.SharedGid);
+        // bash reads ~/.bash_profile instead of ~/.profile when it exists: the block goes there too, never a new file.
+        yield return new ManagedBlockItem($"{dotBase}/.bash_profile", ShellBlock(c), (uint)u.Uid, (uint)u.SharedGid, onlyIfPresent: true);
         yield return new ManagedBlockItem($"{dotBase}/.condarc", CondaBlock(u, c), (uint)u.Uid, (uint)u.SharedGid, "user.condarc");
     }
 

@@ -164,7 +164,7 @@ public sealed class MigrateService(AicaServices s)
         }
         if (clash.Count > 0) throw AicaException.Refused($"already exist in {u.DataDir}: {string.Join(", ", clash)}; move them aside, then migrate");
         foreach (var (_, to) in plan.Moves) Add(recs, s.Fs, to);
-        foreach (var d in config.Dotfiles) Add(recs, s.Fs, $"{u.DataDir}/{d}"); // the engine may create .profile, .ssh... there
+        foreach (var d in HybridLayout.Managed(config)) Add(recs, s.Fs, $"{u.DataDir}/{d}"); // the engine may create .profile, .ssh... there
         plan.Removes.Add(dot);
         if (s.Fs.Lstat(u.Home) is not null) plan.Removes.Add(u.Home);
         return plan;
@@ -211,11 +211,8 @@ public sealed class MigrateService(AicaServices s)
             {
                 ct.ThrowIfCancellationRequested();
                 var after = $"{journal}/after/{r.Index}";
-                if (s.Fs.Lstat(r.Path) is not null)
-                {
-                    if (s.Fs.Lstat(after) is not null) tree.Remove(after); // a rollback interrupted before: this is its partial copy
-                    tree.Move(r.Path, after);
-                }
+                for (var k = 1; s.Fs.Lstat(after) is not null; k++) after = $"{journal}/after/{r.Index}.{k}"; // an interrupted rollback left one: keep both
+                if (s.Fs.Lstat(r.Path) is not null) tree.Move(r.Path, after);
                 if (r.Existed) tree.Copy($"{journal}/orig/{r.Index}", r.Path);
             }
         }

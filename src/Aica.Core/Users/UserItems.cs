@@ -7,11 +7,12 @@ using static Aica.Native.Perms;
 namespace Aica.Users;
 
 /// <summary>
-/// A block between aica's markers inside a user's rc file (.profile, .zshrc, .condarc): added once, replaced in
+/// A block between aica's markers inside a user's rc file (.profile, .zprofile, .condarc): added once, replaced in
 /// place when it changes, never duplicated; the rest of the file is the user's and is kept byte for byte.
 /// A link or a non-regular file in its place is reported as tampered and never followed.
+/// <paramref name="onlyIfPresent"/>: a file aica adds its block to but never creates (.bash_profile).
 /// </summary>
-public sealed class ManagedBlockItem(string path, string body, uint uid, uint gid, string id = "user.rc") : Item
+public sealed class ManagedBlockItem(string path, string body, uint uid, uint gid, string id = "user.rc", bool onlyIfPresent = false) : Item
 {
     public const string Begin = "# >>> aica >>>";
     public const string End = "# <<< aica <<<";
@@ -50,7 +51,7 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
     public override Drift? Check(EngineContext ctx)
     {
         var st = ctx.Fs.Lstat(Path);
-        if (st is null) return new Drift($"{Path} is missing", "aica recover writes it");
+        if (st is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
         if (UserTamper.NotRegular(ctx, Path, st.Value) is { } t) return t;
         var text = ctx.Fs.ReadText(Path) ?? "";
         return Merge(text, Block) == text ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
@@ -150,8 +151,8 @@ public sealed class TamperScanItem(string user, IReadOnlyList<string> dirs) : It
             if (fd is null) continue; // missing or a link: the directory's own item reports that
             foreach (var (zn, type, _) in Sys.ReadDir(fd, ctx.Fs.Host(dir)))
             {
-                if (type != 10) continue; // DT_LNK
-                var target = Sys.ReadLinkAt(fd.Fd, Sys.Z(zn), dir);
+                if (type != 10 && type != 0) continue; // DT_LNK, or DT_UNKNOWN on file systems without d_type
+                var target = Sys.ReadLinkAt(fd.Fd, Sys.Z(zn), dir); // null for anything that is not a link
                 if (target is not null && UserTamper.IsSystemTarget(Encoding.UTF8.GetString(target)))
                     found.Add($"{dir}/{SafeOps.Escape(zn)} -> {SafeOps.Escape(target)}");
             }

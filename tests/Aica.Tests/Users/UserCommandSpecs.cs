@@ -71,6 +71,7 @@ public sealed class UserCommandSpecs
         Directory.CreateDirectory(sb.P("/etc/skel"));
         File.WriteAllText(sb.P("/etc/skel/.profile"), "# skel profile\n");
         File.WriteAllText(sb.P("/etc/skel/.bash_logout"), "clear\n");
+        File.WriteAllText(sb.P("/etc/skel/.bash_profile"), "# skel bash_profile\n");
         var key = KeyFile(sb, UserUnitSpecs.Ed25519 + "\n");
         var initial = Snapshot(sb);
         var plan = sb.Aica("user", "add", "alice", "--pubkey-file", key, "--dry-run");
@@ -95,7 +96,8 @@ public sealed class UserCommandSpecs
         var profile = File.ReadAllText(sb.P("/data/users/alice/.profile"));
         Assert.StartsWith("# skel profile\n", profile);
         Assert.Contains("umask 002", profile);
-        Assert.Contains("umask 002", File.ReadAllText(sb.P("/data/users/alice/.zshrc")));
+        Assert.Contains("umask 002", File.ReadAllText(sb.P("/data/users/alice/.zprofile")));
+        Assert.Contains("umask 002", File.ReadAllText(sb.P("/data/users/alice/.bash_profile"))); // bash reads it instead of .profile
         Assert.Contains("  - /data/users/alice/conda/envs", File.ReadAllText(sb.P("/data/users/alice/.condarc")));
         Assert.Contains("  - /data/cache/conda/pkgs", File.ReadAllText(sb.P("/data/users/alice/.condarc")));
         Assert.Equal("alice:gpu-users 600 regular file", sb.Stat("/data/users/alice/.ssh/authorized_keys"));

@@ -21,7 +21,7 @@ public sealed class UserRebootSpecs
         as() { u=$1; shift; env HOME=/home/$u setpriv --reuid=$u --regid=$u --init-groups "$@"; }
         for u in alice bob; do id $u; done
         readlink /home/alice /home/bob/.ssh /home/bob/.bashrc /home/bob/data
-        sha256sum /home/alice/.profile /home/alice/.zshrc /home/alice/.condarc /home/alice/.ssh/authorized_keys \
+        sha256sum /home/alice/.profile /home/alice/.zprofile /home/alice/.condarc /home/alice/.ssh/authorized_keys \
           /home/bob/.bashrc /home/bob/.profile /home/bob/.gitconfig /home/bob/.condarc /home/bob/.ssh/authorized_keys
         stat -c '%n %U:%G %a' /home/bob /home/bob/.ssh/ /home/bob/.ssh/authorized_keys /home/alice/.ssh/authorized_keys /data/users/alice/conda/envs/torch/bin/python
         echo "alice login umask $(as alice bash -lc umask)"

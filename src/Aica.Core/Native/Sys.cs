@@ -367,4 +367,37 @@ public static unsafe class Sys
         finally { Libc.closedir(d); }
         return list;
     }
+
+    /// <summary>Sets access and modification time of an open file (copies keep their mtime).</summary>
+    public static void Futimens(SafeFd fd, long mtimeSec, long mtimeNsec, string display)
+    {
+        var t = stackalloc Libc.Timespec[2];
+        t[0] = new Libc.Timespec { tv_sec = mtimeSec, tv_nsec = mtimeNsec };
+        t[1] = t[0];
+        if (Libc.futimens(fd.Fd, t) != 0) throw new SysException(Err(), "utimens", display);
+    }
+
+    /// <summary>symlinkat with the target as raw bytes (a copied link keeps a non-UTF-8 target exactly).</summary>
+    public static void SymlinkAt(ReadOnlySpan<byte> target, int dirfd, byte[] zname, string display)
+    {
+        var t = Z(target);
+        fixed (byte* pt = t)
+        fixed (byte* p = zname)
+            if (Libc.symlinkat(pt, dirfd, p) != 0) throw new SysException(Err(), "symlink", display);
+    }
+
+    /// <summary>One read(2) into <paramref name="buf"/>; 0 at end of file.</summary>
+    public static int Read(SafeFd fd, Span<byte> buf, string display)
+    {
+        fixed (byte* p = buf)
+        {
+            while (true)
+            {
+                var n = Libc.read(fd.Fd, p, buf.Length);
+                if (n >= 0) return (int)n;
+                var e = Err();
+                if (e != EINTR) throw new SysException(e, "read", display);
+            }
+        }
+    }
 }

@@ -54,7 +54,7 @@ public static class MenuModel
         aica keeps this server usable across reboots: your files live on /data and your home is rebuilt at boot.
           aica env             where your home, data, conda environments and caches are
           aica doctor          (admins) checks everything, with a fix for each problem
-          sudo aica clean --pip --uv --npm    frees your own caches (also --hf, --conda: shared garbage)
+          sudo /data/bin/aica clean --pip --uv --npm    frees your own caches (also --hf, --conda)
         Ask an admin for anything else.
         """;
 }

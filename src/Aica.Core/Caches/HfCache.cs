@@ -204,43 +204,70 @@ public static partial class HfCache
         }
     }
 
+    private const byte DT_DIR = 4, DT_LNK = 10;
+
+    /// <summary>
+    /// Snapshot entries: links are read without a stat (d_type says what they are; most of a hub cache is links),
+    /// anything whose type the directory does not tell is lstat-ed.
+    /// </summary>
     private static void ReadSnapshot(SafeFd dir, string path, List<string> dirParts, string rel, string repoPath,
         Dictionary<string, HfBlob> blobs, List<HfSnapshotFile> files, List<string> problems, ref long mtime, ulong dev)
     {
-        foreach (var (name, st) in List(dir, path, problems))
+        List<(byte[] Name, byte Type, ulong Ino)> entries;
+        try { entries = Sys.ReadDir(dir, path); }
+        catch (SysException e) { problems.Add(e.Message); return; }
+        foreach (var (raw, type, _) in entries)
         {
+            var name = SafeOps.Escape(raw);
             var relName = rel + name;
-            var full = path + "/" + name;
-            mtime = Math.Max(mtime, st.MtimeSec);
-            if (st.IsDir)
+            var z = Sys.Z(raw);
+            var isLink = type == DT_LNK;
+            var isDir = type == DT_DIR;
+            long disk = 0;
+            if (!isLink && !isDir)
             {
+                FileStat? st;
+                try { st = Sys.LstatAt(dir.Fd, z, path + "/" + name); }
+                catch (SysException e) { problems.Add(e.Message); continue; }
+                if (st is not { } s) continue;
+                isLink = s.IsLink;
+                isDir = s.IsDir;
+                disk = s.DiskBytes;
+            }
+            if (isDir)
+            {
+                var full = path + "/" + name;
+                using var sub = Sys.TryOpenAt(dir.Fd, z, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out var errno);
+                if (sub is null) { if (errno != ENOENT) problems.Add(new SysException(errno, "open", full).Message); continue; }
+                var st = Sys.Fstat(sub, full);
                 if (st.Dev != dev) { files.Add(new HfSnapshotFile(relName, null, $"{full}: another file system mounted here", 0)); continue; }
-                using var sub = Sys.TryOpenAt(dir.Fd, Sys.Z(name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out var errno);
-                if (sub is null) { problems.Add(new SysException(errno, "open", full).Message); continue; }
+                mtime = Math.Max(mtime, st.MtimeSec);
                 ReadSnapshot(sub, full, [.. dirParts, name], relName + "/", repoPath, blobs, files, problems, ref mtime, dev);
                 continue;
             }
-            if (!st.IsLink)
+            if (!isLink)
             {
-                files.Add(new HfSnapshotFile(relName, null, null, st.DiskBytes));
+                files.Add(new HfSnapshotFile(relName, null, null, disk));
                 continue;
             }
-            var raw = Sys.ReadLinkAt(dir.Fd, Sys.Z(name), full);
-            var text = raw is null ? "" : SafeOps.Escape(raw);
-            var blob = raw is null ? null : ResolveToBlob(repoPath, dirParts, Encoding.UTF8.GetString(raw));
+            byte[]? target;
+            try { target = Sys.ReadLinkAt(dir.Fd, z, path + "/" + name); }
+            catch (SysException e) { problems.Add(e.Message); continue; }
+            if (target is null) continue; // gone meanwhile
+            var blob = ResolveToBlob(repoPath, dirParts, Encoding.UTF8.GetString(target));
             if (blob is null)
             {
-                var p = $"{full} -> {text}: does not point into {repoPath}/blobs (never followed, never deleted through)";
+                var p = $"{path}/{name} -> {SafeOps.Escape(target)}: does not point into {repoPath}/blobs (never followed, never deleted through)";
                 problems.Add(p);
-                files.Add(new HfSnapshotFile(relName, null, p, st.DiskBytes));
+                files.Add(new HfSnapshotFile(relName, null, p, 0));
             }
             else if (!blobs.ContainsKey(blob))
             {
-                var p = $"{full} -> {text}: missing blob";
+                var p = $"{path}/{name} -> {SafeOps.Escape(target)}: missing blob";
                 problems.Add(p);
-                files.Add(new HfSnapshotFile(relName, blob, p, st.DiskBytes));
+                files.Add(new HfSnapshotFile(relName, blob, p, 0));
             }
-            else files.Add(new HfSnapshotFile(relName, blob, null, st.DiskBytes));
+            else files.Add(new HfSnapshotFile(relName, blob, null, 0));
         }
     }
 

@@ -92,7 +92,7 @@ public sealed class HfCacheCleaner(RootedFs fs, int parallelism)
 
     private static void Apply(SafeFd hub, string hubPath, SafeFd repo, string repoPath, HfRepoPlan plan, bool dryRun, SweepLog log, CancellationToken ct)
     {
-        var sweeper = new TreeSweeper { DryRun = dryRun, Keep = n => HfCache.TokenFiles.Contains(n) };
+        var sweeper = new TreeSweeper { DryRun = dryRun, ReportLinks = false, Keep = n => HfCache.TokenFiles.Contains(n) };
         var label = $"{plan.Repo.Type} {plan.Repo.Id}";
         if (plan.RemoveRepo)
         {

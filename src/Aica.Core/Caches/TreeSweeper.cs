@@ -54,6 +54,8 @@ public sealed class TreeSweeper
     /// <summary>Unix seconds: keep anything used at or after this. Null: remove everything.</summary>
     public long? Cutoff { get; init; }
     public bool DryRun { get; init; }
+    /// <summary>Report each link met (in caches that should hold none); HF snapshots are links by design.</summary>
+    public bool ReportLinks { get; init; } = true;
     /// <summary>Names that are never removed wherever they are (token files).</summary>
     public Func<string, bool> Keep { get; init; } = _ => false;
 
@@ -154,7 +156,7 @@ public sealed class TreeSweeper
             return (true, sub.Sum(r => r.Bytes) + freed, sub.Sum(r => r.Files), []);
         }
         if (Cutoff is { } cut && Newest(st) >= cut) return (false, 0, 0, []);
-        if (st.IsLink)
+        if (st.IsLink && ReportLinks)
         {
             var target = Sys.ReadLinkAt(dir.Fd, z, path) is { } t ? SafeOps.Escape(t) : "?";
             log.Link($"{path} is a symlink to {target}: {(DryRun ? "would be removed" : "removed")} as a link, not followed");

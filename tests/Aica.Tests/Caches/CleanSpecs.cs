@@ -230,11 +230,59 @@ public sealed class CleanSpecs
     }
 
     [Fact]
+    public void Hf_with_older_than_also_ages_out_the_datasets_cache_and_keeps_it_without()
+    {
+        using var sb = Server();
+        Write(sb, "/data/models/huggingface/datasets/squad/default/0.0.0/abc/old.arrow", 4096, ageDays: 60);
+        Write(sb, "/data/models/huggingface/datasets/squad/default/0.0.0/abc/new.arrow", 4096, ageDays: 1);
+        Write(sb, "/data/models/huggingface/datasets/token", 10, ageDays: 60);
+        Assert.Equal(0, sb.Aica("clean", "--hf").ExitCode);
+        Assert.True(File.Exists(sb.P("/data/models/huggingface/datasets/squad/default/0.0.0/abc/old.arrow")));
+        var r = sb.Aica("clean", "--hf", "--older-than", "30");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.False(File.Exists(sb.P("/data/models/huggingface/datasets/squad/default/0.0.0/abc/old.arrow")));
+        Assert.True(File.Exists(sb.P("/data/models/huggingface/datasets/squad/default/0.0.0/abc/new.arrow")));
+        Assert.True(File.Exists(sb.P("/data/models/huggingface/datasets/token")));
+    }
+
+    [Fact]
     public void Clean_refuses_when_data_is_not_mounted()
     {
         Require.Root();
         using var sb = new Sandbox(mountData: false);
         var r = sb.Aica("clean", "--torch");
         Assert.True(r.ExitCode == 3, r.ToString());
+    }
+}
+
+/// <summary>The sudoers drop-in and cron file init writes for the caches.</summary>
+public sealed class CacheShimSpecs
+{
+    [Fact]
+    public void Sudoers_allows_members_only_exact_safe_forms_and_visudo_accepts_it()
+    {
+        var text = Aica.Engine.Templates.Sudoers(new Aica.Config.AicaConfig());
+        var cmds = text[text.IndexOf("AICA_MEMBER =", StringComparison.Ordinal)..text.IndexOf("\n%", StringComparison.Ordinal)];
+        foreach (var bad in new[] { "*", "--root", "--user", "--older-than", "--threshold", "--all", "--torch", "--comfyui", "--flux", "ALL" })
+            Assert.DoesNotContain(bad, cmds);
+        foreach (var want in new[] { "/data/bin/aica clean --pip,", "/data/bin/aica clean --pip --uv --npm,", "/data/bin/aica clean --hf --dry-run,", "/data/bin/aica disk," })
+            Assert.Contains(want, cmds);
+        if (Tools.Run("/bin/sh", ["-c", "command -v visudo"]).ExitCode != 0) Assert.Skip("visudo not installed (make deps)");
+        var f = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(f, text);
+            var r = Tools.Run("visudo", ["-cf", f]);
+            Assert.True(r.ExitCode == 0, r.ToString());
+        }
+        finally { File.Delete(f); }
+    }
+
+    [Fact]
+    public void Cron_runs_the_daily_clean_and_hourly_disk_as_root_into_the_persistent_log()
+    {
+        var lines = Aica.Engine.Templates.Cron(new Aica.Config.AicaConfig()).Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        Assert.Contains("17 3 * * * root /data/bin/aica clean --all --older-than 30 -q >> /data/admin/log/aica-cron.log 2>&1", lines);
+        Assert.Contains("5 * * * * root /data/bin/aica disk -q >> /data/admin/log/aica-cron.log 2>&1", lines);
     }
 }

@@ -279,6 +279,19 @@ public static unsafe class Sys
         throw new SysException(e, "lock", display);
     }
 
+    /// <summary>BSD flock(LOCK_EX|LOCK_NB) (what Python's filelock takes); false when another open file holds it.</summary>
+    public static bool TryFlock(SafeFd fd, string display)
+    {
+        while (true)
+        {
+            if (Libc.flock(fd.Fd, LOCK_EX | LOCK_NB) == 0) return true;
+            var e = Err();
+            if (e == EINTR) continue;
+            if (e == EAGAIN) return false;
+            throw new SysException(e, "flock", display);
+        }
+    }
+
     /// <summary>Whether another open file description holds a conflicting lock.</summary>
     public static bool IsLockedByOther(SafeFd fd, string display)
     {

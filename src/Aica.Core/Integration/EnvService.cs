@@ -80,7 +80,8 @@ public sealed class EnvService(AicaServices s)
         if (shell.Uid != 0 && !member) hints.Add($"{name} is not a member of {config.Group}: the shared caches are read-only or closed to you (ask the admin)");
 
         var spec = new UserSpec(name, shell.Uid, gid, pw?.Shell ?? config.DefaultShell, layout, 0, config.Group);
-        var (homeKind, homeTarget) = Home(spec.Home);
+        var home = entry is null && pw is not null && pw.Home.StartsWith('/') ? pw.Home : spec.Home;
+        var (homeKind, homeTarget) = Home(home);
         var dataExists = s.Fs.Lstat(spec.DataDir) is { IsDir: true };
         if (shell.Uid != 0 && entry is not null)
         {
@@ -95,7 +96,7 @@ public sealed class EnvService(AicaServices s)
         var condaInstalled = s.Fs.Lstat($"{config.CondaRoot}/bin/conda") is { IsFile: true };
         var condaVersion = record?.Split('\n').FirstOrDefault(l => l.StartsWith("version="))?[8..];
         if (!condaInstalled) hints.Add($"the shared Miniconda is not installed at {config.CondaRoot} (admin: aica install miniconda --from FILE)");
-        var (envs, envsPersistent) = CondaEnvs(spec, shell, homeKind, homeTarget);
+        var (envs, envsPersistent) = CondaEnvs(spec, home, shell, homeKind, homeTarget);
         if (shell.Uid != 0 && !envsPersistent)
             hints.Add($"conda environments go to {envs}, on the volatile SSD: they are lost at reboot; set envs_dirs in {spec.DataDir}/.condarc to a folder under {spec.DataDir}");
 
@@ -109,8 +110,8 @@ public sealed class EnvService(AicaServices s)
         }).ToList();
         var userCaches = new List<(string, string)>
         {
-            ("pip", $"{spec.Home}/.cache/pip"), ("uv", $"{spec.Home}/.cache/uv"), ("npm", $"{spec.Home}/.npm"),
-            ("HF_HOME (token)", shell.Var("HF_HOME") ?? $"{spec.Home}/.cache/huggingface"),
+            ("pip", $"{home}/.cache/pip"), ("uv", $"{home}/.cache/uv"), ("npm", $"{home}/.npm"),
+            ("HF_HOME (token)", shell.Var("HF_HOME") ?? $"{home}/.cache/huggingface"),
         };
 
         var missing = caches.Where(c => !c.Set).ToList();
@@ -151,7 +152,7 @@ public sealed class EnvService(AicaServices s)
                 hints.Add($"you use {disk.ShareOfUsed:0}% of what is used on /data, more than twice an even share among {users} users: aica clean --all and aica du {spec.DataDir} help find what to drop");
             if (unreadable > 0) hints.Add($"{unreadable} folders under {spec.DataDir} are not readable by you and were not counted (aica user fix {name} as admin)");
         }
-        return new EnvReport(name, shell.Uid, gid, config.Group, member, entry is not null, layout, spec.Home, homeKind, homeTarget, spec.DataDir,
+        return new EnvReport(name, shell.Uid, gid, config.Group, member, entry is not null, layout, home, homeKind, homeTarget, spec.DataDir,
             dataExists, config.CondaRoot, condaInstalled, condaVersion, envs, envsPersistent, caches, userCaches, umask, umaskOk, variablesSet,
             pathHasConda, disk, registry.Users.Count, hints);
     }
@@ -165,12 +166,12 @@ public sealed class EnvService(AicaServices s)
     }
 
     /// <summary>Where `conda create` puts environments: CONDA_ENVS_PATH, else envs_dirs of the persistent .condarc, else ~/.conda/envs.</summary>
-    private (string Path, bool Persistent) CondaEnvs(UserSpec u, ShellFacts shell, string homeKind, string? homeTarget)
+    private (string Path, bool Persistent) CondaEnvs(UserSpec u, string home, ShellFacts shell, string homeKind, string? homeTarget)
     {
-        var envs = shell.Var("CONDA_ENVS_PATH")?.Split(':')[0] ?? EnvsDirs(u) ?? $"{u.Home}/.conda/envs";
-        envs = envs.Replace("$HOME", u.Home).Replace("~/", u.Home + "/");
+        var envs = shell.Var("CONDA_ENVS_PATH")?.Split(':')[0] ?? EnvsDirs(u) ?? $"{home}/.conda/envs";
+        envs = envs.Replace("$HOME", home).Replace("~/", home + "/");
         var onData = envs == "/data" || envs.StartsWith("/data/")
-            || ((envs == u.Home || envs.StartsWith(u.Home + "/")) && homeKind == "link" && homeTarget is not null && homeTarget.StartsWith("/data/"));
+            || ((envs == home || envs.StartsWith(home + "/")) && homeKind == "link" && homeTarget is not null && homeTarget.StartsWith("/data/"));
         return (envs, onData);
     }
 

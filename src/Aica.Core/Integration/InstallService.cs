@@ -45,7 +45,7 @@ public sealed class InstallService(AicaServices s)
     public async Task<InstallResult> Run(InstallOptions o, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(o.From))
-            throw AicaException.Usage($"aica install {o.Tool.Name} needs --from FILE (aica never downloads). Get the installer from {o.Tool.Where} "
+            throw AicaException.Usage($"--from FILE is required (aica never downloads). Get the installer from {o.Tool.Where} "
                 + $"on a machine with network, copy it to this server, then run: aica install {o.Tool.Name} --from FILE");
         if (o.Sha256 is { } want && (want.Length != 64 || !want.All(Uri.IsHexDigit)))
             throw AicaException.Usage($"--sha256 needs 64 hex digits, got '{Names.Printable(want)}'");

@@ -99,12 +99,12 @@ public sealed partial class AdoptService(AicaServices s)
         {
             var state = s.Builder(config).Build(registry, s.Accounts.Load(), s.SelfExe);
             planned = new StateEngine(s.Context(config)).Plan(state);
-            _problems.AddRange(state.Problems.Where(p => !_problems.Any(q => q.Contains(p))));
+            _problems.AddRange(state.Problems.Where(p => !AlreadyReported(p)));
         }
         else
         {
             init = await new InitService(s).Run(new InitOptions(), ct).ConfigureAwait(false);
-            foreach (var p in init.Problems) if (!_problems.Any(q => q.Contains(p))) _problems.Add(p);
+            _problems.AddRange(init.Problems.Where(p => !AlreadyReported(p)));
         }
 
         ReportCrontabs();
@@ -125,6 +125,12 @@ public sealed partial class AdoptService(AicaServices s)
     }
 
     private string _backupRoot = "";
+    private readonly HashSet<string> _reportedUsers = [];
+
+    /// <summary>The engine's own line about a user adopt already explained (or a registry line problem already listed).</summary>
+    private bool AlreadyReported(string problem) =>
+        _problems.Contains(problem) || _problems.Contains($"{problem} (the line is kept as it is)")
+        || _reportedUsers.Any(u => problem.StartsWith(u + ": "));
 
     private void Change(string action, string path, string detail) => _changes.Add(new AdoptChange(action, path, detail));
 
@@ -225,6 +231,7 @@ public sealed partial class AdoptService(AicaServices s)
             var live = db.User(u.Name);
             if (live is null)
             {
+                _reportedUsers.Add(u.Name);
                 _problems.Add($"users.txt line {u.Line}: {u.Name} has no account on this server and no uid recorded; the line is kept. "
                     + $"Re-create the account with its old uid (aica user add {u.Name} --uid N) or remove the line");
                 continue;
@@ -370,7 +377,7 @@ public sealed partial class AdoptService(AicaServices s)
             }
             var others = names.Where(n => n.EndsWith(".sh") && !WrappedScripts.Contains(n)).Order().ToList();
             if (others.Count > 0)
-                _warnings.Add($"{dir}: {string.Join(", ", others)} have no aica wrapper and are no longer needed (aica install, aica user add, aica recover cover them); left as they are");
+                _warnings.Add($"{dir}: no aica wrapper for {string.Join(", ", others)}: no longer needed (aica install, aica user add, aica recover cover them); left as they are");
         }
     }
 

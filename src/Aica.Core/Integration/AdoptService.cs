@@ -69,9 +69,11 @@ public sealed partial class AdoptService(AicaServices s)
         using (dryRun ? null : s.Lock(ct))
         {
             var db = s.Accounts.Load();
+            _backupRoot = $"{new AicaConfig().BackupDir}/adopt_{stamp}";
+            RemovePlantedLinks(); // before anything reads through them
+            if (_backup is null && s.ConfigExists) _backupRoot = $"{s.LoadConfig().BackupDir}/adopt_{stamp}";
             var env = ReadGlobalEnv();
             config = s.ConfigExists ? s.LoadConfig() : NewConfig(env, db);
-            _backupRoot = $"{config.BackupDir}/adopt_{stamp}";
             if (!s.ConfigExists)
             {
                 Change("write", AicaConfig.ConfigPath, $"group {config.Group} (gid {config.Gid}), caches and conda root from the bash-era settings");
@@ -133,6 +135,27 @@ public sealed partial class AdoptService(AicaServices s)
         || _reportedUsers.Any(u => problem.StartsWith(u + ": "));
 
     private void Change(string action, string path, string detail) => _changes.Add(new AdoptChange(action, path, detail));
+
+    /// <summary>
+    /// The bash era left /data and /data/config group-writable, so a member may have replaced a file adopt reads with
+    /// a link (to /etc/shadow, say). Such a link is never followed: it is recorded in the backup, removed as a link,
+    /// and reported (exit 1): the file it stood for is treated as missing.
+    /// </summary>
+    private void RemovePlantedLinks()
+    {
+        var paths = new List<string> { "/data/config", "/data/system", "/data/system/config", AicaConfig.ConfigPath };
+        foreach (var d in LegacyConfigDirs) { paths.Add($"{d}/users.txt"); paths.Add($"{d}/global_env.sh"); }
+        foreach (var p in paths.Distinct())
+        {
+            if (s.Fs.Lstat(p) is not { IsLink: true }) continue;
+            var target = s.Fs.ReadLink(p);
+            _problems.Add($"{p} is a symbolic link to {target} (planted while the folder was group-writable?): not followed, "
+                + $"removed as a link (recorded in the backup); restore the real file from your own backup if it existed");
+            Backup(p);
+            Change("remove", p, $"planted link to {target}");
+            if (!_dry) s.Fs.Unlink(p);
+        }
+    }
 
     // ---------------------------------------------------------------- reading the bash era
 
@@ -261,6 +284,8 @@ public sealed partial class AdoptService(AicaServices s)
         var st = s.Fs.Lstat(path);
         if (st is null) return;
         var dest = _backupRoot + path;
+        foreach (var d in new[] { "/data/admin", _backupRoot[.._backupRoot.LastIndexOf('/')] })
+            if (s.Fs.Lstat(d) is null) { s.Fs.EnsureParents(d); s.Fs.Mkdir(d, O(750), 0, 0); }
         s.Fs.EnsureParents(_backupRoot + "/x");
         if (s.Fs.Lstat(_backupRoot) is null) s.Fs.Mkdir(_backupRoot, O(750), 0, 0);
         s.Fs.EnsureParents(dest);
@@ -355,6 +380,11 @@ public sealed partial class AdoptService(AicaServices s)
     {
         foreach (var dir in LegacyScriptDirs)
         {
+            if (s.Fs.Lstat(dir) is { IsLink: true })
+            {
+                _warnings.Add($"{dir} is a symbolic link to {s.Fs.ReadLink(dir)}: not followed, no wrappers put there");
+                continue;
+            }
             if (s.Fs.Lstat(dir) is not { IsDir: true } st) continue;
             using var fd = s.Fs.OpenDir(dir);
             var names = Sys.ReadDir(fd, s.Fs.Host(dir)).Select(e => Encoding.UTF8.GetString(e.Name)).ToHashSet();

@@ -12,7 +12,9 @@ public sealed class DoctorCommand(CliContext cli)
     public int Run(string? user = null)
     {
         using var s = cli.CreateServices();
-        var r = new DoctorService(s).Run(user, AicaApp.Version);
+        var doctor = new DoctorService(s);
+        doctor.Extensions.Add(Integration.IntegrationChecks.Run);
+        var r = doctor.Run(user, AicaApp.Version);
         var o = cli.Output;
         if (cli.Options.Json)
         {

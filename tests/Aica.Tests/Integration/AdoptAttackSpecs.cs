@@ -1,4 +1,3 @@
-using Aica.Cli;
 using Aica.Tests.Infra;
 
 namespace Aica.Tests.Integration;
@@ -25,13 +24,7 @@ public sealed class AdoptAttackSpecs : IDisposable
         Directory.Delete(_outside, true);
     }
 
-    private (int Code, string Out, string Err) Aica(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = AicaApp.RunAsync(["--root", _sb.Root, .. args], o, e, null).GetAwaiter().GetResult();
-        return (code, o.ToString(), e.ToString());
-    }
+    private (int Code, string Out, string Err) Aica(params string[] args) => InProcess.Aica(_sb.Root, args);
 
     private string Snapshot() => Tools.Sh($"cd '{_outside}' && find . -printf '%p %y %m %u %g %s %T@\\n' | sort && find . -type f -exec md5sum {{}} + | sort").StdOut;
 

@@ -91,6 +91,7 @@ public sealed class AdoptSpecs
         var r = sim.Boot(Reset.None, BashEra + "\n" + $$"""
             echo @@before; {{UsersSnapshot}}; echo @@end
             cp /etc/sudoers.d/aica-datakeeper /run/old-sudoers
+            $AICA doctor | grep legacy.bash-era
             $AICA adopt --dry-run > /run/dry.txt; echo "dry=$?"
             find /data /etc/sudoers.d /etc/profile.d -newer /run/old-sudoers | sort > /run/after-dry.txt; echo "changed-by-dry=$(grep -vc '^/data/admin/log' /run/after-dry.txt)"
             $AICA adopt > /run/adopt.txt; echo "adopt=$?"
@@ -113,6 +114,7 @@ public sealed class AdoptSpecs
             AICA_BIN=/data/bin/aica sh /data/scripts/ops-recovery.sh > /run/wrapped.txt; echo "wrapped=$?"
             $AICA adopt > /run/again.txt; echo "again=$?"; tail -1 /run/again.txt
             /data/bin/aica recover -q; echo "recover=$?"
+            /data/bin/aica doctor | grep legacy.bash-era
             echo @@final; {{UsersSnapshot}}; echo @@end
             """);
         var o = r.StdOut;
@@ -151,6 +153,8 @@ public sealed class AdoptSpecs
         Assert.Contains("again=0", o);
         Assert.Contains("adopt: nothing to change", o);
         Assert.Contains("recover=0", o);
+        Assert.Contains("[WARN] legacy.bash-era  bash-era state remains: /etc/sudoers.d/aica-datakeeper, /etc/profile.d/global_envs.sh, /tmp/recovery-complete, 3 two-field lines in users.txt", o);
+        Assert.Contains("[PASS] legacy.bash-era", o);
 
         // The report names what it found and could not fix itself.
         Assert.Contains("HF_HOME=/data/models/huggingface was shared", o);

@@ -1,4 +1,7 @@
-using Aica.Cli;
+using Aica.Config;
+using Aica.Engine;
+using Aica.Integration;
+using Aica.Services;
 using Aica.Tests.Infra;
 
 namespace Aica.Tests.Integration;
@@ -22,13 +25,7 @@ public sealed class InstallSpecs : IDisposable
         Directory.Delete(_files, true);
     }
 
-    private (int Code, string Out, string Err) Aica(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = AicaApp.RunAsync(["--root", _sb.Root, .. args], o, e, null).GetAwaiter().GetResult();
-        return (code, o.ToString(), e.ToString());
-    }
+    private (int Code, string Out, string Err) Aica(params string[] args) => InProcess.Aica(_sb.Root, args);
 
     /// <summary>
     /// A fake Miniconda installer: like the real one it refuses an existing prefix and bakes the prefix into
@@ -248,5 +245,24 @@ public sealed class InstallSpecs : IDisposable
     {
         Tools.Sh($"mkdir -p '{_files}/e/docs' && echo hi > '{_files}/e/docs/README' && cd '{_files}/e' && tar -czf '{_files}/e.tar.gz' docs");
         return $"{_files}/e.tar.gz";
+    }
+
+    [Fact]
+    public void Doctor_reports_a_missing_an_interrupted_and_a_member_writable_install()
+    {
+        CheckResult Conda()
+        {
+            using var s = new AicaServices(new GlobalOptions(Root: _sb.Root));
+            return IntegrationChecks.Run(s, new AicaConfig()).Single(c => c.Id == "apps.conda");
+        }
+        Assert.Equal(CheckStatus.Warn, Conda().Status);
+        Assert.Equal(0, Aica("install", "miniconda", "--from", FakeConda("24.1.2")).Code);
+        var ok = Conda();
+        Assert.True(ok.Status == CheckStatus.Pass && ok.Summary.Contains("conda 24.1.2"), ok.ToString());
+        Tools.Sh($"chmod 775 '{_sb.P("/data/apps/miniconda3")}'");
+        Assert.Equal(CheckStatus.Fail, Conda().Status);
+        Tools.Sh($"chmod 755 '{_sb.P("/data/apps/miniconda3")}' && touch '{_sb.P("/data/apps/.miniconda3.aica-partial")}'");
+        var partial = Conda();
+        Assert.True(partial.Status == CheckStatus.Fail && partial.Summary.Contains("interrupted"), partial.ToString());
     }
 }

@@ -216,6 +216,12 @@ public sealed class CleanSpecs
         File.CreateSymbolicLink(Path.Combine(repo, "snapshots", c2, "model.bin"), $"../../blobs/{b2}");
         File.CreateSymbolicLink(Path.Combine(repo, "snapshots", c2, "config.json"), sb.P("/etc/victim"));
         File.WriteAllText(Path.Combine(hub, "token"), "hf_secret");
+        var scan = sb.Aica("clean", "--hf", "--dry-run", "-v");
+        Assert.True(scan.ExitCode == 0, scan.ToString());
+        Assert.Contains("model org/m: 2 revision(s) (1 detached), 1 ref(s), 2 blob(s)", scan.StdOut);
+        Assert.Contains($"remove /data/models/huggingface/hub/models--org--m/snapshots/{c2}", scan.StdOut);
+        Assert.Contains($"remove /data/models/huggingface/hub/models--org--m/blobs/{b2}", scan.StdOut);
+        Assert.True(Directory.Exists(Path.Combine(repo, "snapshots", c2)));
         var r = sb.Aica("clean", "--hf", "--json");
         Assert.True(r.ExitCode == 0, r.ToString());
         var t = Target(Json(r), "hf");

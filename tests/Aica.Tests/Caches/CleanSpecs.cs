@@ -252,6 +252,21 @@ public sealed class CleanSpecs
     }
 
     [Fact]
+    public void Nesting_deeper_than_the_limit_is_reported_and_left_while_the_rest_is_cleaned()
+    {
+        using var sb = Server();
+        var deep = "/data/models/flux/n" + string.Concat(Enumerable.Repeat("/n", 300));
+        Directory.CreateDirectory(sb.P(deep));
+        File.WriteAllText(sb.P(deep + "/bottom"), "x");
+        Write(sb, "/data/models/flux/shallow.bin", 100);
+        var r = sb.Aica("clean", "--flux");
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("levels deep, not entered", r.StdOut);
+        Assert.True(File.Exists(sb.P(deep + "/bottom")));
+        Assert.False(File.Exists(sb.P("/data/models/flux/shallow.bin")));
+    }
+
+    [Fact]
     public void Clean_refuses_when_data_is_not_mounted()
     {
         Require.Root();

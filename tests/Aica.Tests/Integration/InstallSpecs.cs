@@ -265,4 +265,19 @@ public sealed class InstallSpecs : IDisposable
         var partial = Conda();
         Assert.True(partial.Status == CheckStatus.Fail && partial.Summary.Contains("interrupted"), partial.ToString());
     }
+
+    [Theory]
+    [InlineData("/data/apps")]
+    [InlineData("/data/apps/miniconda3")]
+    public void A_link_planted_on_the_way_to_the_prefix_is_refused_with_exit_3_and_its_target_untouched(string planted)
+    {
+        var outside = Directory.CreateDirectory(Path.Combine(_files, "outside")).FullName;
+        File.WriteAllText(Path.Combine(outside, "keep"), "keep");
+        Tools.Sh($"mkdir -p '{_sb.P("/data/apps")}' && rm -rf '{_sb.P(planted)}' && ln -s '{outside}' '{_sb.P(planted)}'");
+        var (code, stdout, stderr) = Aica("install", "miniconda", "--from", FakeConda("24.1.2"));
+        Assert.True(code == 3, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("symbolic link", stderr);
+        Assert.Equal(["keep"], Directory.GetFileSystemEntries(outside).Select(Path.GetFileName));
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(outside, "keep")));
+    }
 }

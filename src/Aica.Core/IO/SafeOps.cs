@@ -71,7 +71,8 @@ public static class SafeOps
             errno = Sys.TryFchownPath(fd, uid ?? now.Uid, gid ?? now.Gid);
             if (errno != 0) return Result.Unchanged;
             changed = true;
-            now = Sys.Fstat(fd, "");
+            // chown clears set-id bits; only then can the mode have moved (saves a stat per file on big trees).
+            if ((now.Perm & (S_ISUID | S_ISGID)) != 0) now = Sys.Fstat(fd, "");
         }
         if (mode is { } m && m != now.Perm && !now.IsLink)
         {

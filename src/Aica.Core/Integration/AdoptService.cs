@@ -93,19 +93,20 @@ public sealed partial class AdoptService(AicaServices s)
             FixOtherCaches(config);
         }
 
-        // The same engine as init (and recover, and doctor) makes the rest true.
+        // The same engine as init (and recover, and doctor) makes the rest true, for the shared parts only: adopt
+        // never writes under /data/users (the users' homes are set up by the next recover, or aica user fix).
         IReadOnlyList<PlannedAction> planned = [];
         InitResult? init = null;
         if (config.Gid is null) { } // the group is missing: reported above; init would invent a new gid
         else if (dryRun)
         {
-            var state = s.Builder(config).Build(registry, s.Accounts.Load(), s.SelfExe);
+            var state = s.Builder(config).Build(registry, s.Accounts.Load(), s.SelfExe, []);
             planned = new StateEngine(s.Context(config)).Plan(state);
             _problems.AddRange(state.Problems.Where(p => !AlreadyReported(p)));
         }
         else
         {
-            init = await new InitService(s).Run(new InitOptions(), ct).ConfigureAwait(false);
+            init = await new InitService(s).Run(new InitOptions(Users: []), ct).ConfigureAwait(false);
             _problems.AddRange(init.Problems.Where(p => !AlreadyReported(p)));
         }
 

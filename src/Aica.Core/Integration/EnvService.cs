@@ -168,18 +168,20 @@ public sealed class EnvService(AicaServices s)
     /// <summary>Where `conda create` puts environments: CONDA_ENVS_PATH, else envs_dirs of the persistent .condarc, else ~/.conda/envs.</summary>
     private (string Path, bool Persistent) CondaEnvs(UserSpec u, string home, ShellFacts shell, string homeKind, string? homeTarget)
     {
-        var envs = shell.Var("CONDA_ENVS_PATH")?.Split(':')[0] ?? EnvsDirs(u) ?? $"{home}/.conda/envs";
+        // Conda reads ~/.condarc: the persistent copy unless the home is a real directory on the SSD.
+        string[] condarcs = homeKind == "directory" ? [$"{home}/.condarc"] : [$"{u.DataDir}/.condarc", $"{u.DataDir}/dotfiles/.condarc"];
+        var envs = shell.Var("CONDA_ENVS_PATH")?.Split(':')[0] ?? EnvsDirs(condarcs) ?? $"{home}/.conda/envs";
         envs = envs.Replace("$HOME", home).Replace("~/", home + "/");
         var onData = envs == "/data" || envs.StartsWith("/data/")
             || ((envs == home || envs.StartsWith(home + "/")) && homeKind == "link" && homeTarget is not null && homeTarget.StartsWith("/data/"));
         return (envs, onData);
     }
 
-    /// <summary>The first entry of envs_dirs in ~/.condarc (the copy on /data), read without following links.</summary>
-    private string? EnvsDirs(UserSpec u)
+    /// <summary>The first entry of envs_dirs in the first .condarc found, read without following links.</summary>
+    private string? EnvsDirs(IEnumerable<string> condarcs)
     {
         string? text;
-        try { text = s.Fs.ReadText($"{u.DataDir}/.condarc") ?? s.Fs.ReadText($"{u.DataDir}/dotfiles/.condarc"); }
+        try { text = condarcs.Select(s.Fs.ReadText).FirstOrDefault(t => t is not null); }
         catch (SysException) { return null; }
         if (text is null) return null;
         var lines = text.Split('\n');

@@ -54,7 +54,7 @@ public sealed class EnvSpecs : IDisposable
         Assert.True(r.Member && r.Registered);
         Assert.Equal("symlink", r.Layout);
         Assert.Equal(("link", "/data/users/alice"), (r.HomeKind, r.HomeTarget));
-        Assert.Equal("/home/alice/.conda/envs", r.CondaEnvs);
+        Assert.Equal("/data/users/alice/conda/envs", r.CondaEnvs); // envs_dirs of the .condarc aica wrote
         Assert.True(r.CondaEnvsPersistent);
         Assert.All(r.Caches, c => Assert.True(c.Set && c.Exists && c.Writable, c.ToString()));
         Assert.True(r.UmaskOk && r.VariablesSet && r.PathHasConda);
@@ -98,8 +98,8 @@ public sealed class EnvSpecs : IDisposable
         Assert.Contains(r.Hints, h => h.Contains("should be a link to /data/users/alice"));
         Assert.Contains(r.Hints, h => h.Contains("lost at reboot") && h.Contains("envs_dirs"));
 
-        // envs_dirs in the persistent .condarc puts them back on /data.
-        File.WriteAllText(_sb.P("/data/users/alice/.condarc"), "envs_dirs:\n  - /data/users/alice/conda/envs\n");
+        // envs_dirs in the .condarc conda reads (here the SSD home's) puts them back on /data.
+        File.WriteAllText(_sb.P("/home/alice/.condarc"), "envs_dirs:\n  - /data/users/alice/conda/envs\n");
         Assert.True(Env(3001, O(2), LoginVars()).CondaEnvsPersistent);
     }
 

@@ -1,0 +1,164 @@
+using System.Text;
+using Aica.Config;
+using Aica.IO;
+using Aica.Native;
+using Aica.Services;
+using static Aica.Native.Flags;
+using static Aica.Native.Perms;
+
+namespace Aica.Data;
+
+/// <summary>A directory in /data/users with no registry entry and no account.</summary>
+public sealed record Orphan(string Name, byte[] RawName, uint Uid, long SizeBytes, long Files);
+
+public sealed record OrphanMove(Orphan Orphan, bool Moved, string Method, string? Error, IReadOnlyList<string> Notes);
+
+public sealed record OrphanReport(IReadOnlyList<Orphan> Orphans, string? BackupPath, IReadOnlyList<OrphanMove> Moves, bool DryRun)
+{
+    public int ExitCode => !DryRun && Moves.Any(m => !m.Moved) ? ExitCodes.Failed : ExitCodes.Ok;
+}
+
+/// <summary>
+/// aica data orphans: finds user data nobody owns any more; <c>--remove</c> moves each to
+/// <c>backups/orphaned_&lt;ts&gt;/</c>: a rename on the same file system, else copy, verify, then delete.
+/// Nothing is deleted without a verified copy; a full or read-only backup target removes nothing (exit 1).
+/// </summary>
+public sealed class OrphanService(AicaServices s)
+{
+    public const string UsersDir = "/data/users";
+
+    public IReadOnlyList<Orphan> Find(CancellationToken ct = default)
+    {
+        s.RequireDataMounted();
+        var registry = s.Registry.Load();
+        var db = s.Accounts.Load();
+        var list = new List<Orphan>();
+        using var users = s.Fs.TryOpenDir(UsersDir, out var errno);
+        if (users is null) return errno == ENOENT ? list : throw new SysException(errno, "open", s.Fs.Host(UsersDir));
+        foreach (var (raw, _, _) in Sys.ReadDir(users, UsersDir).OrderBy(e => e.Name, ByteOrder.Instance))
+        {
+            var name = SafeOps.Escape(raw);
+            var z = Sys.Z(raw);
+            if (Sys.LstatAt(users.Fd, z, UsersDir) is not { IsDir: true } st) continue;
+            // A name that is not a valid user name cannot belong to an account or a registry entry.
+            var valid = Names.ValidateUser(name) is null && name == Encoding.UTF8.GetString(raw);
+            if (valid && (registry.Find(name) is not null || db.User(name) is not null)) continue;
+            using var fd = Sys.TryOpenAt(users.Fd, z, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out _);
+            if (fd is null) continue;
+            var size = new SizeCounter();
+            TreeWalker.Default().Walk(fd, $"{UsersDir}/{name}", size, ct);
+            list.Add(new Orphan(name, raw, st.Uid, size.Bytes, size.Files));
+        }
+        return list;
+    }
+
+    public OrphanReport Remove(bool dryRun, CancellationToken ct = default)
+    {
+        var config = s.LoadConfig();
+        if (!dryRun) s.RequireRoot("data orphans --remove");
+        s.RequireDataMounted();
+        using var lck = dryRun ? null : s.Lock(ct);
+        var orphans = Find(ct);
+        var target = $"{config.BackupDir}/orphaned_{s.Clock.Stamp()}";
+        if (orphans.Count == 0) return new OrphanReport(orphans, null, [], dryRun);
+        if (dryRun) return new OrphanReport(orphans, target, orphans.Select(o => new OrphanMove(o, false, "planned", null, [])).ToList(), true);
+
+        SafeFd backup;
+        try
+        {
+            s.Fs.EnsureParents(target);
+            if (s.Fs.Lstat(target) is not null) target += $"_{Sys.Pid}";
+            s.Fs.Mkdir(target, O(750), 0, 0);
+            backup = s.Fs.OpenDir(target);
+        }
+        catch (SysException e)
+        {
+            throw new AicaException($"cannot create the backup {s.Fs.Host(target)}: {Sys.StrError(e.Errno)}{Hint(e.Errno)}; nothing was removed");
+        }
+        var moves = new List<OrphanMove>();
+        using (backup)
+        using (var users = s.Fs.OpenDir(UsersDir))
+        {
+            var free = Sys.Fstatvfs(backup, s.Fs.Host(target));
+            var avail = (long)(free.Available * free.BlockSize);
+            foreach (var o in orphans)
+            {
+                ct.ThrowIfCancellationRequested();
+                moves.Add(MoveOne(users, backup, o, ref avail, ct));
+            }
+            if (moves.Any(m => m.Moved)) WriteManifest(target, moves);
+        }
+        if (moves.All(m => !m.Moved))
+        {
+            try { s.Fs.Rmdir(target); } catch (SysException) { /* a manifest or partial copy we could not remove stays */ }
+        }
+        foreach (var m in moves)
+            s.Log("orphans", m.Moved ? $"moved {UsersDir}/{m.Orphan.Name} to {target}/{m.Orphan.Name} ({m.Method}, {m.Orphan.SizeBytes} bytes)"
+                                     : $"kept {UsersDir}/{m.Orphan.Name}: {m.Error}");
+        return new OrphanReport(orphans, target, moves, false);
+    }
+
+    private OrphanMove MoveOne(SafeFd users, SafeFd backup, Orphan o, ref long avail, CancellationToken ct)
+    {
+        var z = Sys.Z(o.RawName);
+        var display = $"{UsersDir}/{o.Name}";
+        try
+        {
+            Sys.RenameAt(users.Fd, z, backup.Fd, z, RENAME_NOREPLACE, display);
+            return new OrphanMove(o, true, "rename", null, []);
+        }
+        catch (SysException e) when (e.Errno == EXDEV) { /* another file system: copy, verify, delete */ }
+        catch (SysException e) { return new OrphanMove(o, false, "rename", $"{Sys.StrError(e.Errno)}{Hint(e.Errno)}", []); }
+
+        if (o.SizeBytes > avail)
+            return new OrphanMove(o, false, "copy", $"the backup target is full ({Human.Bytes(avail)} free, {Human.Bytes(o.SizeBytes)} needed); the original was not touched", []);
+        var copy = new TreeCopy();
+        try
+        {
+            copy.Copy(users, z, backup, display, ct);
+            if (TreeCopy.Verify(users, z, backup, display, ct) is { } diff) throw new AicaException($"verification failed: {diff}");
+        }
+        catch (Exception e) when (e is SysException or AicaException)
+        {
+            try { TreeCopy.Remove(backup, z, display, CancellationToken.None); } catch (SysException) { /* reported below */ }
+            var why = e is SysException se ? $"{se.Call} {se.PathName}: {Sys.StrError(se.Errno)}{Hint(se.Errno)}" : e.Message;
+            return new OrphanMove(o, false, "copy", $"copy to the backup failed ({why}); the original was not touched", copy.Notes);
+        }
+        avail -= copy.Bytes;
+        try { TreeCopy.Remove(users, z, display, ct); }
+        catch (SysException e)
+        {
+            return new OrphanMove(o, false, "copy+verify", $"copied and verified, but removing the original failed: {e.Message}", copy.Notes);
+        }
+        return new OrphanMove(o, true, "copy+verify+delete", null, copy.Notes);
+    }
+
+    private static string Hint(int errno) => errno switch
+    {
+        ENOSPC or EDQUOT => " (the backup target is full: free space or set paths.backups)",
+        EROFS => " (the backup target is read-only: remount it read-write or set paths.backups)",
+        _ => "",
+    };
+
+    /// <summary>What moved, next to it: original path, size, method, or why it stayed.</summary>
+    private void WriteManifest(string target, IReadOnlyList<OrphanMove> moves)
+    {
+        var sb = new StringBuilder($"# aica data orphans --remove, {s.Clock.LogTime()}\n");
+        foreach (var m in moves)
+            sb.AppendLine(m.Moved ? $"moved\t{UsersDir}/{m.Orphan.Name}\t{m.Orphan.SizeBytes}\t{m.Method}" : $"kept\t{UsersDir}/{m.Orphan.Name}\t{m.Error}");
+        try { s.Fs.WriteAtomic($"{target}/MANIFEST.txt", Encoding.UTF8.GetBytes(sb.ToString()), O(640)); }
+        catch (SysException) { /* a full target: the log line still records each move */ }
+    }
+
+    private sealed class SizeCounter : IWalkVisitor
+    {
+        public long Bytes, Files;
+        public bool VisitDirectory(SafeFd dir, in FileStat st, string path, int depth) { Interlocked.Add(ref Bytes, st.DiskBytes); return true; }
+        public void VisitEntry(in WalkEntry e)
+        {
+            Interlocked.Add(ref Bytes, e.Stat.Size);
+            if (e.Stat.IsFile) Interlocked.Increment(ref Files);
+        }
+        public void OnError(string path, SysException error) { }
+    }
+}

@@ -401,7 +401,7 @@ public sealed partial class AdoptService(AicaServices s)
                 var wrapper = Templates.Raw(name);
                 var cur = s.Fs.Lstat(path);
                 if (cur is { IsFile: true } c && c.Uid == 0 && c.Gid == 0 && c.Perm == O(755) && s.Fs.ReadText(path) == wrapper) continue;
-                if (cur is { IsDir: true }) { _warnings.Add($"{path} is a directory; left alone"); continue; }
+                if (cur is { IsDir: true } or { IsFile: false, IsLink: false }) { _warnings.Add($"{path} is not a regular file; left alone"); continue; }
                 if (cur is not null) Backup(path);
                 Change(cur is null ? "write" : "replace", path, "with the compatibility wrapper (exec /data/bin/aica)");
                 if (!_dry) s.Fs.WriteAtomic(path, Encoding.UTF8.GetBytes(wrapper), O(755));

@@ -62,6 +62,7 @@ public sealed class InstallService(AicaServices s)
             return Failed($"{from}: sha256 {sha} does not match --sha256 {expected.ToLowerInvariant()} (corrupt or wrong download)");
 
         using var _ = o.DryRun ? null : s.Lock(ct);
+        RefuseLinkedParents(prefix);
         var marker = Sibling(prefix, "partial");
         var aside = Sibling(prefix, "old");
         var staging = Sibling(prefix, "new");
@@ -152,6 +153,18 @@ public sealed class InstallService(AicaServices s)
         else if (head.Length < 2 || head[0] != 0x1f || head[1] != 0x8b)
             throw new AicaException($"{from} is not a gzip-compressed tar archive (uv-<arch>-unknown-linux-gnu.tar.gz)");
         return sha;
+    }
+
+    /// <summary>A link on the way to the prefix (planted while /data/apps was group-writable) is never followed: exit 3.</summary>
+    private void RefuseLinkedParents(string prefix)
+    {
+        var parts = prefix.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (var i = 1; i <= parts.Length; i++)
+        {
+            var p = "/" + string.Join('/', parts[..i]);
+            if (s.Fs.Lstat(p) is { IsLink: true })
+                throw AicaException.Refused($"{p} is a symbolic link to {s.Fs.ReadLink(p)}: refusing to install through it (remove the link, then rerun)");
+        }
     }
 
     /// <summary>/data/apps itself root:root 0755 (a group-writable parent would let a member swap the install).</summary>

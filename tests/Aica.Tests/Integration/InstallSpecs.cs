@@ -31,7 +31,7 @@ public sealed class InstallSpecs : IDisposable
     /// A fake Miniconda installer: like the real one it refuses an existing prefix and bakes the prefix into
     /// bin/conda (which then fails when run from anywhere else), and leaves group-writable files for aica to fix.
     /// </summary>
-    private string FakeConda(string version, string failAfter = "")
+    private string FakeConda(string version, string failAfter = "", string atEnd = "")
     {
         var p = Path.Combine(_files, $"Miniconda3-{version}{(failAfter.Length > 0 ? "-broken" : "")}-Linux-x86_64.sh");
         File.WriteAllText(p, $$"""
@@ -45,6 +45,7 @@ public sealed class InstallSpecs : IDisposable
             printf '#!/bin/sh\n[ "$(dirname "$0")" = "%s/bin" ] || { echo "bad interpreter: %s/bin/python" >&2; exit 126; }\necho "conda {{version}}"\n' "$P" "$P" > "$P/bin/conda"
             chmod 775 "$P/bin/conda"
             ln -s conda "$P/bin/conda-link"
+            {{atEnd}}
             """.Replace("\r", ""));
         return p;
     }
@@ -264,5 +265,54 @@ public sealed class InstallSpecs : IDisposable
         Tools.Sh($"chmod 755 '{_sb.P("/data/apps/miniconda3")}' && touch '{_sb.P("/data/apps/.miniconda3.aica-partial")}'");
         var partial = Conda();
         Assert.True(partial.Status == CheckStatus.Fail && partial.Summary.Contains("interrupted"), partial.ToString());
+    }
+
+    [Theory]
+    [InlineData("/data/apps")]
+    [InlineData("/data/apps/miniconda3")]
+    public void A_link_planted_on_the_way_to_the_prefix_is_refused_with_exit_3_and_its_target_untouched(string planted)
+    {
+        var outside = Directory.CreateDirectory(Path.Combine(_files, "outside")).FullName;
+        File.WriteAllText(Path.Combine(outside, "keep"), "keep");
+        Tools.Sh($"mkdir -p '{_sb.P("/data/apps")}' && rm -rf '{_sb.P(planted)}' && ln -s '{outside}' '{_sb.P(planted)}'");
+        var (code, stdout, stderr) = Aica("install", "miniconda", "--from", FakeConda("24.1.2"));
+        Assert.True(code == 3, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("symbolic link", stderr);
+        Assert.Equal(["keep"], Directory.GetFileSystemEntries(outside).Select(Path.GetFileName));
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(outside, "keep")));
+    }
+
+    [Fact]
+    public async Task Killing_aica_in_the_middle_of_the_installer_is_repaired_by_the_next_run()
+    {
+        Assert.Equal(0, Aica("install", "miniconda", "--from", FakeConda("24.1.2")).Code);
+        var ready = Path.Combine(_files, "ready");
+        var go = Path.Combine(_files, "go");
+        var finished = Path.Combine(_files, "finished");
+        Tools.Sh($"mkfifo '{ready}' '{go}' '{finished}'");
+        // The installer says it is half-way, then waits; aica is killed (SIGKILL) meanwhile; then the orphaned installer
+        // is let go and finishes writing into the prefix, as a real one would.
+        var slow = FakeConda("25.0.0", failAfter: $"echo half > '{ready}'; read x < '{go}'", atEnd: $"echo done > '{finished}'");
+        var psi = new System.Diagnostics.ProcessStartInfo(Tools.AicaBin) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--root", _sb.Root, "install", "miniconda", "--from", slow }) psi.ArgumentList.Add(a);
+        using var aica = System.Diagnostics.Process.Start(psi)!;
+        var timeout = TimeSpan.FromSeconds(60);
+        var ct = TestContext.Current.CancellationToken;
+        Assert.Equal("half", (await File.ReadAllTextAsync(ready, ct).WaitAsync(timeout, ct)).Trim());
+        aica.Kill(entireProcessTree: false);
+        await aica.WaitForExitAsync(ct).WaitAsync(timeout, ct);
+        await File.WriteAllTextAsync(go, "go\n", ct).WaitAsync(timeout, ct);
+        await File.ReadAllTextAsync(finished, ct).WaitAsync(timeout, ct);
+        Assert.True(File.Exists(_sb.P("/data/apps/.miniconda3.aica-partial")), "the marker of the interrupted install");
+        Assert.True(Directory.Exists(_sb.P("/data/apps/.miniconda3.aica-old")), "the previous install, aside");
+
+        var (code, stdout, stderr) = Aica("install", "miniconda", "--from", FakeConda("24.9.0"));
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("interrupted install", stdout);
+        Assert.Equal("conda 24.9.0", CondaVersionInSandbox());
+        Assert.Empty(Directory.GetFileSystemEntries(_sb.P("/data/apps"), ".miniconda3.*"));
+        AssertRootOwnedNotWritable("/data/apps/miniconda3");
+        var kept = Directory.GetDirectories(_sb.P("/data/admin/backups"), "install_*").Single();
+        Assert.Contains("conda 24.1.2", File.ReadAllText(Path.Combine(kept, "miniconda3/bin/conda")));
     }
 }

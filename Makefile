@@ -1,6 +1,6 @@
 include rules.mk
 
-.PHONY: all test demo bench deps clean unit-build
+.PHONY: all test demo bench bench-deps deps clean unit-build
 
 all: $(BIN)
 
@@ -34,7 +34,18 @@ test: deps $(BIN)
 demo: deps $(BIN)
 	sh tests/demo.sh $(CURDIR)/$(BIN)
 
-bench: deps $(BIN)
+# The peers the benchmarks compare with (Debian packages): hyperfine times whole commands, gdu is du's fast rival.
+bench-deps:
+	@missing=""; \
+	for c in hyperfine:hyperfine gdu:gdu rsync:rsync; do \
+	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+bench: deps bench-deps $(BIN)
 	sh bench/run.sh $(CURDIR)/$(BIN)
 
 clean:

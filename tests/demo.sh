@@ -24,18 +24,18 @@ a() { step "aica --root \$SANDBOX $*"; "$AICA" --root "$R" "$@" || echo "(exit $
 echo "sandbox server: $R (a tmpfs on its /data; the real / is not touched)"
 a init --gid 2500
 a init
-if "$AICA" user add --help >/dev/null 2>&1; then
-  a user add alice --uid 3001
-  a user add bob --uid 3002 --layout hybrid
-else
-  step "register alice and bob (useradd -P + registry lines)"
-  for u in alice:3001 bob:3002; do
-    n=${u%%:*}; id=${u##*:}
-    groupadd -P "$R" -g "$id" "$n"; useradd -P "$R" -u "$id" -g "$id" -G gpu-users -s /bin/bash -d "/home/$n" -M "$n"
-    echo "$n:gpu-users:$id:$id:/bin/bash:symlink" >> "$R/data/config/users.txt"
-  done
-  a recover
-fi
+a user add alice --uid 3001
+a user add bob --uid 3002 --layout hybrid
+a user add alice --uid 3001
+a user list
+mkdir -p "$R/data/dataset/imagenet-mini" && echo pixels > "$R/data/dataset/imagenet-mini/x.bin" && chmod -R 700 "$R/data/dataset/imagenet-mini"
+step "an admin upload with the wrong mode: $R/data/dataset/imagenet-mini (0700)"
+a data fix
+a data list
+a perms --dry-run
+a du --top 5
+a clean --all --dry-run
+a disk --threshold 95
 echo "notes" > "$R/data/users/alice/notes.txt"
 step "simulated reboot, home reset: rm -rf \$SANDBOX/home/*"
 rm -rf "$R/home/"*

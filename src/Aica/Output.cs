@@ -21,18 +21,22 @@ public sealed class Output(TextWriter w, GlobalOptions o)
         _ => $"\e[36m[{tag}]\e[0m",
     };
 
+    /// <summary>"[TAG]" padded to six visible columns (colour escapes take no room), then the text.</summary>
+    private string Tagged(string tag, string text) =>
+        tag.Length == 0 ? $"       {text}" : Tag(tag) + new string(' ', Math.Max(1, 7 - tag.Length - 2)) + text;
+
     /// <summary>A detail line (suppressed by -q and by --json).</summary>
     public void Line(string tag, string text)
     {
         if (o.Quiet || o.Json) return;
-        w.WriteLine(tag.Length == 0 ? $"       {text}" : $"{Tag(tag),-6} {text}");
+        w.WriteLine(Tagged(tag, text));
     }
 
     /// <summary>A failure line: shown even with -q (not with --json, which carries it).</summary>
     public void Problem(string tag, string text)
     {
         if (o.Json) return;
-        w.WriteLine(tag.Length == 0 ? $"       {text}" : $"{Tag(tag),-6} {text}");
+        w.WriteLine(Tagged(tag, text));
     }
 
     /// <summary>The summary line, last.</summary>

@@ -113,6 +113,30 @@ public sealed class Registry
         return _lines.Count != before;
     }
 
+    /// <summary>
+    /// Remembers a freed uid as a comment line <c># retired uid N (NAME) TIME</c>, so a new user is never
+    /// silently given it (and with it the old user's files); the line survives every rewrite like any comment.
+    /// </summary>
+    public void Retire(int uid, string name, string time)
+    {
+        if (RetiredUids().Any(r => r.Uid == uid && r.Name == name)) return;
+        _lines.Add($"# retired uid {uid} ({name}) {time}");
+    }
+
+    /// <summary>The uids freed by user remove, with the name that had them.</summary>
+    public IReadOnlyList<(int Uid, string Name)> RetiredUids()
+    {
+        var list = new List<(int, string)>();
+        foreach (var raw in _lines)
+        {
+            var f = raw.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length >= 5 && f[0] == "#" && f[1] == "retired" && f[2] == "uid" && int.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out var uid)
+                && f[4].Length > 2 && f[4][0] == '(' && f[4][^1] == ')')
+                list.Add((uid, f[4][1..^1]));
+        }
+        return list;
+    }
+
     public string Render()
     {
         var sb = new StringBuilder();

@@ -26,6 +26,9 @@ public sealed class SymlinkLayout : IHomeLayout
     {
         yield return UserDataDir(u);
         yield return new LinkItem(u.Home, u.DataDir);
+        foreach (var i in Users.UserHome.PersistentDirs(u, u.DataDir)) yield return i;
+        foreach (var i in Users.UserHome.Blocks(u, config, u.DataDir)) yield return i;
+        yield return new Users.TamperScanItem(u.Name, [u.DataDir]);
     }
 
     public static DirItem UserDataDir(UserSpec u) =>
@@ -37,7 +40,7 @@ public sealed class HomeLayouts(IEnumerable<IHomeLayout> layouts)
 {
     private readonly Dictionary<string, IHomeLayout> _byName = layouts.ToDictionary(l => l.Name);
 
-    public static HomeLayouts Default() => new([new SymlinkLayout()]);
+    public static HomeLayouts Default() => new([new SymlinkLayout(), new Users.HybridLayout()]);
 
     public IHomeLayout? Find(string name) => _byName.GetValueOrDefault(name);
 }

@@ -13,8 +13,12 @@ public static class Templates
     public const string CronPath = "/etc/cron.d/aica";
     public const string UnitName = "aica-recovery.service";
 
-    /// <summary>Cache targets a member may clean through sudo (their own per-user caches, the shared ones).</summary>
-    public static readonly string[] MemberCleanTargets = ["--all", "--conda", "--pip", "--uv", "--npm", "--torch", "--hf", "--comfyui", "--flux"];
+    /// <summary>
+    /// The exact <c>clean</c> forms a member may run through sudo: their own per-user caches and the shared caches whose
+    /// clean keeps everything in use (HF garbage, conda's unused packages). Emptying torch/ComfyUI/Flux, --all,
+    /// --older-than, --user, --root and paths are admin-only (aica refuses them for members too).
+    /// </summary>
+    public static readonly string[] MemberCleanForms = ["--pip", "--uv", "--npm", "--pip --uv --npm", "--hf", "--conda"];
 
     public static string Raw(string name)
     {
@@ -39,7 +43,7 @@ public static class Templates
 
     public static IEnumerable<string> MemberCommands(AicaConfig c)
     {
-        foreach (var t in MemberCleanTargets)
+        foreach (var t in MemberCleanForms)
         {
             yield return $"{c.InstallPath} clean {t}";
             yield return $"{c.InstallPath} clean {t} --dry-run";

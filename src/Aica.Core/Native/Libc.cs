@@ -27,6 +27,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] internal static partial int fsync(int fd);
     [LibraryImport(Lib, SetLastError = true)] internal static partial uint umask(uint mask);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int fcntl(int fd, int cmd, Flock* arg);
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int flock(int fd, int operation);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint read(int fd, byte* buf, nint count);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint write(int fd, byte* buf, nint count);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint fdopendir(int fd);
@@ -42,6 +43,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib)] internal static partial uint geteuid();
     [LibraryImport(Lib)] internal static partial uint getgid();
     [LibraryImport(Lib)] internal static partial int getpid();
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int kill(int pid, int sig);
     [LibraryImport(Lib)] internal static partial int isatty(int fd);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int gethostname(byte* name, nint len);
 

@@ -279,6 +279,19 @@ public static unsafe class Sys
         throw new SysException(e, "lock", display);
     }
 
+    /// <summary>BSD flock(LOCK_EX|LOCK_NB) (what Python's filelock takes); false when another open file holds it.</summary>
+    public static bool TryFlock(SafeFd fd, string display)
+    {
+        while (true)
+        {
+            if (Libc.flock(fd.Fd, LOCK_EX | LOCK_NB) == 0) return true;
+            var e = Err();
+            if (e == EINTR) continue;
+            if (e == EAGAIN) return false;
+            throw new SysException(e, "flock", display);
+        }
+    }
+
     /// <summary>Whether another open file description holds a conflicting lock.</summary>
     public static bool IsLockedByOther(SafeFd fd, string display)
     {
@@ -286,6 +299,39 @@ public static unsafe class Sys
         if (Libc.fcntl(fd.Fd, F_OFD_GETLK, &fl) != 0) throw new SysException(Err(), "lock query", display);
         return fl.l_type != F_UNLCK;
     }
+
+    /// <summary>Sets access and modification times of an open file (to preserve them in a copy).</summary>
+    public static void Futimens(SafeFd fd, long atimeSec, long mtimeSec, long mtimeNsec, string display)
+    {
+        var ts = stackalloc Libc.Timespec[2];
+        ts[0] = new Libc.Timespec { tv_sec = atimeSec, tv_nsec = 0 };
+        ts[1] = new Libc.Timespec { tv_sec = mtimeSec, tv_nsec = mtimeNsec };
+        if (Libc.futimens(fd.Fd, ts) != 0) throw new SysException(Err(), "utimens", display);
+    }
+
+    /// <summary>Copies everything readable from one descriptor to another.</summary>
+    public static void CopyData(SafeFd from, SafeFd to, string display)
+    {
+        var buf = new byte[1 << 16];
+        fixed (byte* p = buf)
+        {
+            while (true)
+            {
+                var n = Libc.read(from.Fd, p, buf.Length);
+                if (n < 0)
+                {
+                    var e = Err();
+                    if (e == EINTR) continue;
+                    throw new SysException(e, "read", display);
+                }
+                if (n == 0) return;
+                WriteAll(to, new ReadOnlySpan<byte>(p, (int)n), display);
+            }
+        }
+    }
+
+    /// <summary>Sends a signal (0 probes whether the process exists).</summary>
+    public static bool Kill(int pid, int signal) => Libc.kill(pid, signal) == 0;
 
     public static uint Umask(uint mask) => Libc.umask(mask);
     public static uint Euid => Libc.geteuid();

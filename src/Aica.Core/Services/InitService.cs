@@ -6,7 +6,8 @@ using static Aica.Native.Perms;
 
 namespace Aica.Services;
 
-public sealed record InitOptions(string? Group = null, int? Gid = null, string? Layout = null, bool DryRun = false);
+/// <param name="Users">Whose accounts and homes to include; null: every registered user, empty: the shared parts only.</param>
+public sealed record InitOptions(string? Group = null, int? Gid = null, string? Layout = null, bool DryRun = false, IReadOnlyCollection<string>? Users = null);
 
 public sealed record InitResult(AicaConfig Config, bool ConfigChanged, IReadOnlyList<PlannedAction> Planned, ApplyReport? Applied,
     IReadOnlyList<string> Problems, IReadOnlyList<string> Notes)
@@ -45,7 +46,7 @@ public sealed class InitService(AicaServices s)
         var config = (existing ?? new AicaConfig()) with { Group = group, Gid = gid, DefaultLayout = o.Layout ?? existing?.DefaultLayout ?? "symlink" };
         var configChanged = existing is null || existing.Gid is null || existing.DefaultLayout != config.DefaultLayout;
 
-        var state = s.Builder(config).Build(s.Registry.Load(), db, s.SelfExe);
+        var state = s.Builder(config).Build(s.Registry.Load(), db, s.SelfExe, o.Users);
         var ctx = s.Context(config);
         if (o.DryRun)
             return new InitResult(config, configChanged, new StateEngine(ctx).Plan(state), null, state.Problems, []);

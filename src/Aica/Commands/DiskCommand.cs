@@ -1,12 +1,72 @@
+using Aica.Caches;
+using Aica.Services;
 using ConsoleAppFramework;
 
 namespace Aica.Cli.Commands;
 
 public sealed class DiskCommand(CliContext cli)
 {
-    private readonly CliContext _cli = cli;
-
-    /// <summary>disk: placeholder until the caches (issue 6) work lands.</summary>
+    /// <summary>Usage of the watched mounts (disk.watch); above the threshold an [ALERT] line to stdout, /var/log/aica-disk-alert.log and /data/admin/log/.</summary>
+    /// <param name="threshold">Alert above this percentage, 1–99 (default: disk.threshold, 90).</param>
+    /// <param name="dryRun">Print the alert lines; write no log.</param>
     [Command("disk")]
-    public int Run() => throw new AicaException("aica disk: not implemented yet", ExitCodes.Failed);
+    public int Run(string? threshold = null, bool dryRun = false)
+    {
+        int? t = null;
+        if (threshold is not null)
+        {
+            if (!int.TryParse(threshold.TrimEnd('%'), System.Globalization.NumberStyles.None, null, out var v) || v is < 1 or > 99)
+                throw AicaException.Usage($"--threshold must be a percentage 1–99, got '{threshold}'");
+            t = v;
+        }
+        using var s = cli.CreateServices();
+        var r = new DiskService(s).Run(t, dryRun);
+        var o = cli.Output;
+        if (cli.Options.Json)
+        {
+            o.Json(j =>
+            {
+                j.WriteStartObject();
+                j.WriteString("command", "disk");
+                j.WriteNumber("threshold", r.Threshold);
+                j.WriteBoolean("dry_run", dryRun);
+                j.WriteStartArray("mounts");
+                foreach (var m in r.Mounts)
+                {
+                    j.WriteStartObject();
+                    j.WriteString("path", m.Path);
+                    j.WriteString("status", m.Status.ToString().ToLowerInvariant());
+                    if (m.Percent is { } p) j.WriteNumber("percent", p); else j.WriteNull("percent");
+                    j.WriteNumber("size_bytes", m.Size);
+                    j.WriteNumber("used_bytes", m.Used);
+                    j.WriteNumber("available_bytes", m.Available);
+                    if (m.Message is null) j.WriteNull("message"); else j.WriteString("message", m.Message);
+                    j.WriteEndObject();
+                }
+                j.WriteEndArray();
+                j.WriteStartArray("alerts"); foreach (var a in r.Alerts) j.WriteStringValue(a); j.WriteEndArray();
+                j.WriteStartArray("problems"); foreach (var p in r.Problems) j.WriteStringValue(p); j.WriteEndArray();
+                j.WriteEndObject();
+            });
+        }
+        else
+        {
+            foreach (var m in r.Mounts)
+            {
+                switch (m.Status)
+                {
+                    case MountStatus.Ok:
+                        o.Line("OK", $"{m.Path} disk usage: {m.Percent?.ToString() ?? "-"}% (threshold: {r.Threshold}%), {Human.Bytes(m.Used)} used, {Human.Bytes(m.Available)} available of {Human.Bytes(m.Size)}");
+                        break;
+                    case MountStatus.Skipped: o.Line("INFO", $"{m.Path}: {m.Message}"); break;
+                    case MountStatus.Error: o.Problem("FAIL", $"{m.Path}: {m.Message}"); break;
+                }
+            }
+            // The alert line is exact (scripts and mail filters match it); it is printed even with -q.
+            foreach (var a in r.Alerts) cli.Out.WriteLine(a);
+            foreach (var p in r.Problems) o.Problem("WARN", p);
+            o.Summary($"disk: {r.Mounts.Count(m => m.Status is MountStatus.Ok or MountStatus.Alert)} mount(s) checked, {r.Alerts.Count} alert(s), {r.Mounts.Count(m => m.Status == MountStatus.Error)} error(s){(dryRun && r.Alerts.Count > 0 ? " (dry run: no log written)" : "")}");
+        }
+        return r.Failed ? ExitCodes.Failed : ExitCodes.Ok;
+    }
 }

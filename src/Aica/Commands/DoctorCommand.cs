@@ -14,6 +14,7 @@ public sealed class DoctorCommand(CliContext cli)
         using var s = cli.CreateServices();
         var doctor = new DoctorService(s);
         doctor.Extensions.Add(Aica.Data.DataDoctor.Checks);
+        doctor.Extensions.Add(Integration.IntegrationChecks.Run);
         var r = doctor.Run(user, AicaApp.Version);
         var o = cli.Output;
         if (cli.Options.Json)

@@ -11,7 +11,7 @@ public sealed class MenuApp(string[] globalArgs, bool admin, TextWriter output)
     private readonly bool _colour = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")) && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
 
     private string Bold(string s) => _colour ? $"\e[1m{s}\e[0m" : s;
-    private string Inverse(string s) => _colour ? $"\e[7m{s}\e[0m" : $"> {s}";
+    private string Inverse(string s) => _colour ? $"\e[7m> {s}\e[0m" : $"> {s}"; // same width as the "  " of the others
 
     public async Task<int> RunAsync()
     {

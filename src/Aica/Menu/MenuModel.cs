@@ -37,7 +37,7 @@ public static class MenuModel
     [
         new("My environment", _ => ["env"]),
         new("My disk usage", _ => ["env"]),
-        new("Clean my caches (pip, uv, npm)", _ => ["clean", "--pip"], Destructive: true),
+        new("Clean my caches (pip, uv, npm)", _ => ["clean", "--pip", "--uv", "--npm"], Destructive: true),
         new("Conda guide", _ => [], Text: CondaGuide),
         new("Help", _ => [], Text: Help),
     ];
@@ -54,7 +54,7 @@ public static class MenuModel
         aica keeps this server usable across reboots: your files live on /data and your home is rebuilt at boot.
           aica env             where your home, data, conda environments and caches are
           aica doctor          (admins) checks everything, with a fix for each problem
-          sudo aica clean --pip    frees your own pip cache (also --uv, --npm, --hf ...)
+          sudo /data/bin/aica clean --pip --uv --npm    frees your own caches (also --hf, --conda)
         Ask an admin for anything else.
         """;
 }

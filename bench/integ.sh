@@ -1,0 +1,54 @@
+#!/bin/sh
+# Integration figures (issue 4): `aica env` (a member's view, disk usage included) against `du -s` on the same
+# 20 000-file home; `aica adopt` in steady state (nothing left to adopt) against `aica init` in steady state (the
+# same engine without adopt's read-only scans). Private mount namespace, tmpfs /data under a temporary --root.
+set -eu
+AICA="$1"
+if [ "${AICA_BENCH_INNER:-}" != 1 ]; then exec unshare -m --propagation private env AICA_BENCH_INNER=1 sh "$0" "$AICA"; fi
+R=$(mktemp -d /tmp/aica-bench.XXXXXX); chmod 755 "$R"
+T=$(mktemp -d /tmp/aica-bench-out.XXXXXX)
+trap 'umount "$R/data" 2>/dev/null; rm -rf --one-file-system "$R" "$T"' EXIT
+mkdir -p "$R/etc/profile.d" "$R/etc/sudoers.d" "$R/data" "$R/home" "$R/run" "$R/var/log"
+printf 'root:x:0:0:root:/root:/bin/bash\n' > "$R/etc/passwd"; printf 'root:x:0:\n' > "$R/etc/group"
+printf 'root:*:19000:0:99999:7:::\n' > "$R/etc/shadow"; printf 'root:*::\n' > "$R/etc/gshadow"; chmod 600 "$R/etc/shadow" "$R/etc/gshadow"
+mount -t tmpfs -o size=512m,mode=0755 bench-data "$R/data"
+
+# A bash-era server: group, one member with a two-field registry line, the old loader, group-writable /data.
+groupadd -P "$R" -g 2000 gpu-users; groupadd -P "$R" -g 3001 alice
+useradd -P "$R" -u 3001 -g 3001 -G gpu-users -s /bin/bash -d /home/alice -M alice
+mkdir -p "$R/data/config" "$R/data/users/alice"; chmod 775 "$R/data"
+printf 'alice:gpu-users\n' > "$R/data/config/users.txt"
+echo '. /data/config/global_env.sh' > "$R/etc/profile.d/global_envs.sh"
+ln -s /data/users/alice "$R/home/alice"
+U="$R/data/users/alice"
+d=0
+while [ $d -lt 100 ]; do
+  mkdir -p "$U/proj$d/bin"; f=0
+  while [ $f -lt 200 ]; do printf '%0500d' "$f" > "$U/proj$d/file$f.txt"; f=$((f + 1)); done
+  printf '#!/bin/sh\necho hi\n' > "$U/proj$d/bin/run"
+  d=$((d + 1))
+done
+chown -R 3001:2000 "$U"; chmod 750 "$U"
+"$AICA" --root "$R" adopt -q > /dev/null || true
+
+# Mean wall time of N runs (ms), measured around the whole loop (hyperfine is not needed).
+mean() {
+  n=$1; shift
+  "$@" > /dev/null 2>&1 || true   # warm-up
+  t0=$(date +%s%N); k=0
+  while [ $k -lt "$n" ]; do "$@" > /dev/null 2>&1 || true; k=$((k + 1)); done
+  t1=$(date +%s%N)
+  awk "BEGIN{printf \"%.2f\", ($t1 - $t0) / $n / 1000000}"
+}
+AS="setpriv --reuid 3001 --regid 3001 --clear-groups"
+# shellcheck disable=SC2086
+e=$(mean 20 $AS "$AICA" --root "$R" env -q)
+# shellcheck disable=SC2086
+u=$(mean 20 $AS du -s -B1 "$U")
+# shellcheck disable=SC2086
+q=$(mean 50 $AS "$AICA" --root "$R" env -q --no-disk)
+a=$(mean 30 "$AICA" --root "$R" adopt -q)
+i=$(mean 30 "$AICA" --root "$R" init -q)
+echo "aica env (20 100 files, with disk) mean ${e} ms   du -s -B1 ${u} ms   ratio $(awk "BEGIN{printf \"%.2f\", $e/$u}")x"
+echo "aica env --no-disk                mean ${q} ms"
+echo "aica adopt, steady state          mean ${a} ms   aica init, steady ${i} ms   ratio $(awk "BEGIN{printf \"%.2f\", $a/$i}")x"

@@ -1,0 +1,210 @@
+using Aica.Config;
+using Aica.IO;
+using Aica.Native;
+using Aica.Services;
+
+namespace Aica.Caches;
+
+/// <summary>The caches <c>aica clean</c> knows; pip, uv and npm are per user, the others shared under /data.</summary>
+public enum CacheTarget { Conda, Pip, Uv, Npm, Torch, Hf, ComfyUi, Flux }
+
+/// <summary>Who runs clean: an admin (all registered users' caches) or a member (only their own, only safe targets).</summary>
+public sealed record Caller(bool IsAdmin, int Uid, string? Name)
+{
+    public static readonly Caller Admin = new(true, 0, "root");
+
+    /// <summary>Targets a member may clean: their own per-user caches and the shared ones whose clean keeps what is in use.</summary>
+    public static readonly CacheTarget[] MemberTargets = [CacheTarget.Pip, CacheTarget.Uv, CacheTarget.Npm, CacheTarget.Hf, CacheTarget.Conda];
+}
+
+public sealed record CleanOptions(IReadOnlyCollection<CacheTarget> Targets, int? OlderThanDays, string? User, bool DryRun, Caller Caller);
+
+public enum TargetStatus { Ok, Failed }
+
+/// <summary>The outcome of one target (one per user for the per-user caches).</summary>
+public sealed class TargetResult(CacheTarget target, string? user, string path)
+{
+    public CacheTarget Target { get; } = target;
+    public string Name => CleanService.Name(Target);
+    public string? User { get; } = user;
+    public string Path { get; } = path;
+    public TargetStatus Status { get; set; } = TargetStatus.Ok;
+    public string? Error { get; set; }
+    public SweepLog Log { get; } = new();
+    public List<HfRepoOutcome> Repos { get; } = [];
+    public List<string> Notes { get; } = [];
+    public long Bytes { get; set; }
+    public string Label => User is null ? Name : $"{Name} ({User})";
+}
+
+public sealed record CleanReport(IReadOnlyList<TargetResult> Targets, bool DryRun, int? OlderThanDays)
+{
+    public long Total => Targets.Sum(t => t.Bytes);
+    public int Failed => Targets.Count(t => t.Status == TargetStatus.Failed);
+}
+
+/// <summary>
+/// <c>aica clean</c>: shared caches under /data (conda through <c>conda clean</c>, the HuggingFace hub through its
+/// own model, torch/ComfyUI/Flux by age or all content) and per-user caches (pip, uv, npm). A failing target never
+/// stops the others. Everything is removed link-safely (<see cref="TreeSweeper"/>).
+/// </summary>
+public sealed class CleanService(AicaServices s)
+{
+    public static string Name(CacheTarget t) => t switch
+    {
+        CacheTarget.ComfyUi => "comfyui",
+        _ => t.ToString().ToLowerInvariant(),
+    };
+
+    public static CacheTarget? Parse(string name) =>
+        Enum.GetValues<CacheTarget>().Cast<CacheTarget?>().FirstOrDefault(t => Name(t!.Value) == name);
+
+    public static bool PerUser(CacheTarget t) => t is CacheTarget.Pip or CacheTarget.Uv or CacheTarget.Npm;
+
+    /// <summary>A user's cache directory, below the home as its layout places it (never through /home's link).</summary>
+    public static string UserCache(UserEntry u, CacheTarget t)
+    {
+        var home = u.Layout == "hybrid" ? $"/home/{u.Name}" : $"/data/users/{u.Name}";
+        return t switch
+        {
+            CacheTarget.Pip => home + "/.cache/pip",
+            CacheTarget.Uv => home + "/.cache/uv",
+            CacheTarget.Npm => home + "/.npm",
+            _ => throw new ArgumentOutOfRangeException(nameof(t)),
+        };
+    }
+
+    public async Task<CleanReport> Run(CleanOptions o, CancellationToken ct)
+    {
+        if (o.Targets.Count == 0) throw AicaException.Usage("name a target (--conda --pip --uv --npm --torch --hf --comfyui --flux) or --all");
+        if (o.OlderThanDays is < 0 or > 36500) throw AicaException.Usage($"--older-than must be 0–36500 days, got {o.OlderThanDays}");
+        if (o.User is not null && Names.ValidateUser(o.User) is { } bad) throw AicaException.Usage($"--user: {bad}");
+        if (!o.Caller.IsAdmin)
+        {
+            if (!s.Fs.IsRealRoot) throw AicaException.Refused("--root is for admins; members clean the real server's caches only");
+            if (o.User is not null && o.User != o.Caller.Name) throw AicaException.Refused($"a member cleans only their own caches (you are {o.Caller.Name})");
+            var denied = o.Targets.Where(t => !Caller.MemberTargets.Contains(t)).Select(Name).ToList();
+            if (denied.Count > 0)
+                throw AicaException.Refused($"--{string.Join(", --", denied)}: only an admin may empty shared model caches (members: {string.Join(" ", Caller.MemberTargets.Select(t => "--" + Name(t)))})");
+        }
+        var config = s.LoadConfig();
+        s.RequireDataMounted();
+
+        var users = UsersFor(o);
+        var now = new DateTimeOffset(s.Clock.Now).ToUnixTimeSeconds();
+        long? cutoff = o.OlderThanDays is { } d ? now - d * 86400L : null;
+        using var lk = o.DryRun || Sys.Euid != 0 ? null : s.Lock(ct);
+
+        var results = new List<TargetResult>();
+        foreach (var t in Enum.GetValues<CacheTarget>().Where(o.Targets.Contains))
+        {
+            if (PerUser(t))
+            {
+                foreach (var u in users)
+                    results.Add(Guard(new TargetResult(t, u.Name, UserCache(u, t)), r => SweepCache(r, cutoff, o.DryRun, ct)));
+                continue;
+            }
+            var r = t switch
+            {
+                CacheTarget.Conda => await GuardAsync(new TargetResult(t, null, config.CondaPkgs), r => Conda(r, config, o.DryRun, ct)),
+                CacheTarget.Hf => Guard(new TargetResult(t, null, config.HfHub), r => Hf(r, config, now, cutoff, o.DryRun, ct)),
+                CacheTarget.Torch => Guard(new TargetResult(t, null, config.TorchHome), r => SweepCache(r, cutoff, o.DryRun, ct)),
+                CacheTarget.ComfyUi => Guard(new TargetResult(t, null, config.ComfyUi), r => SweepCache(r, cutoff, o.DryRun, ct)),
+                _ => Guard(new TargetResult(t, null, config.Flux), r => SweepCache(r, cutoff, o.DryRun, ct)),
+            };
+            results.Add(r);
+        }
+        var report = new CleanReport(results, o.DryRun, o.OlderThanDays);
+        if (!o.DryRun && Sys.Euid == 0)
+            s.Log("clean", $"{string.Join(" ", o.Targets.Select(Name))}{(o.OlderThanDays is { } od ? $" older than {od} days" : "")}: freed {report.Total} bytes, {report.Failed} failed (by {o.Caller.Name})");
+        return report;
+    }
+
+    /// <summary>Registered users whose per-user caches are cleaned: the caller alone for a member, --user, or all.</summary>
+    private List<UserEntry> UsersFor(CleanOptions o)
+    {
+        var reg = s.Registry.Load();
+        if (!o.Caller.IsAdmin)
+            return reg.Find(o.Caller.Name ?? "") is { } me ? [me] : throw AicaException.Refused($"{o.Caller.Name ?? $"uid {o.Caller.Uid}"} is not a registered user");
+        if (o.User is not null)
+            return reg.Find(o.User) is { } u ? [u] : throw AicaException.Usage($"--user {o.User}: not a registered user");
+        return [.. reg.Users];
+    }
+
+    private static TargetResult Guard(TargetResult r, Action<TargetResult> run)
+    {
+        try { run(r); }
+        catch (Exception e) when (e is SysException or IOException or AicaException) { r.Status = TargetStatus.Failed; r.Error = e.Message; }
+        r.Bytes = r.Log.Freed;
+        return r;
+    }
+
+    private static async Task<TargetResult> GuardAsync(TargetResult r, Func<TargetResult, Task> run)
+    {
+        try { await run(r); }
+        catch (Exception e) when (e is SysException or IOException or AicaException) { r.Status = TargetStatus.Failed; r.Error = e.Message; }
+        return r;
+    }
+
+    /// <summary>Opens a cache root; a root replaced by a link (or anything not a directory) fails the target, unfollowed.</summary>
+    private SafeFd? OpenRoot(TargetResult r)
+    {
+        var fd = s.Fs.TryOpenDir(r.Path, out var errno);
+        if (fd is not null) return fd;
+        if (errno == Flags.ENOENT) { r.Notes.Add("not present: nothing to clean"); return null; }
+        if (errno == Flags.ELOOP)
+        {
+            var target = SafeRead(r.Path);
+            throw new AicaException($"{r.Path} (or a directory above it) is a symlink{(target is null ? "" : $" to {target}")}: not followed, nothing cleaned");
+        }
+        throw new SysException(errno, "open", s.Fs.Host(r.Path));
+    }
+
+    private string? SafeRead(string path)
+    {
+        try { return s.Fs.ReadLink(path); } catch (Exception e) when (e is SysException or ArgumentException) { return null; }
+    }
+
+    private void SweepCache(TargetResult r, long? cutoff, bool dryRun, CancellationToken ct)
+    {
+        using var root = OpenRoot(r);
+        if (root is null) return;
+        new TreeSweeper { Cutoff = cutoff, DryRun = dryRun }.SweepContent(root, r.Path, r.Log, ct);
+        if (r.Log.Problems.Count > 0) r.Status = TargetStatus.Failed;
+    }
+
+    private void Hf(TargetResult r, AicaConfig config, long now, long? cutoff, bool dryRun, CancellationToken ct)
+    {
+        using (var root = OpenRoot(r))
+        {
+            if (root is not null)
+                r.Repos.AddRange(new HfCacheCleaner(s.Fs, TreeWalker.Default().Parallelism).Clean(r.Path, now, cutoff, dryRun, r.Log, ct));
+        }
+        // The datasets cache (arrow files, downloads) has no reference structure: only by age, and only with --older-than.
+        if (cutoff is null) return;
+        var ds = new TargetResult(CacheTarget.Hf, null, config.HfDatasets);
+        using var dsRoot = OpenRoot(ds);
+        if (dsRoot is null) return;
+        new TreeSweeper { Cutoff = cutoff, DryRun = dryRun, Keep = n => HfCache.TokenFiles.Contains(n) }.SweepContent(dsRoot, ds.Path, r.Log, ct);
+    }
+
+    /// <summary><c>conda clean --all --yes</c> with the shared package cache; bytes freed measured before and after.</summary>
+    private async Task Conda(TargetResult r, AicaConfig config, bool dryRun, CancellationToken ct)
+    {
+        var conda = config.CondaRoot + "/bin/conda";
+        if (s.Fs.Lstat(conda) is null) throw new AicaException($"conda not found at {s.Fs.Host(conda)} (install it: aica install miniconda)");
+        var before = Measure(r.Path);
+        string[] args = dryRun ? ["clean", "--all", "--yes", "--dry-run"] : ["clean", "--all", "--yes"];
+        var env = new Dictionary<string, string?> { ["CONDA_PKGS_DIRS"] = s.Fs.Host(r.Path) };
+        var res = await s.Runner.RunAsync(s.Fs.Host(conda), args, ct, env);
+        foreach (var line in res.StdOut.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).TakeLast(20)) r.Notes.Add(line);
+        if (!res.Ok) throw new AicaException($"conda clean failed (exit {res.ExitCode}): {res.Brief}");
+        r.Bytes = dryRun ? 0 : Math.Max(0, before - Measure(r.Path));
+    }
+
+    private long Measure(string path)
+    {
+        using var fd = s.Fs.TryOpenDir(path, out _);
+        return fd is null ? 0 : new UsageCounter().Add(fd, path).Disk;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text;
+using Aica.Native;
+using static Aica.Native.Flags;
+
+namespace Aica.IO;
+
+/// <summary>
+/// Whole-tree copy, move and removal that never follow a link (SPEC §6.1): every directory is opened with
+/// O_NOFOLLOW relative to its opened parent, links are copied as links, removal is unlinkat relative to the parent.
+/// Used for backups (migrate, remove --purge, replaced dotfiles) where members can write the source.
+/// </summary>
+public sealed class SafeTree(RootedFs fs)
+{
+    /// <summary>Entries that are neither file, directory nor link (FIFOs, sockets, devices): not copied, listed here.</summary>
+    public List<string> Skipped { get; } = [];
+
+    /// <summary>
+    /// Copies <paramref name="src"/> (file, link or directory tree) to <paramref name="dst"/>, which must not exist,
+    /// keeping bytes, owner, mode and modification times. Returns false when <paramref name="src"/> does not exist.
+    /// </summary>
+    public bool Copy(string src, string dst)
+    {
+        if (fs.Lstat(src) is null) return false;
+        var (sd, sn) = fs.OpenParent(src);
+        var (dd, dn) = fs.OpenParent(dst);
+        using (sd) using (dd) CopyAt(sd, sn, dd, dn, fs.Host(src));
+        return true;
+    }
+
+    private void CopyAt(SafeFd srcDir, byte[] srcName, SafeFd dstDir, byte[] dstName, string display)
+    {
+        var st = Sys.LstatAt(srcDir.Fd, srcName, display) ?? throw new SysException(ENOENT, "stat", display);
+        if (st.IsLink)
+        {
+            var target = Sys.ReadLinkAt(srcDir.Fd, srcName, display) ?? throw new SysException(ENOENT, "readlink", display);
+            Sys.SymlinkAt(Encoding.UTF8.GetString(target), dstDir.Fd, dstName, display);
+            Sys.LchownAt(dstDir.Fd, dstName, st.Uid, st.Gid, display);
+            return;
+        }
+        if (st.IsDir)
+        {
+            using var s = Sys.OpenAt(srcDir.Fd, srcName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
+            if (Sys.Fstat(s, display).Ino != st.Ino) throw new SysException(EAGAIN, "copy (changed while we looked)", display);
+            Sys.MkdirAt(dstDir.Fd, dstName, Perms.O(700), display);
+            using var d = Sys.OpenAt(dstDir.Fd, dstName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
+            foreach (var (name, _, _) in Sys.ReadDir(s, display))
+                CopyAt(s, Sys.Z(name), d, Sys.Z(name), display + "/" + SafeOps.Escape(name));
+            Sys.Fchown(d, st.Uid, st.Gid, display);
+            Sys.Fchmod(d, st.Perm, display);
+            Sys.Futimens(d, st.AtimeSec, st.MtimeSec, st.MtimeNsec, display);
+            return;
+        }
+        if (!st.IsFile) { lock (Skipped) Skipped.Add(display); return; }
+        using (var s = Sys.OpenAt(srcDir.Fd, srcName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0, display))
+        {
+            var now = Sys.Fstat(s, display);
+            if (!now.IsFile || now.Ino != st.Ino) throw new SysException(EAGAIN, "copy (changed while we looked)", display);
+            using var d = Sys.OpenAt(dstDir.Fd, dstName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, Perms.O(600), display);
+            Sys.CopyData(s, d, display);
+            Sys.Fchown(d, st.Uid, st.Gid, display);
+            Sys.Fchmod(d, st.Perm, display);
+            Sys.Futimens(d, st.AtimeSec, st.MtimeSec, st.MtimeNsec, display);
+        }
+    }
+
+    /// <summary>Removes a file, link or whole directory tree; links are removed, never followed. False when absent.</summary>
+    public bool Remove(string path)
+    {
+        if (fs.Lstat(path) is null) return false;
+        var (dir, name) = fs.OpenParent(path);
+        using (dir) RemoveAt(dir, name, fs.Host(path));
+        return true;
+    }
+
+    private static void RemoveAt(SafeFd dir, byte[] name, string display)
+    {
+        var st = Sys.LstatAt(dir.Fd, name, display);
+        if (st is null) return;
+        if (st.Value.IsDir)
+        {
+            using (var d = Sys.OpenAt(dir.Fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display))
+                foreach (var (child, _, _) in Sys.ReadDir(d, display))
+                    RemoveAt(d, Sys.Z(child), display + "/" + SafeOps.Escape(child));
+            Sys.UnlinkAt(dir.Fd, name, true, display);
+            return;
+        }
+        Sys.UnlinkAt(dir.Fd, name, false, display);
+    }
+
+    /// <summary>Moves by rename (nothing replaced); across file systems, copies then removes the source.</summary>
+    public bool Move(string src, string dst)
+    {
+        if (fs.Lstat(src) is null) return false;
+        try { fs.Rename(src, dst); return true; }
+        catch (SysException e) when (e.Errno == EXDEV)
+        {
+            Copy(src, dst);
+            Remove(src);
+            return true;
+        }
+    }
+
+    /// <summary>Names in a directory (empty when it is missing or not a directory).</summary>
+    public List<string> List(string dir)
+    {
+        using var fd = fs.TryOpenDir(dir, out _);
+        if (fd is null) return [];
+        return Sys.ReadDir(fd, fs.Host(dir)).Select(e => Encoding.UTF8.GetString(e.Name)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+    }
+}

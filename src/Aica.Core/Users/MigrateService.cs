@@ -1,0 +1,270 @@
+using System.Text;
+using Aica.Config;
+using Aica.Engine;
+using Aica.IO;
+using Aica.Native;
+using Aica.Services;
+using static Aica.Native.Perms;
+
+namespace Aica.Users;
+
+public sealed record MigrateOptions(string Name, string? To, bool Rollback = false, bool DryRun = false);
+
+public sealed record MigrateResult(string Name, string From, string To, string? Journal, IReadOnlyList<string> Steps, IReadOnlyList<string> Problems,
+    bool DryRun, bool RolledBack, IReadOnlyList<string>? Warnings = null)
+{
+    public int ExitCode => Problems.Count > 0 ? ExitCodes.Failed : ExitCodes.Ok;
+}
+
+/// <summary>
+/// aica user migrate (SPEC §5): converts a user between the symlink and hybrid layouts. Everything it will touch is
+/// first copied (link-safe, bytes, owners, modes, times) into a journal <c>BACKUPS/migrate-U_TS/</c> with a metadata
+/// file; then the conversion, then the engine for the new layout and a verification that its own plan is empty.
+/// <c>--rollback</c> moves whatever is now at each recorded path into the journal and puts the original back, from any
+/// point of an interrupted run, and registers the old layout again.
+/// </summary>
+public sealed class MigrateService(AicaServices s)
+{
+    /// <summary>
+    /// TEST-ONLY fault injection: with AICA_FAULT_MIGRATE_AFTER=N the process SIGKILLs itself right after the N-th
+    /// change step, so the kill-in-the-middle test is deterministic without sleeps. Never set it in production.
+    /// </summary>
+    public const string FaultEnv = "AICA_FAULT_MIGRATE_AFTER";
+
+    private sealed record Record(int Index, bool Existed, string Path);
+
+    private int _steps;
+    private readonly int _faultAfter = int.TryParse(Environment.GetEnvironmentVariable(FaultEnv), out var n) ? n : -1;
+
+    private void Step()
+    {
+        if (++_steps == _faultAfter) Sys.Kill(Sys.Pid, 9);
+    }
+
+    public async Task<MigrateResult> Run(MigrateOptions o, CancellationToken ct)
+    {
+        if (Names.ValidateUser(o.Name) is { } ue) throw AicaException.Usage(ue);
+        if (!o.Rollback && o.To is null) throw AicaException.Usage("--to symlink|hybrid (or --rollback) is required");
+        if (o.To is not null && Names.ValidateLayout(o.To) is { } le) throw AicaException.Usage(le);
+        if (!o.DryRun) s.RequireRoot("user migrate");
+        s.RequireDataMounted();
+        using var _ = o.DryRun ? null : s.Lock(ct);
+        var config = s.LoadConfig();
+        var db = s.Accounts.Load();
+        var entry = s.Registry.Load().Find(o.Name) ?? throw AicaException.Usage($"{o.Name} is not registered (aica user add {o.Name} first)");
+        var sharedGid = DesiredStateBuilder.SharedGid(config, db) ?? throw AicaException.Usage($"group {config.Group} does not exist: run aica init");
+        var (spec, problem) = DesiredStateBuilder.Resolve(entry, config, db, sharedGid);
+        if (spec is null) throw AicaException.Usage(problem!);
+        if (o.Rollback) return Rollback(config, spec, o.DryRun, ct);
+        var from = spec.Layout;
+        if (from == o.To) return new MigrateResult(o.Name, from, o.To, null, [], [], o.DryRun, false);
+        if (Latest(config, o.Name) is { State: not ("done" or "rolled-back") } pending)
+            throw AicaException.Refused($"an unfinished migration of {o.Name} is recorded in {pending.Dir} (state {pending.State}): aica user migrate {o.Name} --rollback first");
+
+        var plan = o.To == "hybrid" ? ToHybrid(config, spec) : ToSymlink(config, spec);
+        var steps = plan.Moves.Select(m => $"move {m.From} -> {m.To}").Concat(plan.Removes.Select(r => $"remove {r} (backed up)")).ToList();
+        steps.Insert(0, $"back up {string.Join(", ", plan.Records.Where(r => r.Existed).Select(r => r.Path))}");
+        steps.Add($"apply the {o.To} layout for {o.Name}, verify, register layout {o.To}");
+        if (o.DryRun) return new MigrateResult(o.Name, from, o.To!, null, steps, [], true, false);
+
+        var journal = UserHome.BackupDir(s.Fs, config.BackupDir, "migrate", o.Name, s.Clock, unique: true);
+        WriteMeta(journal, o.Name, from, o.To!, "backing-up", plan.Records);
+        var tree = new SafeTree(s.Fs);
+        s.Fs.Mkdir($"{journal}/orig", O(700), 0, 0);
+        foreach (var r in plan.Records.Where(r => r.Existed)) tree.Copy(r.Path, $"{journal}/orig/{r.Index}");
+        WriteMeta(journal, o.Name, from, o.To!, "ready", plan.Records);
+
+        // An interruption (SIGTERM, exit 130) between steps leaves the journal "ready": --rollback undoes what was done.
+        foreach (var d in plan.Mkdirs) { ct.ThrowIfCancellationRequested(); s.Fs.Mkdir(d, O(2750), (uint)spec.Uid, (uint)sharedGid); Step(); }
+        foreach (var (f, t) in plan.Moves) { ct.ThrowIfCancellationRequested(); tree.Move(f, t); Step(); }
+        foreach (var r in plan.Removes) { ct.ThrowIfCancellationRequested(); tree.Remove(r); Step(); }
+
+        var target = spec with { Layout = o.To! };
+        var (problems, warnings) = await ApplyAndVerify(config, entry with { Layout = o.To }, target, ct).ConfigureAwait(false);
+        if (problems.Count > 0)
+        {
+            WriteMeta(journal, o.Name, from, o.To!, "failed", plan.Records);
+            return new MigrateResult(o.Name, from, o.To!, journal, steps,
+                [.. problems, $"verification failed: aica user migrate {o.Name} --rollback restores the {from} layout"], false, false, warnings);
+        }
+        s.Registry.Update(reg => reg.Upsert(entry with { Layout = o.To }), s.Wait, ct);
+        WriteMeta(journal, o.Name, from, o.To!, "done", plan.Records);
+        s.Log("user", $"migrate {o.Name} {from} -> {o.To} (journal {journal})");
+        return new MigrateResult(o.Name, from, o.To!, journal, steps, [], false, false, warnings);
+    }
+
+    private sealed record Plan(List<Record> Records, List<string> Mkdirs, List<(string From, string To)> Moves, List<string> Removes);
+
+    private static void Add(List<Record> recs, RootedFs fs, string path)
+    {
+        if (recs.All(r => r.Path != path)) recs.Add(new Record(recs.Count, fs.Lstat(path) is not null, path));
+    }
+
+    private void RequireRealDir(string path)
+    {
+        var st = s.Fs.Lstat(path);
+        if (st is { IsDir: false }) throw AicaException.Refused($"{path} is {(st.Value.IsLink ? $"a symbolic link to {s.Fs.ReadLink(path)}" : "not a directory")} (tampered): not migrating; aica recover first");
+    }
+
+    /// <summary>symlink → hybrid: the managed dotfiles at the top of /data/users/U move into dotfiles/; the home link goes.</summary>
+    private Plan ToHybrid(AicaConfig config, UserSpec u)
+    {
+        RequireRealDir(u.DataDir);
+        var dot = HybridLayout.DotfilesDir(u);
+        RequireRealDir(dot);
+        var recs = new List<Record>();
+        var plan = new Plan(recs, [], [], []);
+        Add(recs, s.Fs, u.Home);
+        Add(recs, s.Fs, dot);
+        if (s.Fs.Lstat($"{u.DataDir}/conda") is null) Add(recs, s.Fs, $"{u.DataDir}/conda"); // environments are never copied: only a new one is recorded
+        if (s.Fs.Lstat(dot) is null) plan.Mkdirs.Add(dot);
+        var clash = new List<string>();
+        foreach (var d in HybridLayout.Managed(config))
+        {
+            Add(recs, s.Fs, $"{u.DataDir}/{d}");
+            if (s.Fs.Lstat($"{u.DataDir}/{d}") is null) continue;
+            if (s.Fs.Lstat($"{dot}/{d}") is not null) clash.Add($"{dot}/{d}");
+            plan.Moves.Add(($"{u.DataDir}/{d}", $"{dot}/{d}"));
+        }
+        if (clash.Count > 0) throw AicaException.Refused($"both {u.DataDir}/NAME and {dot}/NAME exist for: {string.Join(", ", clash)}; keep one, then migrate");
+        if (s.Fs.Lstat(u.Home) is { IsLink: true }) plan.Removes.Add(u.Home);
+        return plan;
+    }
+
+    /// <summary>hybrid → symlink: dotfiles/ content and what the user keeps on the SSD move to /data/users/U; the SSD home goes.</summary>
+    private Plan ToSymlink(AicaConfig config, UserSpec u)
+    {
+        RequireRealDir(u.DataDir);
+        var dot = HybridLayout.DotfilesDir(u);
+        RequireRealDir(dot);
+        var tree = new SafeTree(s.Fs);
+        var recs = new List<Record>();
+        var plan = new Plan(recs, [], [], []);
+        Add(recs, s.Fs, u.Home);
+        Add(recs, s.Fs, dot);
+        if (s.Fs.Lstat($"{u.DataDir}/conda") is null) Add(recs, s.Fs, $"{u.DataDir}/conda"); // environments are never copied: only a new one is recorded
+        var clash = new List<string>();
+        var dotNames = tree.List(dot);
+        foreach (var n in dotNames)
+        {
+            if (s.Fs.Lstat($"{u.DataDir}/{n}") is not null) clash.Add($"{u.DataDir}/{n}");
+            plan.Moves.Add(($"{dot}/{n}", $"{u.DataDir}/{n}"));
+        }
+        if (s.Fs.Lstat(u.Home) is { IsDir: true })
+        {
+            foreach (var n in tree.List(u.Home))
+            {
+                var p = $"{u.Home}/{n}";
+                var st = s.Fs.Lstat(p)!.Value;
+                var link = st.IsLink ? s.Fs.ReadLink(p) : null;
+                if (link == $"{dot}/{n}" || (n == "data" && link == u.DataDir)) continue; // aica's own links
+                if (dotNames.Contains(n)) continue; // an SSD copy of a persistent dotfile: the persistent one wins (the copy stays in the journal)
+                if (s.Fs.Lstat($"{u.DataDir}/{n}") is not null) clash.Add($"{u.DataDir}/{n} (and {p} on the SSD)");
+                plan.Moves.Add((p, $"{u.DataDir}/{n}"));
+            }
+        }
+        if (clash.Count > 0) throw AicaException.Refused($"already exist in {u.DataDir}: {string.Join(", ", clash)}; move them aside, then migrate");
+        foreach (var (_, to) in plan.Moves) Add(recs, s.Fs, to);
+        foreach (var d in HybridLayout.Managed(config)) Add(recs, s.Fs, $"{u.DataDir}/{d}"); // the engine may create .profile, .ssh... there
+        plan.Removes.Add(dot);
+        if (s.Fs.Lstat(u.Home) is not null) plan.Removes.Add(u.Home);
+        return plan;
+    }
+
+    /// <summary>The engine for this user's home in the new layout, then its own plan must be empty (tamper warnings aside).</summary>
+    private async Task<(List<string> Problems, List<string> Warnings)> ApplyAndVerify(AicaConfig config, UserEntry entry, UserSpec target, CancellationToken ct)
+    {
+        var registry = Registry.Parse(s.Registry.Load().Render());
+        registry.Upsert(entry);
+        var state = s.Builder(config).Build(registry, s.Accounts.Load(), null, [entry.Name]);
+        var units = state.Units.Where(u => u.User == entry.Name).ToList();
+        var engine = new StateEngine(s.Context(config));
+        var applied = await engine.Apply(new DesiredState(units, []), ct).ConfigureAwait(false);
+        var problems = applied.Actions.Where(a => !a.Ok && a.Drift.Severity == CheckStatus.Fail).Select(a => a.Error!).ToList();
+        var after = engine.Plan(new DesiredState(units, []));
+        problems.AddRange(after.Where(p => p.Drift.Severity == CheckStatus.Fail).Select(p => $"after migration: {p.Drift.Summary}"));
+        return (problems, after.Where(p => p.Drift.Severity != CheckStatus.Fail).Select(p => p.Drift.Summary).ToList());
+    }
+
+    private MigrateResult Rollback(AicaConfig config, UserSpec u, bool dryRun, CancellationToken ct)
+    {
+        var tree = new SafeTree(s.Fs);
+        var latest = Latest(config, u.Name);
+        if (latest is null || latest.State == "rolled-back") throw AicaException.Usage($"no migration of {u.Name} to roll back in {config.BackupDir}");
+        var (journal, meta, recs) = (latest.Dir, latest.Meta, latest.Records);
+        var from = meta["from"];
+        var to = meta["to"];
+        var state = meta["state"];
+        var steps = new List<string>();
+        if (state != "backing-up")
+            foreach (var r in Enumerable.Reverse(recs))
+            {
+                if (r.Existed) steps.Add($"restore {r.Path} from {journal}/orig/{r.Index}");
+                else if (s.Fs.Lstat(r.Path) is not null) steps.Add($"move {r.Path} (created by the migration) into {journal}/after/");
+            }
+        steps.Add($"register layout {from} for {u.Name}");
+        if (dryRun) return new MigrateResult(u.Name, to, from, journal, steps, [], true, true);
+
+        if (state != "backing-up") // a run killed while backing up changed nothing yet
+        {
+            if (s.Fs.Lstat($"{journal}/after") is null) s.Fs.Mkdir($"{journal}/after", O(700), 0, 0);
+            foreach (var r in Enumerable.Reverse(recs))
+            {
+                ct.ThrowIfCancellationRequested();
+                var after = $"{journal}/after/{r.Index}";
+                for (var k = 1; s.Fs.Lstat(after) is not null; k++) after = $"{journal}/after/{r.Index}.{k}"; // an interrupted rollback left one: keep both
+                if (s.Fs.Lstat(r.Path) is not null) tree.Move(r.Path, after);
+                if (r.Existed) tree.Copy($"{journal}/orig/{r.Index}", r.Path);
+            }
+        }
+        var entry = s.Registry.Load().Find(u.Name)!;
+        s.Registry.Update(reg => reg.Upsert(entry with { Layout = from }), s.Wait, ct);
+        WriteMeta(journal, u.Name, from, to, "rolled-back", recs);
+        s.Log("user", $"migrate {u.Name} rolled back to {from} (journal {journal})");
+        return new MigrateResult(u.Name, to, from, journal, steps, [], false, true);
+    }
+
+    private sealed record Journal(string Dir, string State, Dictionary<string, string> Meta, List<Record> Records);
+
+    /// <summary>The newest readable journal of this user's migrations.</summary>
+    private Journal? Latest(AicaConfig config, string user)
+    {
+        foreach (var name in new SafeTree(s.Fs).List(config.BackupDir).Where(n => n.StartsWith($"migrate-{user}_", StringComparison.Ordinal)).OrderByDescending(n => n, StringComparer.Ordinal))
+        {
+            var dir = $"{config.BackupDir}/{name}";
+            var (m, r) = ReadMeta(dir);
+            if (m is not null) return new Journal(dir, m["state"], m, r);
+        }
+        return null;
+    }
+
+    private void WriteMeta(string journal, string user, string from, string to, string state, List<Record> recs)
+    {
+        var sb = new StringBuilder();
+        sb.Append("# aica user migrate journal: orig/N holds the original of record N (bytes, owner, mode, times); after/N what rollback moved away\n");
+        sb.Append($"user={user}\nfrom={from}\nto={to}\nstate={state}\ntime={s.Clock.LogTime()}\n");
+        foreach (var r in recs) sb.Append($"record={r.Index} {(r.Existed ? 1 : 0)} {Convert.ToBase64String(Encoding.UTF8.GetBytes(r.Path))}\n");
+        s.Fs.WriteAtomic($"{journal}/meta.txt", Encoding.UTF8.GetBytes(sb.ToString()), O(600));
+    }
+
+    private (Dictionary<string, string>? Meta, List<Record> Records) ReadMeta(string journal)
+    {
+        string? text;
+        try { text = s.Fs.ReadText($"{journal}/meta.txt"); }
+        catch (SysException) { return (null, []); }
+        if (text is null) return (null, []);
+        var meta = new Dictionary<string, string>();
+        var recs = new List<Record>();
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith('#') || !line.Contains('=')) continue;
+            var k = line[..line.IndexOf('=')];
+            var v = line[(line.IndexOf('=') + 1)..];
+            if (k != "record") { meta[k] = v; continue; }
+            var f = v.Split(' ');
+            if (f.Length == 3 && int.TryParse(f[0], out var i))
+                recs.Add(new Record(i, f[1] == "1", Encoding.UTF8.GetString(Convert.FromBase64String(f[2]))));
+        }
+        return meta.ContainsKey("from") && meta.ContainsKey("to") && meta.ContainsKey("state") ? (meta, recs) : (null, []);
+    }
+}

@@ -1,0 +1,190 @@
+using System.Text;
+using Aica.Engine;
+using Aica.IO;
+using Aica.Native;
+using static Aica.Native.Perms;
+
+namespace Aica.Users;
+
+/// <summary>
+/// A block between aica's markers inside a user's rc file (.profile, .zprofile, .condarc): added once, replaced in
+/// place when it changes, never duplicated; the rest of the file is the user's and is kept byte for byte.
+/// A link or a non-regular file in its place is reported as tampered and never followed.
+/// <paramref name="onlyIfPresent"/>: a file aica adds its block to but never creates (.bash_profile).
+/// </summary>
+public sealed class ManagedBlockItem(string path, string body, uint uid, uint gid, string id = "user.rc", bool onlyIfPresent = false) : Item
+{
+    public const string Begin = "# >>> aica >>>";
+    public const string End = "# <<< aica <<<";
+
+    public string Path { get; } = path;
+    public string Block { get; } = $"{Begin}\n{body.TrimEnd('\n')}\n{End}\n";
+    public override string Id => id;
+    public override string Subject => Path;
+    public override string Describe => $"aica block in {Path}";
+
+    /// <summary>The text with exactly one current block: where the first one was, else appended.</summary>
+    public static string Merge(string text, string block)
+    {
+        var lines = text.Split('\n').ToList();
+        var sb = new StringBuilder();
+        var inserted = false;
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (lines[i].TrimEnd() == Begin)
+            {
+                var end = lines.FindIndex(i, l => l.TrimEnd() == End);
+                if (end < 0) { sb.Append(lines[i]); if (i < lines.Count - 1) sb.Append('\n'); continue; } // unterminated: keep as text
+                if (!inserted) { sb.Append(block); inserted = true; }
+                i = end;
+                continue;
+            }
+            sb.Append(lines[i]);
+            if (i < lines.Count - 1) sb.Append('\n');
+        }
+        var result = sb.ToString();
+        if (inserted) return result;
+        if (result.Length > 0 && !result.EndsWith('\n')) result += "\n";
+        return result + block;
+    }
+
+    public override Drift? Check(EngineContext ctx)
+    {
+        // One O_NOFOLLOW open in the steady state; a link (ELOOP) or a non-regular file (EINVAL) is looked at only then.
+        string? text;
+        try { text = ctx.Fs.ReadText(Path); }
+        catch (SysException e) when (e.Errno is Flags.ELOOP or Flags.EINVAL && ctx.Fs.Lstat(Path) is { } st0 && UserTamper.NotRegular(ctx, Path, st0) is { } tampered)
+        {
+            return tampered;
+        }
+        if (text is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
+        return Merge(text, Block) == text ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
+    }
+
+    public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
+    {
+        var st = ctx.Fs.Lstat(Path);
+        var text = st is { IsFile: true } ? ctx.Fs.ReadText(Path) ?? "" : "";
+        var mode = st is { IsFile: true } ? st.Value.Perm & O(777) : O(644);
+        // A new inode renamed over the old name: never writes through a link or into a hard-linked file.
+        ctx.Fs.WriteAtomic(Path, Encoding.UTF8.GetBytes(Merge(text, Block)), mode, uid, gid);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The admin-given public key in authorized_keys (0600); added once. A planted link is tampering: nothing is written.</summary>
+public sealed class AuthorizedKeyItem(string path, PublicKey key, uint uid, uint gid) : Item
+{
+    public override string Id => "user.authorized-key";
+    public override string Subject => path;
+    public override string Describe => $"key {key.Type} …{key.Base64[^8..]} in {path}";
+
+    public override Drift? Check(EngineContext ctx)
+    {
+        var st = ctx.Fs.Lstat(path);
+        if (st is null) return new Drift($"{path} is missing", "aica user add --pubkey-file F");
+        if (UserTamper.NotRegular(ctx, path, st.Value, CheckStatus.Fail) is { } t) return t;
+        return key.IsIn(ctx.Fs.ReadText(path) ?? "") ? null : new Drift($"{path} lacks the given key", "aica user add --pubkey-file F");
+    }
+
+    public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
+    {
+        var text = ctx.Fs.ReadText(path) ?? "";
+        if (text.Length > 0 && !text.EndsWith('\n')) text += "\n";
+        ctx.Fs.WriteAtomic(path, Encoding.UTF8.GetBytes(text + key.Line + "\n"), O(600), uid, gid);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// /etc/skel content for a new home, copied only where neither the persistent copy nor an SSD copy exists
+/// (managed dotfiles go to the persistent place, the rest to the home). Used by user add only.
+/// </summary>
+public sealed class SkelItem(string persistentBase, string homeBase, IReadOnlySet<string> managed, uint uid, uint persistentGid, uint homeGid) : Item
+{
+    public const string SkelDir = "/etc/skel";
+    public override string Id => "user.skel";
+    public override string Subject => persistentBase;
+    public override string Describe => $"{SkelDir} content in the new home";
+
+    private IEnumerable<(string Name, string Dest)> Missing(EngineContext ctx)
+    {
+        using var fd = ctx.Fs.TryOpenDir(SkelDir, out _);
+        if (fd is null) yield break;
+        foreach (var (zn, _, _) in Sys.ReadDir(fd, ctx.Fs.Host(SkelDir)))
+        {
+            var name = Encoding.UTF8.GetString(zn);
+            if (ctx.Fs.Lstat($"{SkelDir}/{name}") is not { IsFile: true }) continue; // files only; skel subtrees are rare
+            var dest = managed.Contains(name) ? $"{persistentBase}/{name}" : $"{homeBase}/{name}";
+            if (ctx.Fs.Lstat(dest) is not null || ctx.Fs.Lstat($"{homeBase}/{name}") is { IsLink: false }) continue;
+            yield return (name, dest);
+        }
+    }
+
+    public override Drift? Check(EngineContext ctx) =>
+        Missing(ctx).Any() ? new Drift($"{string.Join(", ", Missing(ctx).Select(m => m.Name))} from {SkelDir} not in the new home", "aica user add copies them") : null;
+
+    public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
+    {
+        foreach (var (name, dest) in Missing(ctx).ToList())
+        {
+            var bytes = ctx.Fs.ReadFile($"{SkelDir}/{name}") ?? [];
+            var mode = ctx.Fs.Lstat($"{SkelDir}/{name}")!.Value.Perm & O(777);
+            ctx.Fs.WriteAtomic(dest, bytes, mode, uid, dest.StartsWith(persistentBase + "/") ? persistentGid : homeGid);
+        }
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// Links a user's top-level directories may hold that point into system places (a planted /data/users/U/evil →
+/// /etc/shadow): reported as tampering (WARN, never followed, never "fixed" by deleting the user's entry).
+/// </summary>
+public sealed class TamperScanItem(string user, IReadOnlyList<string> dirs) : Item
+{
+    public override string Id => "user.tampered";
+    public override string Subject => user;
+    public override string Describe => $"no links into system paths in {string.Join(", ", dirs)}";
+
+    public override Drift? Check(EngineContext ctx)
+    {
+        var found = new List<string>();
+        foreach (var dir in dirs)
+        {
+            using var fd = ctx.Fs.TryOpenDir(dir, out _);
+            if (fd is null) continue; // missing or a link: the directory's own item reports that
+            foreach (var (zn, type, _) in Sys.ReadDir(fd, ctx.Fs.Host(dir)))
+            {
+                if (type != 10 && type != 0) continue; // DT_LNK, or DT_UNKNOWN on file systems without d_type
+                var target = Sys.ReadLinkAt(fd.Fd, Sys.Z(zn), dir); // null for anything that is not a link
+                if (target is not null && UserTamper.IsSystemTarget(Encoding.UTF8.GetString(target)))
+                    found.Add($"{dir}/{SafeOps.Escape(zn)} -> {SafeOps.Escape(target)}");
+            }
+        }
+        return found.Count == 0 ? null : new Drift($"{user} tampered: {string.Join("; ", found)} (never followed)",
+            "remove the link(s); aica never follows them", Conflict: true, Severity: CheckStatus.Warn);
+    }
+
+    public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct) => Task.CompletedTask;
+}
+
+public static class UserTamper
+{
+    private static readonly string[] SystemRoots = ["/etc", "/root", "/boot", "/proc", "/sys", "/run", "/var", "/usr", "/bin", "/sbin", "/lib",
+        "/data/config", "/data/admin", "/data/bin"];
+
+    /// <summary>An absolute link target inside a system directory (or aica's own state on /data).</summary>
+    public static bool IsSystemTarget(string target) =>
+        target.StartsWith('/') && SystemRoots.Any(r => target == r || target.StartsWith(r + "/"));
+
+    /// <summary>A drift when a path aica writes for the user is a link or not a regular file (then nothing is written).</summary>
+    public static Drift? NotRegular(EngineContext ctx, string path, FileStat st, CheckStatus severity = CheckStatus.Warn)
+    {
+        if (st.IsLink)
+            return new Drift($"tampered: {path} is a symbolic link to {ctx.Fs.ReadLink(path)} (not followed, not written)",
+                $"replace the link {ctx.Fs.Host(path)} with a regular file", Conflict: true, Severity: severity);
+        if (!st.IsFile)
+            return new Drift($"tampered: {path} is not a regular file (not written)", $"move {ctx.Fs.Host(path)} away", Conflict: true, Severity: severity);
+        return null;
+    }
+}

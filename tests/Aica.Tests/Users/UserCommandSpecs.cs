@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Aica.Tests.Infra;
+
+namespace Aica.Tests.Users;
+
+/// <summary>Black-box tests of aica user add|remove|list against a --root sandbox with a tmpfs /data.</summary>
+public sealed class UserCommandSpecs
+{
+    /// <summary>Everything under the sandbox but aica's logs: path, type, mode, owner, size, times, link target.</summary>
+    internal static string Snapshot(Sandbox sb) =>
+        Tools.Sh($"cd '{sb.Root}' && find . -path ./run/aica -prune -o -path ./tmp -prune -o -path ./var/log -prune -o -path ./data/admin/log -prune -o -printf '%p %y %m %U:%G %s %T@ %C@ %l\\n' | sort").StdOut;
+
+    internal static string KeyFile(Sandbox sb, string text, string name = "key.pub")
+    {
+        var p = sb.P($"/tmp/{name}");
+        File.WriteAllText(p, text);
+        return p;
+    }
+
+    [Theory]
+    [InlineData("Alice")]
+    [InlineData("-rf")]
+    [InlineData("../x")]
+    [InlineData("a:b")]
+    [InlineData("a b")]
+    [InlineData("")]
+    [InlineData("root")]
+    [InlineData("abcdefghijklmnopqrstuvwxyz0123456")]
+    public void A_bad_name_is_exit_2_and_nothing_is_created(string name)
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        var before = Snapshot(sb);
+        var r = sb.Aica("user", "add", name);
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Equal(before, Snapshot(sb));
+        Assert.Equal(2, sb.Aica("user", "remove", name, "--yes").ExitCode);
+        Assert.Equal(2, sb.Aica("user", "fix", name).ExitCode);
+        Assert.Equal(before, Snapshot(sb));
+    }
+
+    [Theory]
+    [InlineData("garbage\n")]
+    [InlineData("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n")]
+    [InlineData(UserUnitSpecs.Ed25519 + "\n" + UserUnitSpecs.Ed25519 + "\n")]
+    public void A_bad_public_key_is_exit_2_and_authorized_keys_is_untouched(string key)
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "alice", "--pubkey-file", KeyFile(sb, UserUnitSpecs.Ed25519 + "\n", "good.pub")).ExitCode);
+        var before = Snapshot(sb);
+        var r = sb.Aica("user", "add", "alice", "--pubkey-file", KeyFile(sb, key));
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Contains("--pubkey-file", r.StdErr);
+        var fresh = sb.Aica("user", "add", "bob", "--pubkey-file", KeyFile(sb, key));
+        Assert.Equal(2, fresh.ExitCode);
+        Assert.Equal(before, Snapshot(sb));
+        Assert.Equal(UserUnitSpecs.Ed25519 + "\n", File.ReadAllText(sb.P("/data/users/alice/.ssh/authorized_keys")));
+        Assert.DoesNotContain("bob", File.ReadAllText(sb.P("/etc/passwd")));
+    }
+
+    [Fact]
+    public void Add_sets_up_both_layouts_registers_and_a_second_run_changes_nothing()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Directory.CreateDirectory(sb.P("/etc/skel"));
+        File.WriteAllText(sb.P("/etc/skel/.profile"), "# skel profile\n");
+        File.WriteAllText(sb.P("/etc/skel/.bash_logout"), "clear\n");
+        File.WriteAllText(sb.P("/etc/skel/.bash_profile"), "# skel bash_profile\n");
+        var key = KeyFile(sb, UserUnitSpecs.Ed25519 + "\n");
+        var initial = Snapshot(sb);
+        var plan = sb.Aica("user", "add", "alice", "--pubkey-file", key, "--dry-run");
+        Assert.True(plan.ExitCode == 0, plan.ToString());
+        Assert.Contains("[PLAN] account alice (uid 1000", plan.StdOut);
+        Assert.Equal(initial, Snapshot(sb));
+        var a = sb.Aica("user", "add", "alice", "--pubkey-file", key);
+        Assert.True(a.ExitCode == 0, a.ToString());
+        var b = sb.Aica("user", "add", "bob", "--layout", "hybrid", "--uid", "3002", "--shell", "/bin/zsh", "--pubkey-file", key);
+        Assert.True(b.ExitCode == 0, b.ToString());
+
+        var reg = File.ReadAllText(sb.P("/data/config/users.txt"));
+        Assert.Contains("alice:gpu-users:1000:1000:/bin/bash:symlink\n", reg);
+        Assert.Contains("bob:gpu-users:3002:3002:/bin/zsh:hybrid\n", reg);
+        Assert.Contains("alice:x:1000:1000::/home/alice:/bin/bash", File.ReadAllText(sb.P("/etc/passwd")));
+        Assert.Matches("(?m)^gpu-users:x:2500:alice,bob$", File.ReadAllText(sb.P("/etc/group")));
+        Assert.Contains("bob:x:3002:", File.ReadAllText(sb.P("/etc/group")));
+        Assert.Contains("bob:!", File.ReadAllText(sb.P("/etc/shadow"))); // no password: locked
+
+        // symlink layout
+        Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
+        var profile = File.ReadAllText(sb.P("/data/users/alice/.profile"));
+        Assert.StartsWith("# skel profile\n", profile);
+        Assert.Contains("umask 002", profile);
+        Assert.Contains("umask 002", File.ReadAllText(sb.P("/data/users/alice/.zprofile")));
+        Assert.Contains("umask 002", File.ReadAllText(sb.P("/data/users/alice/.bash_profile"))); // bash reads it instead of .profile
+        Assert.Contains("  - /data/users/alice/conda/envs", File.ReadAllText(sb.P("/data/users/alice/.condarc")));
+        Assert.Contains("  - /data/cache/conda/pkgs", File.ReadAllText(sb.P("/data/users/alice/.condarc")));
+        Assert.Equal("alice:gpu-users 600 regular file", sb.Stat("/data/users/alice/.ssh/authorized_keys"));
+        Assert.Equal("alice:gpu-users 2700 directory", sb.Stat("/data/users/alice/.ssh"));
+        Assert.Equal("clear\n", File.ReadAllText(sb.P("/data/users/alice/.bash_logout")));
+
+        // hybrid layout
+        Assert.Equal("bob:bob 750 directory", sb.Stat("/home/bob"));
+        Assert.Equal("/data/users/bob/dotfiles/.profile", new FileInfo(sb.P("/home/bob/.profile")).LinkTarget);
+        Assert.Equal("/data/users/bob/dotfiles/.ssh", new FileInfo(sb.P("/home/bob/.ssh")).LinkTarget);
+        Assert.Equal("/data/users/bob", new FileInfo(sb.P("/home/bob/data")).LinkTarget);
+        Assert.StartsWith("# skel profile\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.profile")));
+        Assert.Equal("clear\n", File.ReadAllText(sb.P("/home/bob/.bash_logout")));
+        Assert.Equal(UserUnitSpecs.Ed25519 + "\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.ssh/authorized_keys")));
+        Assert.Contains("  - /data/users/bob/conda/envs", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.condarc")));
+
+        var steady = Snapshot(sb);
+        var again = sb.Aica("user", "add", "bob", "--pubkey-file", key);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("no changes", again.StdOut);
+        Assert.Equal(0, sb.Aica("user", "add", "alice").ExitCode);
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+        Assert.Equal(steady, Snapshot(sb));
+        var doctor = sb.Aica("doctor", "--json");
+        Assert.True(doctor.ExitCode == 0, doctor.ToString());
+        Assert.Contains("\"id\": \"home.dotfile:/home/bob/.ssh\"", doctor.StdOut);
+
+        var list = JsonDocument.Parse(sb.Aica("user", "list", "--json").StdOut).RootElement.GetProperty("users");
+        Assert.Equal(["alice ok symlink", "bob ok hybrid"], list.EnumerateArray().Select(u => $"{u.GetProperty("name").GetString()} {u.GetProperty("status").GetString()} {u.GetProperty("layout").GetString()}"));
+    }
+
+    [Fact]
+    public void Recover_keeps_the_persistent_dotfile_backs_up_the_ssd_copy_and_merges_a_real_ssh_dir_without_nesting()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid", "--pubkey-file", KeyFile(sb, UserUnitSpecs.Ed25519 + "\n")).ExitCode);
+        var persistentProfile = File.ReadAllText(sb.P("/data/users/bob/dotfiles/.profile"));
+        const string other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKeyOtherKey00 bob@ssd";
+        // What a member (or a reset image) can leave on the SSD: real files and a real ~/.ssh where aica's links belong.
+        File.Delete(sb.P("/home/bob/.profile"));
+        File.WriteAllText(sb.P("/home/bob/.profile"), "ssd copy\n");
+        File.Delete(sb.P("/home/bob/.vimrc"));
+        File.WriteAllText(sb.P("/home/bob/.vimrc"), "set nu\n");
+        File.Delete(sb.P("/home/bob/.ssh"));
+        Directory.CreateDirectory(sb.P("/home/bob/.ssh"));
+        File.WriteAllText(sb.P("/home/bob/.ssh/authorized_keys"), other + "\n");
+        File.WriteAllText(sb.P("/home/bob/.ssh/config"), "Host *\n");
+        Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob")}'");
+
+        var r = sb.Aica("recover");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(persistentProfile, File.ReadAllText(sb.P("/data/users/bob/dotfiles/.profile"))); // the persistent one wins
+        var backup = Directory.GetDirectories(sb.P("/data/admin/backups"), "dotfiles-bob_*").Single();
+        Assert.Equal("ssd copy\n", File.ReadAllText(Path.Combine(backup, ".profile")));
+        Assert.Equal("set nu\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.vimrc"))); // no persistent copy: the SSD one moves in
+        Assert.Equal(UserUnitSpecs.Ed25519 + "\n" + other + "\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.ssh/authorized_keys")));
+        Assert.Equal("Host *\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.ssh/config")));
+        Assert.False(Path.Exists(sb.P("/data/users/bob/dotfiles/.ssh/.ssh")));
+        foreach (var d in new[] { ".profile", ".vimrc", ".ssh" })
+            Assert.Equal($"/data/users/bob/dotfiles/{d}", new FileInfo(sb.P($"/home/bob/{d}")).LinkTarget);
+        var steady = Snapshot(sb);
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+        Assert.Equal(steady, Snapshot(sb));
+    }
+
+    [Fact]
+    public void Add_adopts_an_existing_account_without_changing_uid_password_or_shell()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Tools.Sh($"groupadd -P '{sb.Root}' -g 4100 dora && useradd -P '{sb.Root}' -u 4100 -g 4100 -s /bin/sh -p 'HASH' -d /home/dora -M dora");
+        var shadow = File.ReadAllLines(sb.P("/etc/shadow")).Single(l => l.StartsWith("dora:"));
+        Assert.Equal(2, sb.Aica("user", "add", "dora", "--uid", "4200").ExitCode);
+        var r = sb.Aica("user", "add", "dora");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("adopted", r.StdOut);
+        Assert.Contains("dora:gpu-users:4100:4100:/bin/sh:symlink", File.ReadAllText(sb.P("/data/config/users.txt")));
+        Assert.Equal(shadow, File.ReadAllLines(sb.P("/etc/shadow")).Single(l => l.StartsWith("dora:")));
+        Assert.Contains("dora:x:4100:4100::/home/dora:/bin/sh", File.ReadAllText(sb.P("/etc/passwd")));
+    }
+
+    [Fact]
+    public async Task Two_concurrent_adds_are_both_registered()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Process Start(string user)
+        {
+            var psi = new ProcessStartInfo(Tools.AicaBin) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "--root", sb.Root, "user", "add", user }) psi.ArgumentList.Add(a);
+            return Process.Start(psi)!;
+        }
+        using var p1 = Start("ann");
+        using var p2 = Start("ben");
+        var ct = TestContext.Current.CancellationToken;
+        var o1 = p1.StandardOutput.ReadToEndAsync(ct);
+        var o2 = p2.StandardOutput.ReadToEndAsync(ct);
+        var e1 = p1.StandardError.ReadToEndAsync(ct);
+        var e2 = p2.StandardError.ReadToEndAsync(ct);
+        await Task.WhenAll(p1.WaitForExitAsync(ct), p2.WaitForExitAsync(ct));
+        Assert.True(p1.ExitCode == 0, await o1 + await e1);
+        Assert.True(p2.ExitCode == 0, await o2 + await e2);
+        var reg = File.ReadAllText(sb.P("/data/config/users.txt"));
+        Assert.Contains("ann:gpu-users:", reg);
+        Assert.Contains("ben:gpu-users:", reg);
+        Assert.Contains("umask 002", File.ReadAllText(sb.P("/data/users/ann/.profile"))); // no /etc/skel here: the login rc is still made
+        var uids = reg.Split('\n').Where(l => l.StartsWith("ann:") || l.StartsWith("ben:")).Select(l => l.Split(':')[2]).ToList();
+        Assert.Equal(2, uids.Distinct().Count());
+    }
+
+    [Fact]
+    public void Remove_refuses_root_system_accounts_the_invoking_admin_busy_users_and_a_missing_yes()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("bob", 3002);
+        Tools.Sh($"useradd -P '{sb.Root}' -u 999 -M sysacct");
+        var before = Snapshot(sb);
+        Assert.Equal(2, sb.Aica("user", "remove", "root", "--yes").ExitCode);
+        Assert.Equal(3, sb.Aica("user", "remove", "sysacct", "--yes").ExitCode);
+        Assert.Equal(2, sb.Aica("user", "remove", "nobody-here", "--yes").ExitCode);
+        var noYes = sb.Aica("user", "remove", "bob");
+        Assert.Equal(2, noYes.ExitCode);
+        Assert.Contains("--yes", noYes.StdErr);
+        var self = Tools.Run(Tools.AicaBin, ["--root", sb.Root, "user", "remove", "bob", "--yes"], new Dictionary<string, string> { ["SUDO_USER"] = "bob" });
+        Assert.Equal(3, self.ExitCode);
+        using (var busy = Process.Start("setpriv", ["--reuid=3002", "--regid=3002", "--clear-groups", "sleep", "60"]))
+        {
+            try
+            {
+                var r = sb.Aica("user", "remove", "bob", "--yes");
+                Assert.True(r.ExitCode == 3, r.ToString());
+                Assert.Contains("running process", r.StdErr);
+            }
+            finally { busy.Kill(); busy.WaitForExit(); }
+        }
+        Assert.Equal(before, Snapshot(sb));
+    }
+
+    [Fact]
+    public void Remove_is_a_literal_match_purge_moves_data_to_a_backup_and_the_uid_is_retired()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("bob", 3002);
+        sb.AddUser("bob2", 3003);
+        File.AppendAllText(sb.P("/data/config/users.txt"), "b.b:gpu-users\n# bob's note\n");
+        sb.Aica("recover"); // exit 1: the b.b line is reported; the rest recovers
+        File.WriteAllText(sb.P("/data/users/bob/thesis.tex"), "precious");
+        var r = sb.Aica("user", "remove", "bob", "--purge", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var reg = File.ReadAllText(sb.P("/data/config/users.txt"));
+        Assert.DoesNotContain("\nbob:", reg);
+        Assert.Contains("bob2:gpu-users:3003:3003:/bin/bash:symlink", reg);
+        Assert.Contains("b.b:gpu-users\n# bob's note\n", reg);
+        Assert.Matches(@"# retired uid 3002 \(bob\) \d{4}-", reg);
+        Assert.DoesNotContain("bob:", File.ReadAllText(sb.P("/etc/passwd")));
+        Assert.False(Path.Exists(sb.P("/home/bob")));
+        Assert.False(Path.Exists(sb.P("/data/users/bob")));
+        var backup = Directory.GetDirectories(sb.P("/data/admin/backups"), "removed-bob_*").Single();
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(backup, "data/thesis.tex")));
+
+        Assert.Equal(2, sb.Aica("user", "add", "carl", "--uid", "3002").ExitCode);
+        Assert.Equal(0, sb.Aica("user", "add", "carl").ExitCode);
+        Assert.DoesNotContain("carl:gpu-users:3002:", File.ReadAllText(sb.P("/data/config/users.txt")));
+    }
+
+    [Fact]
+    public void List_joins_the_registry_with_reality()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        File.AppendAllText(sb.P("/data/config/users.txt"), "ghost:gpu-users:3005:3005:/bin/bash:symlink\nodd:gpu-users:3009:3009:/bin/bash:symlink\n");
+        Tools.Sh($"groupadd -P '{sb.Root}' -g 3006 hand && useradd -P '{sb.Root}' -u 3006 -g 3006 -G gpu-users -M hand");
+        Tools.Sh($"groupadd -P '{sb.Root}' -g 3010 odd && useradd -P '{sb.Root}' -u 3010 -g 3010 -G gpu-users -M odd");
+        Directory.CreateDirectory(sb.P("/data/users/gone"));
+        var rows = JsonDocument.Parse(sb.Aica("user", "list", "--json").StdOut).RootElement.GetProperty("users").EnumerateArray()
+            .ToDictionary(u => u.GetProperty("name").GetString()!, u => u.GetProperty("status").GetString());
+        Assert.Equal("ok", rows["alice"]);
+        Assert.Equal("missing-account", rows["ghost"]);
+        Assert.Equal("unregistered", rows["hand"]);
+        Assert.Equal("id-mismatch", rows["odd"]);
+        Assert.Equal("orphan-data", rows["gone"]);
+        var human = sb.Aica("user", "list");
+        Assert.Contains("[WARN] hand", human.StdOut);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Text.Json;
+using Aica.Tests.Infra;
+using Bogus;
+
+namespace Aica.Tests.Users;
+
+/// <summary>user fix (only what is wrong, no mode widened) and user migrate (both ways, exact rollback, kill in the middle).</summary>
+public sealed class UserFixMigrateSpecs
+{
+    /// <summary>/home and /data/users as they matter to a user: types, modes, owners, sizes, file times, link targets, contents.</summary>
+    private static string Homes(Sandbox sb) => Tools.Sh("cd '" + sb.Root + "' && { " +
+        @"find home data/users \( -type d -printf '%p d %m %U:%G\n' \) -o \( -type l -printf '%p l %U:%G %l\n' \) -o -printf '%p %y %m %U:%G %s %T@\n'; " +
+        "find home data/users -type f -exec sha256sum {} +; } | sort").StdOut;
+
+    [Fact]
+    public void Fix_changes_only_what_is_wrong_and_never_widens_a_mode()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        sb.Aica("recover");
+        var f = new Faker { Random = new Randomizer(42) };
+        var d = sb.P("/data/users/alice");
+        for (var i = 0; i < 30; i++)
+        {
+            var dir = Path.Combine(d, "proj", f.Random.AlphaNumeric(3));
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, f.System.FileName()), f.Lorem.Sentence());
+        }
+        Directory.CreateDirectory(Path.Combine(d, "private"));
+        File.WriteAllText(Path.Combine(d, "private/key"), "k");
+        File.WriteAllText(Path.Combine(d, "run.sh"), "#!/bin/sh\n");
+        Tools.Sh($"chown -R 3001:3001 '{d}/proj' '{d}/private' '{d}/run.sh'; chmod 700 '{d}/private'; chmod 600 '{d}/private/key'; chmod 750 '{d}/run.sh'; chown root '{d}/proj'");
+        string Modes() => Tools.Sh($"cd '{d}' && find . ! -type l -printf '%p %y %m\\n' | sort").StdOut;
+        var modes = Modes();
+
+        var dry = JsonDocument.Parse(sb.Aica("user", "fix", "alice", "--dry-run", "--json").StdOut).RootElement;
+        Assert.True(dry.GetProperty("changed").GetInt64() > 30);
+        Assert.Equal(modes, Modes());
+
+        var r = JsonDocument.Parse(sb.Aica("user", "fix", "alice", "--json").StdOut).RootElement;
+        Assert.Equal(dry.GetProperty("changed").GetInt64(), r.GetProperty("changed").GetInt64());
+        Assert.Equal(1, r.GetProperty("owner_fixed").GetInt64());
+        Assert.Equal("", Tools.Sh($"find '{d}' ! -uid 3001 -o ! -gid 2500").StdOut.Trim());
+        Assert.Equal("alice:gpu-users 2700 directory", sb.Stat("/data/users/alice/private")); // 0700 kept (setgid added for the group)
+        Assert.Equal("alice:gpu-users 600 regular file", sb.Stat("/data/users/alice/private/key"));
+        Assert.Equal("alice:gpu-users 750 regular file", sb.Stat("/data/users/alice/run.sh"));
+        // File modes are never touched; directories only gain setgid.
+        var expected = modes.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l =>
+        {
+            var f = l.Split(' ');
+            return f[1] == "d" ? $"{f[0]} d {Convert.ToString(Convert.ToInt32(f[2], 8) | 0x400, 8)}" : l;
+        });
+        Assert.Equal(expected, Modes().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        var again = JsonDocument.Parse(sb.Aica("user", "fix", "alice", "--json").StdOut).RootElement;
+        Assert.Equal(0, again.GetProperty("changed").GetInt64());
+        Assert.Equal(0, sb.Aica("recover").ExitCode); // fix and recover agree
+    }
+
+    private static void SymlinkUser(Sandbox sb)
+    {
+        Assert.Equal(0, sb.Aica("user", "add", "alice", "--pubkey-file", UserCommandSpecs.KeyFile(sb, UserUnitSpecs.Ed25519 + "\n")).ExitCode);
+        File.WriteAllText(sb.P("/data/users/alice/.bashrc"), "alias ll='ls -l'\n");
+        File.WriteAllText(sb.P("/data/users/alice/.gitconfig"), "[user]\n\tname = Alice\n");
+        Directory.CreateDirectory(sb.P("/data/users/alice/proj"));
+        File.WriteAllText(sb.P("/data/users/alice/proj/train.py"), "print(1)\n");
+        Tools.Sh($"chown -R 1000:2500 '{sb.P("/data/users/alice")}'; chmod 640 '{sb.P("/data/users/alice/.gitconfig")}'; touch -d '2020-01-02 03:04:05' '{sb.P("/data/users/alice/.bashrc")}'");
+    }
+
+    private static void HybridUser(Sandbox sb)
+    {
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid", "--pubkey-file", UserCommandSpecs.KeyFile(sb, UserUnitSpecs.Ed25519 + "\n")).ExitCode);
+        File.WriteAllText(sb.P("/data/users/bob/dotfiles/.vimrc"), "set nu\n");
+        File.WriteAllText(sb.P("/home/bob/scratch.txt"), "on the SSD\n");
+        Directory.CreateDirectory(sb.P("/home/bob/runs"));
+        File.WriteAllText(sb.P("/home/bob/runs/log"), "epoch 1\n");
+        Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob/scratch.txt")}' '{sb.P("/home/bob/runs")}'; chown 1000:2500 '{sb.P("/data/users/bob/dotfiles/.vimrc")}'");
+    }
+
+    [Fact]
+    public void Migrate_symlink_to_hybrid_and_back_by_rollback_restores_the_original_exactly()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        SymlinkUser(sb);
+        var before = Homes(sb);
+
+        var dry = sb.Aica("user", "migrate", "alice", "--to", "hybrid", "--dry-run");
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        Assert.Equal(before, Homes(sb));
+        Assert.Equal(2, sb.Aica("user", "migrate", "alice", "--to", "hybrid").ExitCode); // no terminal, no --yes: nothing hangs
+        Assert.Equal(before, Homes(sb));
+
+        var r = sb.Aica("user", "migrate", "alice", "--to", "hybrid", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("/data/users/alice/dotfiles/.bashrc", new FileInfo(sb.P("/home/alice/.bashrc")).LinkTarget);
+        Assert.Equal("alias ll='ls -l'\n", File.ReadAllText(sb.P("/data/users/alice/dotfiles/.bashrc"))); // links are absolute: read on the sandbox side
+        Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice/data")).LinkTarget);
+        Assert.Equal("print(1)\n", File.ReadAllText(sb.P("/data/users/alice/proj/train.py")));
+        Assert.Contains("alice:gpu-users:1000:1000:/bin/bash:hybrid", File.ReadAllText(sb.P("/data/config/users.txt")));
+        Assert.Equal(0, sb.Aica("doctor", "--user", "alice").ExitCode);
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+
+        r = sb.Aica("user", "migrate", "alice", "--rollback", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(before, Homes(sb));
+        Assert.Contains("alice:gpu-users:1000:1000:/bin/bash:symlink", File.ReadAllText(sb.P("/data/config/users.txt")));
+        Assert.Equal(2, sb.Aica("user", "migrate", "alice", "--rollback", "--yes").ExitCode); // nothing left to roll back
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+        Assert.Equal(before, Homes(sb));
+    }
+
+    [Fact]
+    public void Migrate_hybrid_to_symlink_keeps_ssd_content_and_rollback_restores_the_original_exactly()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        HybridUser(sb);
+        var before = Homes(sb);
+        var r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("/data/users/bob", new FileInfo(sb.P("/home/bob")).LinkTarget);
+        Assert.Equal("on the SSD\n", File.ReadAllText(sb.P("/data/users/bob/scratch.txt")));
+        Assert.Equal("epoch 1\n", File.ReadAllText(sb.P("/data/users/bob/runs/log")));
+        Assert.Equal("set nu\n", File.ReadAllText(sb.P("/data/users/bob/.vimrc")));
+        Assert.Equal(UserUnitSpecs.Ed25519 + "\n", File.ReadAllText(sb.P("/data/users/bob/.ssh/authorized_keys")));
+        Assert.False(Directory.Exists(sb.P("/data/users/bob/dotfiles")));
+        Assert.Equal(0, sb.Aica("doctor", "--user", "bob").ExitCode);
+
+        r = sb.Aica("user", "migrate", "bob", "--rollback", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(before, Homes(sb));
+        Assert.Equal(0, sb.Aica("doctor", "--user", "bob").ExitCode);
+    }
+
+    [Theory]
+    [InlineData("symlink", 1)]
+    [InlineData("symlink", 4)]
+    [InlineData("hybrid", 2)]
+    [InlineData("hybrid", 6)]
+    public void A_kill_in_the_middle_of_migrate_then_rollback_gives_the_original_state_back(string from, int killAfter)
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        if (from == "symlink") SymlinkUser(sb); else HybridUser(sb);
+        var user = from == "symlink" ? "alice" : "bob";
+        var before = Homes(sb);
+        var registry = File.ReadAllText(sb.P("/data/config/users.txt"));
+        var killed = Tools.Run(Tools.AicaBin, ["--root", sb.Root, "user", "migrate", user, "--to", from == "symlink" ? "hybrid" : "symlink", "--yes"],
+            new Dictionary<string, string> { ["AICA_FAULT_MIGRATE_AFTER"] = killAfter.ToString() });
+        Assert.True(killed.ExitCode == 137, killed.ToString()); // SIGKILL
+        Assert.NotEqual(before, Homes(sb));
+        Assert.Equal(registry, File.ReadAllText(sb.P("/data/config/users.txt")));
+        Assert.Equal(3, sb.Aica("user", "migrate", user, "--to", from == "symlink" ? "hybrid" : "symlink", "--yes").ExitCode); // unfinished: roll back first
+
+        var r = sb.Aica("user", "migrate", user, "--rollback", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(before, Homes(sb));
+        Assert.Equal(registry, File.ReadAllText(sb.P("/data/config/users.txt")));
+        Assert.Equal(0, sb.Aica("doctor", "--user", user).ExitCode);
+    }
+}

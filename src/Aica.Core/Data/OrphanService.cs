@@ -124,12 +124,12 @@ public sealed class OrphanService(AicaServices s)
         }
         catch (Exception e) when (e is SysException or AicaException)
         {
-            try { TreeCopy.Remove(backup, z, display, CancellationToken.None); } catch (SysException) { /* reported below */ }
+            try { SafeTree.RemoveAt(backup, z, display); } catch (SysException) { /* reported below */ }
             var why = e is SysException se ? $"{se.Call} {se.PathName}: {Sys.StrError(se.Errno)}{Hint(se.Errno)}" : e.Message;
             return new OrphanMove(o, false, "copy", $"copy to the backup failed ({why}); the original was not touched", copy.Notes);
         }
         avail -= o.NeededBytes;
-        try { TreeCopy.Remove(users, z, display, ct); }
+        try { SafeTree.RemoveAt(users, z, display); }
         catch (SysException e)
         {
             return new OrphanMove(o, false, "copy+verify", $"copied and verified, but removing the original failed: {e.Message}", copy.Notes);

@@ -6,9 +6,11 @@ using static Aica.Native.Perms;
 namespace Aica.Data;
 
 /// <summary>
-/// Link-safe recursive copy, verify and remove between opened directories (SPEC §6.1): every step is relative to a
-/// descriptor, nothing is followed, new entries are created O_EXCL. Used where a rename cannot move data
-/// (orphans to a backup on another file system) and to merge a legacy mirror into /data.
+/// Link-safe recursive copy and verify between opened directories (SPEC §6.1): every step is relative to a
+/// descriptor, nothing is followed, new entries are created O_EXCL. Unlike <see cref="SafeTree"/> (path-based copy
+/// for backups) it can merge into an existing tree (skipping what is there), give copies the shared group, and
+/// prove a copy byte for byte before the original is deleted (orphans to a backup on another file system, a legacy
+/// mirror merged into /data). Removal is <see cref="SafeTree.RemoveAt"/>.
 /// </summary>
 public sealed class TreeCopy(bool skipExisting = false, uint? gid = null)
 {
@@ -40,7 +42,7 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null)
             {
                 Sys.Fchown(dd, st.Uid, gid ?? st.Gid, display);
                 Sys.Fchmod(dd, st.Perm, display);
-                Sys.Futimens(dd, st.MtimeSec, st.MtimeNsec, display);
+                Sys.Futimens(dd, st.AtimeSec, st.MtimeSec, st.MtimeNsec, display);
             }
         }
         else if (st.IsFile)
@@ -48,10 +50,11 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null)
             using var sf = Sys.OpenAt(src.Fd, zname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0, display);
             if (Sys.Fstat(sf, display).Ino != st.Ino) throw new SysException(EAGAIN, "copy (replaced while copying)", display);
             using var df = Sys.OpenAt(dst.Fd, zname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, O(600), display);
-            Bytes += CopyData(sf, df, display, ct);
+            Sys.CopyData(sf, df, display);
+            Bytes += st.Size;
             Sys.Fchown(df, st.Uid, gid ?? st.Gid, display);
             Sys.Fchmod(df, st.Perm, display);
-            Sys.Futimens(df, st.MtimeSec, st.MtimeNsec, display);
+            Sys.Futimens(df, st.AtimeSec, st.MtimeSec, st.MtimeNsec, display);
             Sys.Fsync(df, display);
             Files++;
         }
@@ -66,20 +69,6 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null)
             // FIFOs and sockets hold no data (a stale socket of an editor is common in a home): noted, not copied.
             Specials++;
             Notes.Add($"{display}: {TreeNormaliser.TypeName(st)} not copied (holds no data)");
-        }
-    }
-
-    private static long CopyData(SafeFd from, SafeFd to, string display, CancellationToken ct)
-    {
-        var buf = new byte[1 << 18];
-        long total = 0;
-        while (true)
-        {
-            ct.ThrowIfCancellationRequested();
-            var n = Sys.Read(from, buf, display);
-            if (n == 0) return total;
-            Sys.WriteAll(to, buf.AsSpan(0, n), display);
-            total += n;
         }
     }
 
@@ -127,20 +116,5 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null)
             n += r;
         }
         return n;
-    }
-
-    /// <summary>Removes the entry (recursively) relative to its opened parent; never follows a link.</summary>
-    public static void Remove(SafeFd dir, byte[] zname, string display, CancellationToken ct = default)
-    {
-        ct.ThrowIfCancellationRequested();
-        if (Sys.LstatAt(dir.Fd, zname, display) is not { } st) return;
-        if (st.IsDir)
-        {
-            using (var d = Sys.OpenAt(dir.Fd, zname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display))
-                foreach (var (name, _, _) in Sys.ReadDir(d, display))
-                    Remove(d, Sys.Z(name), display + "/" + SafeOps.Escape(name), ct);
-            Sys.UnlinkAt(dir.Fd, zname, true, display);
-        }
-        else Sys.UnlinkAt(dir.Fd, zname, false, display);
     }
 }

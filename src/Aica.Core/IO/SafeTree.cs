@@ -72,7 +72,8 @@ public sealed class SafeTree(RootedFs fs)
         return true;
     }
 
-    private static void RemoveAt(SafeFd dir, byte[] name, string display)
+    /// <summary>Removes the entry <paramref name="name"/> of an opened directory, recursively, following nothing.</summary>
+    public static void RemoveAt(SafeFd dir, byte[] name, string display)
     {
         var st = Sys.LstatAt(dir.Fd, name, display);
         if (st is null) return;

@@ -393,15 +393,6 @@ public static unsafe class Sys
         return list;
     }
 
-    /// <summary>Sets access and modification time of an open file (copies keep their mtime).</summary>
-    public static void Futimens(SafeFd fd, long mtimeSec, long mtimeNsec, string display)
-    {
-        var t = stackalloc Libc.Timespec[2];
-        t[0] = new Libc.Timespec { tv_sec = mtimeSec, tv_nsec = mtimeNsec };
-        t[1] = t[0];
-        if (Libc.futimens(fd.Fd, t) != 0) throw new SysException(Err(), "utimens", display);
-    }
-
     /// <summary>symlinkat with the target as raw bytes (a copied link keeps a non-UTF-8 target exactly).</summary>
     public static void SymlinkAt(ReadOnlySpan<byte> target, int dirfd, byte[] zname, string display)
     {

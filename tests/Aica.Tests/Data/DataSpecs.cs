@@ -299,6 +299,19 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal(0, _sb.Aica("data", "verify").ExitCode); // after the fix the kernel lets every member read everything
     }
 
+    [Fact]
+    public void Verify_reports_a_dataset_whose_name_cannot_be_passed_to_the_check_and_checks_the_rest()
+    {
+        Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/fine dataset")}'");
+        TreeFaker.MakeNonUtf8(_sb.P("/data/dataset"), "dir");
+        var r = _sb.Aica("--json", "data", "verify", "--user", "alice");
+        Assert.Equal(1, r.ExitCode);
+        var results = Json(r).GetProperty("results").EnumerateArray().ToList();
+        Assert.True(results.Single(x => x.GetProperty("dataset").GetString() == "fine dataset").GetProperty("ok").GetBoolean());
+        var bad = results.Single(x => x.GetProperty("dataset").GetString() == "bad\\xffname");
+        Assert.Contains("not valid UTF-8", bad.GetProperty("error").GetString());
+    }
+
     // ---- report ----
 
     [Fact]

@@ -12,7 +12,7 @@ mkdir -p "$R/etc" "$R/data" "$R/home" "$R/run" "$R/var/log"
 printf 'root:x:0:0:root:/root:/bin/bash\n' > "$R/etc/passwd"; printf 'root:x:0:\n' > "$R/etc/group"
 printf 'root:*:19000:0:99999:7:::\n' > "$R/etc/shadow"; printf 'root:*::\n' > "$R/etc/gshadow"; chmod 600 "$R/etc/shadow" "$R/etc/gshadow"
 mount -t tmpfs -o size=2g,nr_inodes=400k,mode=0755 bench-data "$R/data"
-"$AICA" --root "$R" init --gid 2500 -q
+"$AICA" --root "$R" init --gid 2500 -q >/dev/null
 D="$R/data/dataset"
 
 # 8 datasets x 50 x 10 directories x 50 files = 200,000 files (4,088 directories), a few bytes each, wrong modes.
@@ -45,7 +45,7 @@ for i in 1 2 3; do
 done
 aw=$(median3 $a); pw=$(median3 $p)
 # Steady state: the tree is already right; both walk it all, aica only reads.
-aica_perms
+aica_perms >/dev/null
 a=""; p=""
 for i in 1 2 3; do a="$a $(ms aica_perms)"; p="$p $(ms peer)"; done
 as=$(median3 $a); ps=$(median3 $p)

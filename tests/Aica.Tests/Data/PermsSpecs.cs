@@ -38,6 +38,18 @@ public sealed class PermsSpecs : IDisposable
     }
 
     [Fact]
+    public void A_named_path_that_is_a_link_is_not_followed()
+    {
+        File.CreateSymbolicLink(_sb.P("/data/dataset/etc"), "/etc");
+        File.CreateSymbolicLink(_sb.P("/data/code/up"), _sb.P("/data/config"));
+        var before = Tools.Sh($"stat -c '%a %g %Z' /etc '{_sb.P("/data/config")}' '{_sb.P("/data/config/users.txt")}'").StdOut;
+        var r = _sb.Aica("perms", "/data/dataset/etc", "/data/code/up");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("/data/dataset/etc: is a symbolic link (not followed)", r.StdOut);
+        Assert.Equal(before, Tools.Sh($"stat -c '%a %g %Z' /etc '{_sb.P("/data/config")}' '{_sb.P("/data/config/users.txt")}'").StdOut);
+    }
+
+    [Fact]
     public void Without_a_mounted_data_it_refuses_with_exit_3()
     {
         using var bare = new Sandbox(mountData: false);

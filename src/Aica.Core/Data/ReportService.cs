@@ -94,7 +94,7 @@ public sealed class ReportService(AicaServices s)
     }
 }
 
-/// <summary>The doctor extension: age of the latest data report.</summary>
+/// <summary>The doctor extension: age of the latest data report, and shared caches members cannot write.</summary>
 public static class DataDoctor
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromDays(30);
@@ -105,6 +105,28 @@ public static class DataDoctor
         try { r = ReportAge(s, c); }
         catch (SysException e) { r = new CheckResult("data.report", CheckStatus.Warn, $"cannot read {c.ReportsDir}: {Sys.StrError(e.Errno)}"); }
         yield return r;
+        foreach (var check in CacheWritable(s, c)) yield return check;
+    }
+
+    /// <summary>
+    /// cache.&lt;id&gt;.group-writable: entries of each shared cache that are not the group's or not group-writable
+    /// (one member's install would fail on another's files), counted by a dry run of the normaliser.
+    /// </summary>
+    private static IEnumerable<CheckResult> CacheWritable(AicaServices s, AicaConfig c)
+    {
+        var db = s.Accounts.Load();
+        if (Engine.DesiredStateBuilder.SharedGid(c, db) is not { } gid) yield break; // the group check reports it
+        var normaliser = new TreeNormaliser(new PermsService(s).Policy(c, (uint)gid, db, false));
+        foreach (var (id, path) in c.SharedCaches)
+        {
+            if (s.Fs.Lstat(path) is not { IsDir: true }) continue; // the tree checks report a missing cache
+            var t = normaliser.Run(s.Fs, path, dryRun: true);
+            var checkId = $"cache.{id}.group-writable";
+            yield return t.Changed == 0
+                ? new CheckResult(checkId, CheckStatus.Pass, $"{path}: all {t.Scanned} entries group {c.Group} and group-writable")
+                : new CheckResult(checkId, CheckStatus.Warn, $"{path}: {t.Changed} of {t.Scanned} entries not group {c.Group} or not group-writable: members' installs may fail on them",
+                    Fix: $"aica perms {path}");
+        }
     }
 
     private static CheckResult ReportAge(AicaServices s, AicaConfig c)

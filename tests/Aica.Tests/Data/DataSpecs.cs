@@ -312,6 +312,21 @@ public sealed class DataSpecs : IDisposable
         Assert.Contains("not valid UTF-8", bad.GetProperty("error").GetString());
     }
 
+    [Fact]
+    public void Doctor_counts_cache_entries_members_cannot_write()
+    {
+        Assert.Contains("[PASS] cache.hf.hub.group-writable", _sb.Aica("doctor").StdOut);
+        Tools.Sh($"mkdir -p '{_sb.P("/data/models/huggingface/hub/models--x/blobs")}' && echo w > '{_sb.P("/data/models/huggingface/hub/models--x/blobs/abc")}' && chown -R 3001:3001 '{_sb.P("/data/models/huggingface/hub/models--x")}' && chmod -R go-w '{_sb.P("/data/models/huggingface/hub/models--x")}'");
+        var r = _sb.Aica("--json", "doctor");
+        var check = Json(r).GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("id").GetString() == "cache.hf.hub.group-writable");
+        Assert.Equal("warn", check.GetProperty("status").GetString());
+        Assert.StartsWith("/data/models/huggingface/hub: 3 of 4 entries", check.GetProperty("summary").GetString());
+        Assert.Equal("aica perms /data/models/huggingface/hub", check.GetProperty("fix").GetString());
+        Assert.Equal("alice:alice 2755 directory", _sb.Stat("/data/models/huggingface/hub/models--x")); // doctor is read-only
+        Assert.Equal(0, _sb.Aica("perms", "/data/models/huggingface/hub").ExitCode);
+        Assert.Contains("[PASS] cache.hf.hub.group-writable", _sb.Aica("doctor").StdOut);
+    }
+
     // ---- report ----
 
     [Fact]

@@ -30,13 +30,8 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] internal static partial int flock(int fd, int operation);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint read(int fd, byte* buf, nint count);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint write(int fd, byte* buf, nint count);
-    [LibraryImport(Lib, SetLastError = true)] internal static partial nint fdopendir(int fd);
-    [LibraryImport(Lib, SetLastError = true)] internal static partial Dirent64* readdir64(nint dir);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint getdents64(int fd, byte* buf, nint count);
     [LibraryImport(Lib, SetLastError = true)] internal static partial long lseek(int fd, long offset, int whence);
-    [LibraryImport(Lib, SetLastError = true)] internal static partial int closedir(nint dir);
-    [LibraryImport(Lib)] internal static partial void rewinddir(nint dir);
-    [LibraryImport(Lib, SetLastError = true)] internal static partial int dup(int fd);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int ftruncate(int fd, long length);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int futimens(int fd, Timespec* times);
     [LibraryImport(Lib)] internal static partial uint getuid();

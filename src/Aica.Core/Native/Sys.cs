@@ -373,18 +373,15 @@ public static unsafe class Sys
                     if (n == 0) break;
                     for (nint off = 0; off < n;)
                     {
-                        // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
-                        var rec = b + off;
-                        var ino = *(ulong*)rec;
-                        var reclen = *(ushort*)(rec + 16);
-                        var type = rec[18];
-                        var name = rec + 19;
+                        var rec = (Libc.Dirent64*)(b + off);
+                        var name = &rec->d_name0;
+                        var max = rec->d_reclen - 19; // the name is NUL-terminated within the record
                         var len = 0;
-                        while (len < reclen - 19 && name[len] != 0) len++;
-                        off += reclen;
+                        while (len < max && name[len] != 0) len++;
+                        off += rec->d_reclen;
                         if (len == 1 && name[0] == '.') continue;
                         if (len == 2 && name[0] == '.' && name[1] == '.') continue;
-                        list.Add((new ReadOnlySpan<byte>(name, len).ToArray(), type, ino));
+                        list.Add((new ReadOnlySpan<byte>(name, len).ToArray(), rec->d_type, rec->d_ino));
                     }
                 }
             }

@@ -71,7 +71,7 @@ public static class SafeOps
             errno = Sys.TryFchownPath(fd, uid ?? now.Uid, gid ?? now.Gid);
             if (errno != 0) return Result.Unchanged;
             changed = true;
-            now = Sys.Fstat(fd, "");
+            if (mode is not null) now = Sys.Fstat(fd, ""); // chown may have cleared setuid/setgid; only a mode change needs to know
         }
         if (mode is { } m && m != now.Perm && !now.IsLink)
         {

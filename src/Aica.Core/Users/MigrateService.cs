@@ -27,7 +27,8 @@ public sealed class MigrateService(AicaServices s)
 {
     /// <summary>
     /// TEST-ONLY fault injection: with AICA_FAULT_MIGRATE_AFTER=N the process SIGKILLs itself right after the N-th
-    /// change step, so the kill-in-the-middle test is deterministic without sleeps. Never set it in production.
+    /// change step of a migration (or path restored by a rollback), so the kill-in-the-middle tests are deterministic
+    /// without sleeps. Never set it in production.
     /// </summary>
     public const string FaultEnv = "AICA_FAULT_MIGRATE_AFTER";
 
@@ -215,6 +216,7 @@ public sealed class MigrateService(AicaServices s)
                 for (var k = 1; s.Fs.Lstat(after) is not null; k++) after = $"{journal}/after/{r.Index}.{k}"; // an interrupted rollback left one: keep both
                 if (s.Fs.Lstat(r.Path) is not null) tree.Move(r.Path, after);
                 if (r.Existed) tree.Copy($"{journal}/orig/{r.Index}", r.Path);
+                Step();
             }
         }
         var entry = s.Registry.Load().Find(u.Name)!;

@@ -164,4 +164,22 @@ public sealed class UserFixMigrateSpecs
         Assert.Equal(registry, File.ReadAllText(sb.P("/data/config/users.txt")));
         Assert.Equal(0, sb.Aica("doctor", "--user", user).ExitCode);
     }
+
+    [Fact]
+    public void A_rollback_killed_in_the_middle_can_be_run_again_and_still_restores_the_original()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        SymlinkUser(sb);
+        var before = Homes(sb);
+        var kill = new Dictionary<string, string> { ["AICA_FAULT_MIGRATE_AFTER"] = "3" };
+        Assert.Equal(137, Tools.Run(Tools.AicaBin, ["--root", sb.Root, "user", "migrate", "alice", "--to", "hybrid", "--yes"], kill).ExitCode);
+        Assert.Equal(137, Tools.Run(Tools.AicaBin, ["--root", sb.Root, "user", "migrate", "alice", "--rollback", "--yes"], kill).ExitCode);
+        Assert.NotEqual(before, Homes(sb));
+        var r = sb.Aica("user", "migrate", "alice", "--rollback", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(before, Homes(sb));
+        Assert.Contains("alice:gpu-users:1000:1000:/bin/bash:symlink", File.ReadAllText(sb.P("/data/config/users.txt")));
+    }
 }

@@ -65,6 +65,7 @@ public sealed class MigrateService(AicaServices s)
         var plan = o.To == "hybrid" ? ToHybrid(config, spec) : ToSymlink(config, spec);
         var steps = plan.Moves.Select(m => $"move {m.From} -> {m.To}").Concat(plan.Removes.Select(r => $"remove {r} (backed up)")).ToList();
         steps.Insert(0, $"back up {string.Join(", ", plan.Records.Where(r => r.Existed).Select(r => r.Path))}");
+        steps.AddRange(plan.Dropped.Select(d => $"keep the SSD copy {d} only in the journal (the persistent one wins)"));
         steps.Add($"apply the {o.To} layout for {o.Name}, verify, register layout {o.To}");
         if (o.DryRun) return new MigrateResult(o.Name, from, o.To!, null, steps, [], true, false);
 
@@ -94,7 +95,11 @@ public sealed class MigrateService(AicaServices s)
         return new MigrateResult(o.Name, from, o.To!, journal, steps, [], false, false, warnings);
     }
 
-    private sealed record Plan(List<Record> Records, List<string> Mkdirs, List<(string From, string To)> Moves, List<string> Removes);
+    private sealed record Plan(List<Record> Records, List<string> Mkdirs, List<(string From, string To)> Moves, List<string> Removes)
+    {
+        /// <summary>What is not carried over (an SSD copy of a persistent dotfile): it stays in the journal.</summary>
+        public List<string> Dropped { get; } = [];
+    }
 
     private static void Add(List<Record> recs, RootedFs fs, string path)
     {
@@ -159,7 +164,7 @@ public sealed class MigrateService(AicaServices s)
                 var st = s.Fs.Lstat(p)!.Value;
                 var link = st.IsLink ? s.Fs.ReadLink(p) : null;
                 if (link == $"{dot}/{n}" || (n == "data" && link == u.DataDir)) continue; // aica's own links
-                if (dotNames.Contains(n)) continue; // an SSD copy of a persistent dotfile: the persistent one wins (the copy stays in the journal)
+                if (dotNames.Contains(n)) { plan.Dropped.Add(p); continue; } // an SSD copy of a persistent dotfile: the persistent one wins
                 if (s.Fs.Lstat($"{u.DataDir}/{n}") is not null) clash.Add($"{u.DataDir}/{n} (and {p} on the SSD)");
                 plan.Moves.Add((p, $"{u.DataDir}/{n}"));
             }

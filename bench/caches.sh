@@ -7,7 +7,7 @@
 set -eu
 AICA="$1"
 if [ "${AICA_BENCH_INNER:-}" != 1 ]; then exec unshare -m --propagation private env AICA_BENCH_INNER=1 sh "$0" "$AICA"; fi
-RUNS=${AICA_BENCH_RUNS:-5}
+RUNS=${AICA_BENCH_RUNS:-9}
 R=$(mktemp -d /tmp/aica-bench-caches.XXXXXX); chmod 755 "$R"
 trap 'umount "$R/data" 2>/dev/null; rm -rf --one-file-system "$R"' EXIT
 mkdir -p "$R/etc" "$R/data" "$R/home" "$R/run" "$R/var/log"
@@ -71,31 +71,36 @@ done
 files=$(find "$R/data/users" -type f | wc -l); hubfiles=$(find "$R/data/models/huggingface/hub" ! -type d | wc -l)
 echo "user tree: $files files in 10 user dirs; HF hub: $hubfiles files"
 
-# Median wall time in ms of $RUNS runs (after one warm-up run) of a shell command.
-median_ms() {
-  sh -c "$1" >/dev/null 2>&1 || true
-  n=0; : > "$R/times"
-  while [ $n -lt "$RUNS" ]; do
-    s=$(date +%s%N); sh -c "$1" >/dev/null 2>&1 || true; e=$(date +%s%N)
-    echo $(( (e - s) / 1000 )) >> "$R/times"; n=$((n + 1))
-  done
-  sort -n "$R/times" | awk '{ a[NR] = $1 } END { printf "%.1f", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) / 1000 }'
-}
+# Wall time in ms of one run of a shell command.
+once_ms() { s=$(date +%s%N); sh -c "$1" >/dev/null 2>&1 || true; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }
+med() { sort -n "$1" | awk '{ a[NR] = $1 } END { printf "%.1f", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) / 1000 }'; }
+median_ms() { once_ms "$1" >/dev/null; : > "$R/t1"; n=0; while [ $n -lt "$RUNS" ]; do once_ms "$1" >> "$R/t1"; n=$((n + 1)); done; med "$R/t1"; }
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 
 U="$R/data/users"
-a=$(median_ms "$AICA --root $R du --by-user /data/users")
-d=$(median_ms "for x in $U/*; do du -sb \$x; done")
-echo "aica du --by-user (200k files)   median ${a} ms"
+AICA_DU="$AICA --root $R du --by-user /data/users"
+DU="for x in $U/*; do du -sb \$x; done"
+GDU="gdu --non-interactive --no-progress $U"
+have_gdu=0; command -v gdu >/dev/null 2>&1 && have_gdu=1
+# The commands take turns, round after round, so a busy machine slows them alike; one warm-up round first.
+: > "$R/ta"; : > "$R/td"; : > "$R/tg"
+n=-1
+while [ $n -lt "$RUNS" ]; do
+  a=$(once_ms "$AICA_DU"); d=$(once_ms "$DU"); [ $have_gdu = 1 ] && g=$(once_ms "$GDU")
+  if [ $n -ge 0 ]; then echo "$a" >> "$R/ta"; echo "$d" >> "$R/td"; [ $have_gdu = 1 ] && echo "$g" >> "$R/tg"; fi
+  n=$((n + 1))
+done
+a=$(med "$R/ta"); d=$(med "$R/td")
+echo "aica du --by-user (200k files)   median ${a} ms   ($RUNS runs, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))"
 echo "du -sb per user dir              median ${d} ms   ratio du/aica = $(ratio "$d" "$a") (goal >= 1)"
-if command -v gdu >/dev/null 2>&1; then
-  g=$(median_ms "gdu --non-interactive --no-progress $U")
+if [ $have_gdu = 1 ]; then
+  g=$(med "$R/tg")
   echo "gdu --non-interactive            median ${g} ms   ratio gdu/aica = $(ratio "$g" "$a")"
 else
   echo "gdu: not installed and could not be installed here (apt-get install gdu): comparison skipped"
 fi
 a2=$(median_ms "$AICA --root $R du")
-echo "aica du (per-user overview)      median ${a2} ms"
+echo "aica du (per-user overview, users + caches incl. the HF hub) median ${a2} ms"
 
 h=$(median_ms "$AICA --root $R clean --hf --dry-run -q")
 echo "aica clean --hf --dry-run (${hubfiles} files, 250 repos) median ${h} ms"

@@ -21,18 +21,20 @@ public sealed class Usage
         if (!st.IsDir) Interlocked.Increment(ref _files);
     }
 
-    public void Add(Usage u)
+    public void Add(Usage u) => Add(u.Apparent, u.Disk, u.Files);
+
+    public void Add(long apparent, long disk, long files)
     {
-        Interlocked.Add(ref _apparent, u.Apparent);
-        Interlocked.Add(ref _disk, u.Disk);
-        Interlocked.Add(ref _files, u.Files);
+        Interlocked.Add(ref _apparent, apparent);
+        Interlocked.Add(ref _disk, disk);
+        Interlocked.Add(ref _files, files);
     }
 }
 
 /// <summary>
 /// Parallel, link-safe usage count over <see cref="TreeWalker"/>: apparent size (st_size) and on-disk size
 /// (st_blocks), an inode with several hard links counted once across everything this counter walks, optionally
-/// attributed to the file owner.
+/// attributed to the file owner. Each walk thread adds to its own tallies, merged when the walk ends.
 /// </summary>
 public sealed class UsageCounter(int parallelism = 0)
 {
@@ -45,24 +47,50 @@ public sealed class UsageCounter(int parallelism = 0)
     /// <summary>Walks the opened directory (counted too) and returns what it held.</summary>
     public Usage Add(SafeFd dir, string path, CancellationToken ct = default)
     {
-        var v = new Visitor(this, new Usage());
-        _walker.Walk(dir, path, v, ct);
-        return v.Total;
+        using var local = new ThreadLocal<Tally>(() => new Tally(), trackAllValues: true);
+        _walker.Walk(dir, path, new Visitor(this, local), ct);
+        var total = new Usage();
+        foreach (var t in local.Values)
+        {
+            total.Add(t.Apparent, t.Disk, t.Files);
+            foreach (var (uid, o) in t.Owners) ByOwner.GetOrAdd(uid, _ => new Usage()).Add(o[0], o[1], o[2]);
+        }
+        return total;
     }
 
-    /// <summary>A single non-directory entry (counted once if hard-linked).</summary>
+    /// <summary>A single entry outside a walk (counted once if hard-linked).</summary>
     public void AddEntry(in FileStat st, Usage into)
     {
-        if (!st.IsDir && st.Nlink > 1 && !_seen.TryAdd((st.Dev, st.Ino), 0)) return;
+        if (!Counts(st)) return;
         into.Add(st);
         if (TrackOwners) ByOwner.GetOrAdd(st.Uid, _ => new Usage()).Add(st);
     }
 
-    private sealed class Visitor(UsageCounter c, Usage total) : IWalkVisitor
+    private bool Counts(in FileStat st) => st.IsDir || st.Nlink <= 1 || _seen.TryAdd((st.Dev, st.Ino), 0);
+
+    private sealed class Tally
     {
-        public Usage Total => total;
-        public bool VisitDirectory(SafeFd dir, in FileStat stat, string path, int depth) { c.AddEntry(stat, total); return true; }
-        public void VisitEntry(in WalkEntry entry) => c.AddEntry(entry.Stat, total);
+        public long Apparent, Disk, Files;
+        public readonly Dictionary<uint, long[]> Owners = [];
+    }
+
+    private sealed class Visitor(UsageCounter c, ThreadLocal<Tally> local) : IWalkVisitor
+    {
+        private void Count(in FileStat st)
+        {
+            if (!c.Counts(st)) return;
+            var t = local.Value!;
+            t.Apparent += st.Size;
+            t.Disk += st.DiskBytes;
+            var file = st.IsDir ? 0 : 1;
+            t.Files += file;
+            if (!c.TrackOwners) return;
+            if (!t.Owners.TryGetValue(st.Uid, out var o)) t.Owners[st.Uid] = o = new long[3];
+            o[0] += st.Size; o[1] += st.DiskBytes; o[2] += file;
+        }
+
+        public bool VisitDirectory(SafeFd dir, in FileStat stat, string path, int depth) { Count(stat); return true; }
+        public void VisitEntry(in WalkEntry entry) => Count(entry.Stat);
         public void OnError(string path, SysException error) => c.Problems.Add(error.Message);
     }
 }

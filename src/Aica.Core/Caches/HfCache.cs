@@ -182,7 +182,7 @@ public static partial class HfCache
         {
             var refName = prefix + name;
             mtime = Math.Max(mtime, st.MtimeSec);
-            if (st.IsDir && st.Dev == dev)
+            if (st.IsDir && st.Dev == dev && prefix.Length < 1024)
             {
                 using var sub = Sys.TryOpenAt(dir.Fd, Sys.Z(name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out _);
                 if (sub is not null) ReadRefs(sub, path + "/" + name, refName + "/", refs, problems, ref corrupt, ref mtime, dev);
@@ -237,6 +237,7 @@ public static partial class HfCache
             if (isDir)
             {
                 var full = path + "/" + name;
+                if (dirParts.Count > TreeSweeper.MaxDepth) { files.Add(new HfSnapshotFile(relName, null, $"{full}: nested too deep, not read", 0)); problems.Add($"{full}: nested too deep, not read"); continue; }
                 using var sub = Sys.TryOpenAt(dir.Fd, z, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out var errno);
                 if (sub is null) { if (errno != ENOENT) problems.Add(new SysException(errno, "open", full).Message); continue; }
                 var st = Sys.Fstat(sub, full);

@@ -59,6 +59,9 @@ public sealed class TreeSweeper
     /// <summary>Names that are never removed wherever they are (token files).</summary>
     public Func<string, bool> Keep { get; init; } = _ => false;
 
+    /// <summary>Deeper directories are reported and left alone (a member's nesting must not exhaust the stack).</summary>
+    public const int MaxDepth = 256;
+
     public static bool IsNfsBusy(string name) => name.StartsWith(".nfs", StringComparison.Ordinal);
 
     public static long Newest(in FileStat st) => st.IsDir ? st.MtimeSec : Math.Max(st.AtimeSec, st.MtimeSec);
@@ -67,7 +70,7 @@ public sealed class TreeSweeper
     public bool SweepContent(SafeFd dir, string path, SweepLog log, CancellationToken ct)
     {
         var dev = Sys.Fstat(dir, path).Dev;
-        var (gone, items) = Sweep(dir, path, dev, log, ct);
+        var (gone, items) = Sweep(dir, path, dev, 0, log, ct);
         foreach (var r in items) log.Add(r);
         return gone;
     }
@@ -85,13 +88,13 @@ public sealed class TreeSweeper
         }
         catch (SysException e) { log.Problem(e.Message); return false; }
         var dev = Sys.Fstat(parent, parentPath).Dev;
-        var (gone, bytes, files, items) = SweepOne(parent, z, name, st, path, dev, log, ct);
+        var (gone, bytes, files, items) = SweepOne(parent, z, name, st, path, dev, 0, log, ct);
         if (gone) log.Add(new Removal(path, bytes, files, reason));
         else foreach (var r in items) log.Add(r);
         return gone;
     }
 
-    private (bool Gone, List<Removal> Items) Sweep(SafeFd dir, string path, ulong dev, SweepLog log, CancellationToken ct)
+    private (bool Gone, List<Removal> Items) Sweep(SafeFd dir, string path, ulong dev, int depth, SweepLog log, CancellationToken ct)
     {
         List<(byte[] Name, byte Type, ulong Ino)> entries;
         try { entries = Sys.ReadDir(dir, path); }
@@ -111,7 +114,7 @@ public sealed class TreeSweeper
                 st = s;
             }
             catch (SysException e) { log.Problem(e.Message); allGone = false; continue; }
-            var (gone, bytes, files, sub) = SweepOne(dir, z, name, st, childPath, dev, log, ct);
+            var (gone, bytes, files, sub) = SweepOne(dir, z, name, st, childPath, dev, depth + 1, log, ct);
             if (gone) items.Add(new Removal(childPath, bytes, files, st.IsDir ? "directory" : st.IsLink ? "link" : "file"));
             else { items.AddRange(sub); allGone = false; }
         }
@@ -120,13 +123,14 @@ public sealed class TreeSweeper
 
     /// <summary>One entry: a directory is swept and then removed when empty; anything else is unlinked.</summary>
     private (bool Gone, long Bytes, long Files, List<Removal> Items) SweepOne(SafeFd dir, byte[] z, string name, in FileStat st,
-        string path, ulong dev, SweepLog log, CancellationToken ct)
+        string path, ulong dev, int depth, SweepLog log, CancellationToken ct)
     {
         if (IsNfsBusy(name)) { log.BusyFile(); return (false, 0, 0, []); }
         if (Keep(name)) return (false, 0, 0, []);
         if (st.IsDir)
         {
             if (st.Dev != dev) { log.Problem($"{path}: another file system mounted here, not entered"); return (false, 0, 0, []); }
+            if (depth >= MaxDepth) { log.Problem($"{path}: nested more than {MaxDepth} levels deep, not entered"); return (false, 0, 0, []); }
             var fd = Sys.TryOpenAt(dir.Fd, z, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out var errno);
             if (fd is null)
             {
@@ -140,7 +144,7 @@ public sealed class TreeSweeper
             {
                 var now = Sys.Fstat(fd, path);
                 if (now.Ino != st.Ino || now.Dev != st.Dev) { log.Problem($"{path}: replaced while cleaning, not entered"); return (false, 0, 0, []); }
-                (allGone, sub) = Sweep(fd, path, dev, log, ct);
+                (allGone, sub) = Sweep(fd, path, dev, depth, log, ct);
             }
             if (!allGone || (Cutoff is { } c && Newest(st) >= c)) return (false, 0, 0, sub);
             if (!DryRun)

@@ -20,7 +20,7 @@ public sealed record DatasetInfo(string Name, string Path, long SizeBytes, long 
 /// <summary>aica data list: each dataset's size (apparent bytes, hard links once, as <c>du -sb</c>), counts, owner and mode.</summary>
 public sealed class DatasetService(AicaServices s)
 {
-    public IReadOnlyList<DatasetInfo> List(CancellationToken ct = default)
+    public IReadOnlyList<DatasetInfo> List(CancellationToken ct = default, IReadOnlySet<string>? only = null)
     {
         var config = s.LoadConfig();
         s.RequireDataMounted();
@@ -40,6 +40,7 @@ public sealed class DatasetService(AicaServices s)
             var st = Sys.LstatAt(top.Fd, z, config.Datasets);
             if (st is not { IsDir: true }) continue;
             var display = SafeOps.Escape(name);
+            if (only is not null && !only.Contains(display)) continue;
             var path = $"{config.Datasets}/{display}";
             using var fd = Sys.TryOpenAt(top.Fd, z, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out _);
             if (fd is null) continue; // swapped for a link or removed since the listing

@@ -181,7 +181,12 @@ public sealed class MirrorService(AicaServices s)
         // What was merged follows the shared-tree rules.
         new PermsService(s).Normalise(config, gid, db, p.Source, ct);
         s.Fs.Rename(p.Legacy, aside);
-        s.Fs.Symlink(p.Legacy, p.Source);
+        try { s.Fs.Symlink(p.Legacy, p.Source); }
+        catch (SysException)
+        {
+            s.Fs.Rename(aside, p.Legacy); // put the old directory back rather than leave the path missing
+            throw;
+        }
         var conflicts = copy.Conflicts > 0 ? $"; {copy.Conflicts} entr{(copy.Conflicts == 1 ? "y differs" : "ies differ")} from /data (the /data version is used; the old one stays in {aside})" : "";
         return new MirrorResult(p, MirrorState.Linked,
             $"merged {copy.Files} file(s) ({Human.Bytes(copy.Bytes)}) into {p.Source}, old directory kept at {aside}, {p.Legacy} -> {p.Source}{conflicts}; {ContainerNote}",

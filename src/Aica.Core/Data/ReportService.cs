@@ -24,7 +24,7 @@ public sealed class ReportService(AicaServices s)
 {
     public const string Prefix = "data_sync_report_";
 
-    public async Task<DataReport> Run(CancellationToken ct = default)
+    public async Task<DataReport> Run(bool verify = true, CancellationToken ct = default)
     {
         var config = s.LoadConfig();
         s.RequireRoot("data report");
@@ -34,7 +34,7 @@ public sealed class ReportService(AicaServices s)
         var fixes = new PermsService(s).FixDatasets(dryRun: true, record: false, ct);
         var orphans = new OrphanReport(new OrphanService(s).Find(ct), null, [], true);
         var mirrors = await new MirrorService(s).Drift(ct).ConfigureAwait(false);
-        var access = await new VerifyService(s).Run(null, ct).ConfigureAwait(false);
+        IReadOnlyList<AccessResult> access = verify ? await new VerifyService(s).Run(null, ct).ConfigureAwait(false) : [];
 
         var dir = config.ReportsDir;
         if (s.Fs.Lstat(dir) is null) { s.Fs.EnsureParents(dir); s.Fs.Mkdir(dir, O(750), 0, 0); }

@@ -74,9 +74,10 @@ public sealed class MigrateService(AicaServices s)
         foreach (var r in plan.Records.Where(r => r.Existed)) tree.Copy(r.Path, $"{journal}/orig/{r.Index}");
         WriteMeta(journal, o.Name, from, o.To!, "ready", plan.Records);
 
-        foreach (var d in plan.Mkdirs) { s.Fs.Mkdir(d, O(2750), (uint)spec.Uid, (uint)sharedGid); Step(); }
-        foreach (var (f, t) in plan.Moves) { tree.Move(f, t); Step(); }
-        foreach (var r in plan.Removes) { tree.Remove(r); Step(); }
+        // An interruption (SIGTERM, exit 130) between steps leaves the journal "ready": --rollback undoes what was done.
+        foreach (var d in plan.Mkdirs) { ct.ThrowIfCancellationRequested(); s.Fs.Mkdir(d, O(2750), (uint)spec.Uid, (uint)sharedGid); Step(); }
+        foreach (var (f, t) in plan.Moves) { ct.ThrowIfCancellationRequested(); tree.Move(f, t); Step(); }
+        foreach (var r in plan.Removes) { ct.ThrowIfCancellationRequested(); tree.Remove(r); Step(); }
 
         var target = spec with { Layout = o.To! };
         var (problems, warnings) = await ApplyAndVerify(config, entry with { Layout = o.To }, target, ct).ConfigureAwait(false);

@@ -50,10 +50,14 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
 
     public override Drift? Check(EngineContext ctx)
     {
-        var st = ctx.Fs.Lstat(Path);
-        if (st is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
-        if (UserTamper.NotRegular(ctx, Path, st.Value) is { } t) return t;
-        var text = ctx.Fs.ReadText(Path) ?? "";
+        // One O_NOFOLLOW open in the steady state; a link (ELOOP) or a non-regular file (EINVAL) is looked at only then.
+        string? text;
+        try { text = ctx.Fs.ReadText(Path); }
+        catch (SysException e) when (e.Errno is Flags.ELOOP or Flags.EINVAL && ctx.Fs.Lstat(Path) is { } st0 && UserTamper.NotRegular(ctx, Path, st0) is { } tampered)
+        {
+            return tampered;
+        }
+        if (text is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
         return Merge(text, Block) == text ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
     }
 

@@ -152,6 +152,14 @@ public sealed class CleanCommand(CliContext cli)
             if (r.DryRun || cli.Options.Verbose)
                 foreach (var x in t.Log.Removed.OrderBy(x => x.Path, StringComparer.Ordinal))
                     o.Line("", $"{(r.DryRun ? "remove" : "removed")} {x.Path}  {Human.Bytes(x.Bytes)}, {x.Files} file(s)  ({x.Reason})");
+            if (cli.Options.Verbose)
+                foreach (var x in t.Repos)
+                {
+                    var repo = x.Plan.Repo;
+                    o.Line("", $"{repo.Type} {repo.Id}: {repo.Revisions.Count} revision(s) ({repo.Revisions.Count(v => v.Detached)} detached), " +
+                        $"{repo.Refs.Count} ref(s), {repo.Blobs.Count} blob(s), {Human.Bytes(repo.SizeOnDisk)} on disk, " +
+                        $"last accessed {DateTimeOffset.FromUnixTimeSeconds(repo.LastAccess):yyyy-MM-dd}{(x.Locked ? ", locked: skipped" : "")}");
+                }
             foreach (var p in t.Log.Problems.Order(StringComparer.Ordinal)) o.Problem("WARN", p);
             foreach (var p in t.Log.Links.Order(StringComparer.Ordinal)) o.Problem("WARN", p);
             foreach (var n in t.Notes) o.Line("", n);

@@ -7,12 +7,14 @@ namespace Aica.Cli.Commands;
 public sealed class DataCommands(CliContext cli)
 {
     /// <summary>Datasets under /data/dataset: size, file count, owner, group, mode, and whether members can read them.</summary>
+    /// <param name="names">Only these datasets (default: all).</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("data list")]
-    public int List(CancellationToken cancellationToken = default)
+    public int List(CancellationToken cancellationToken = default, [Argument] params string[] names)
     {
+        if (names.FirstOrDefault(n => n.StartsWith('-')) is { } opt) throw AicaException.Usage($"unknown option '{opt}' (see: aica data list --help)");
         using var s = cli.CreateServices();
-        var list = new DatasetService(s).List(cancellationToken);
+        var list = new DatasetService(s).List(cancellationToken, names.Length == 0 ? null : names.ToHashSet(StringComparer.Ordinal));
         var o = cli.Output;
         if (cli.Options.Json) { o.Json(j => DataJson.Datasets(j, list)); return 0; }
         foreach (var d in list)
@@ -121,12 +123,13 @@ public sealed class DataCommands(CliContext cli)
     }
 
     /// <summary>Everything above in one report: /data/admin/reports/data_sync_report_TS.txt and .json.</summary>
+    /// <param name="noVerify">Leave out the access checks as each member (one child process per member).</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("data report")]
-    public async Task<int> Report(CancellationToken cancellationToken = default)
+    public async Task<int> Report(bool noVerify = false, CancellationToken cancellationToken = default)
     {
         using var s = cli.CreateServices();
-        var r = await new ReportService(s).Run(cancellationToken);
+        var r = await new ReportService(s).Run(!noVerify, cancellationToken);
         var o = cli.Output;
         if (cli.Options.Json)
         {

@@ -216,6 +216,12 @@ public sealed class CleanSpecs
         File.CreateSymbolicLink(Path.Combine(repo, "snapshots", c2, "model.bin"), $"../../blobs/{b2}");
         File.CreateSymbolicLink(Path.Combine(repo, "snapshots", c2, "config.json"), sb.P("/etc/victim"));
         File.WriteAllText(Path.Combine(hub, "token"), "hf_secret");
+        var scan = sb.Aica("clean", "--hf", "--dry-run", "-v");
+        Assert.True(scan.ExitCode == 0, scan.ToString());
+        Assert.Contains("model org/m: 2 revision(s) (1 detached), 1 ref(s), 2 blob(s)", scan.StdOut);
+        Assert.Contains($"remove /data/models/huggingface/hub/models--org--m/snapshots/{c2}", scan.StdOut);
+        Assert.Contains($"remove /data/models/huggingface/hub/models--org--m/blobs/{b2}", scan.StdOut);
+        Assert.True(Directory.Exists(Path.Combine(repo, "snapshots", c2)));
         var r = sb.Aica("clean", "--hf", "--json");
         Assert.True(r.ExitCode == 0, r.ToString());
         var t = Target(Json(r), "hf");
@@ -243,6 +249,21 @@ public sealed class CleanSpecs
         Assert.False(File.Exists(sb.P("/data/models/huggingface/datasets/squad/default/0.0.0/abc/old.arrow")));
         Assert.True(File.Exists(sb.P("/data/models/huggingface/datasets/squad/default/0.0.0/abc/new.arrow")));
         Assert.True(File.Exists(sb.P("/data/models/huggingface/datasets/token")));
+    }
+
+    [Fact]
+    public void Nesting_deeper_than_the_limit_is_reported_and_left_while_the_rest_is_cleaned()
+    {
+        using var sb = Server();
+        var deep = "/data/models/flux/n" + string.Concat(Enumerable.Repeat("/n", 300));
+        Directory.CreateDirectory(sb.P(deep));
+        File.WriteAllText(sb.P(deep + "/bottom"), "x");
+        Write(sb, "/data/models/flux/shallow.bin", 100);
+        var r = sb.Aica("clean", "--flux");
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("levels deep, not entered", r.StdOut);
+        Assert.True(File.Exists(sb.P(deep + "/bottom")));
+        Assert.False(File.Exists(sb.P("/data/models/flux/shallow.bin")));
     }
 
     [Fact]

@@ -68,6 +68,7 @@ public sealed class DataSpecs : IDisposable
         Assert.False(sets["sdfdsf"].GetProperty("members_can_read").GetBoolean());
         Assert.Equal("1001", sets["sdfdsf"].GetProperty("owner").GetString());
         Assert.Equal("2700", sets["sdfdsf"].GetProperty("mode").GetString());
+        Assert.Equal(1, Json(_sb.Aica("--json", "data", "list", "TestDataset")).GetProperty("count").GetInt32());
         var human = _sb.Aica("data", "list");
         Assert.Contains("[WARN] sdfdsf", human.StdOut);
         Assert.Contains("data list: 3 datasets", human.StdOut);

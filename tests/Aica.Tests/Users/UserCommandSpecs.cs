@@ -130,6 +130,42 @@ public sealed class UserCommandSpecs
     }
 
     [Fact]
+    public void Recover_keeps_the_persistent_dotfile_backs_up_the_ssd_copy_and_merges_a_real_ssh_dir_without_nesting()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid", "--pubkey-file", KeyFile(sb, UserUnitSpecs.Ed25519 + "\n")).ExitCode);
+        var persistentProfile = File.ReadAllText(sb.P("/data/users/bob/dotfiles/.profile"));
+        const string other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKeyOtherKey00 bob@ssd";
+        // What a member (or a reset image) can leave on the SSD: real files and a real ~/.ssh where aica's links belong.
+        File.Delete(sb.P("/home/bob/.profile"));
+        File.WriteAllText(sb.P("/home/bob/.profile"), "ssd copy\n");
+        File.Delete(sb.P("/home/bob/.vimrc"));
+        File.WriteAllText(sb.P("/home/bob/.vimrc"), "set nu\n");
+        File.Delete(sb.P("/home/bob/.ssh"));
+        Directory.CreateDirectory(sb.P("/home/bob/.ssh"));
+        File.WriteAllText(sb.P("/home/bob/.ssh/authorized_keys"), other + "\n");
+        File.WriteAllText(sb.P("/home/bob/.ssh/config"), "Host *\n");
+        Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob")}'");
+
+        var r = sb.Aica("recover");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(persistentProfile, File.ReadAllText(sb.P("/data/users/bob/dotfiles/.profile"))); // the persistent one wins
+        var backup = Directory.GetDirectories(sb.P("/data/admin/backups"), "dotfiles-bob_*").Single();
+        Assert.Equal("ssd copy\n", File.ReadAllText(Path.Combine(backup, ".profile")));
+        Assert.Equal("set nu\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.vimrc"))); // no persistent copy: the SSD one moves in
+        Assert.Equal(UserUnitSpecs.Ed25519 + "\n" + other + "\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.ssh/authorized_keys")));
+        Assert.Equal("Host *\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.ssh/config")));
+        Assert.False(Path.Exists(sb.P("/data/users/bob/dotfiles/.ssh/.ssh")));
+        foreach (var d in new[] { ".profile", ".vimrc", ".ssh" })
+            Assert.Equal($"/data/users/bob/dotfiles/{d}", new FileInfo(sb.P($"/home/bob/{d}")).LinkTarget);
+        var steady = Snapshot(sb);
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+        Assert.Equal(steady, Snapshot(sb));
+    }
+
+    [Fact]
     public void Add_adopts_an_existing_account_without_changing_uid_password_or_shell()
     {
         Require.Root();

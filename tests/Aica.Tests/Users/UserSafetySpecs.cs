@@ -116,6 +116,14 @@ public sealed class UserSafetySpecs : IDisposable
         Assert.Equal(before, Victim());
         Assert.Equal("root:root 600 regular file", sb.Stat("/data/admin/secret"));
         Assert.Equal("root:shadow", Tools.Sh("stat -c %U:%G /etc/shadow").StdOut.Trim());
+
+        // The user's data dir itself swapped for a link: refused, exit 3, the target untouched.
+        Tools.Sh($"mv '{sb.P("/data/users/alice")}' '{sb.P("/data/users/.alice-old")}'");
+        File.CreateSymbolicLink(sb.P("/data/users/alice"), _victim);
+        r = sb.Aica("user", "fix", "alice");
+        Assert.Equal(3, r.ExitCode);
+        Assert.Contains("tampered", r.StdErr);
+        Assert.Equal(before, Victim());
     }
 
     [Fact]

@@ -71,8 +71,9 @@ public static class SafeOps
             errno = Sys.TryFchownPath(fd, uid ?? now.Uid, gid ?? now.Gid);
             if (errno != 0) return Result.Unchanged;
             changed = true;
-            // chown clears set-id bits; only then can the mode have moved (saves a stat per file on big trees).
-            if ((now.Perm & (S_ISUID | S_ISGID)) != 0) now = Sys.Fstat(fd, "");
+            // chown clears set-id bits; only then can the mode have moved, and only a mode change needs to know
+            // (saves a stat per file on big trees).
+            if (mode is not null && (now.Perm & (S_ISUID | S_ISGID)) != 0) now = Sys.Fstat(fd, "");
         }
         if (mode is { } m && m != now.Perm && !now.IsLink)
         {

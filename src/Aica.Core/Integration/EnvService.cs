@@ -206,38 +206,13 @@ public sealed class EnvService(AicaServices s)
     private static bool CanWrite(FileStat st, int uid, HashSet<int> gids) =>
         st.Uid == uid ? (st.Perm & O(200)) != 0 : gids.Contains((int)st.Gid) ? (st.Perm & O(20)) != 0 : (st.Perm & O(2)) != 0;
 
-    /// <summary>Disk usage of the user's data, like du -s (hard links counted once), with the link-safe walker.</summary>
+    /// <summary>Disk usage of the user's data, like du -s (hard links once, links never followed): the counter aica du uses.</summary>
     private (long Bytes, long Files, int Unreadable) Measure(string dir)
     {
         using var fd = s.Fs.TryOpenDir(dir, out _);
         if (fd is null) return (0, 0, 1);
-        var v = new DuVisitor();
-        TreeWalker.Default().Walk(fd, s.Fs.Host(dir), v);
-        return (v.Bytes, v.Files, v.Unreadable);
-    }
-
-    private sealed class DuVisitor : IWalkVisitor
-    {
-        private long _bytes, _files;
-        private int _unreadable;
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, byte> _seen = new();
-        public long Bytes => _bytes;
-        public long Files => _files;
-        public int Unreadable => _unreadable;
-
-        public bool VisitDirectory(SafeFd dir, in FileStat stat, string path, int depth)
-        {
-            Interlocked.Add(ref _bytes, stat.DiskBytes);
-            return true;
-        }
-
-        public void VisitEntry(in WalkEntry e)
-        {
-            Interlocked.Increment(ref _files);
-            if (e.Stat.Nlink > 1 && !e.Stat.IsDir && !_seen.TryAdd(e.Stat.Ino, 0)) return;
-            Interlocked.Add(ref _bytes, e.Stat.DiskBytes);
-        }
-
-        public void OnError(string path, SysException error) => Interlocked.Increment(ref _unreadable);
+        var counter = new Caches.UsageCounter();
+        var usage = counter.Add(fd, s.Fs.Host(dir));
+        return (usage.Disk, usage.Files, counter.Problems.Count);
     }
 }

@@ -27,7 +27,8 @@ public sealed class MigrateService(AicaServices s)
 {
     /// <summary>
     /// TEST-ONLY fault injection: with AICA_FAULT_MIGRATE_AFTER=N the process SIGKILLs itself right after the N-th
-    /// change step, so the kill-in-the-middle test is deterministic without sleeps. Never set it in production.
+    /// change step of a migration (or path restored by a rollback), so the kill-in-the-middle tests are deterministic
+    /// without sleeps. Never set it in production.
     /// </summary>
     public const string FaultEnv = "AICA_FAULT_MIGRATE_AFTER";
 
@@ -64,6 +65,7 @@ public sealed class MigrateService(AicaServices s)
         var plan = o.To == "hybrid" ? ToHybrid(config, spec) : ToSymlink(config, spec);
         var steps = plan.Moves.Select(m => $"move {m.From} -> {m.To}").Concat(plan.Removes.Select(r => $"remove {r} (backed up)")).ToList();
         steps.Insert(0, $"back up {string.Join(", ", plan.Records.Where(r => r.Existed).Select(r => r.Path))}");
+        steps.AddRange(plan.Dropped.Select(d => $"keep the SSD copy {d} only in the journal (the persistent one wins)"));
         steps.Add($"apply the {o.To} layout for {o.Name}, verify, register layout {o.To}");
         if (o.DryRun) return new MigrateResult(o.Name, from, o.To!, null, steps, [], true, false);
 
@@ -93,7 +95,11 @@ public sealed class MigrateService(AicaServices s)
         return new MigrateResult(o.Name, from, o.To!, journal, steps, [], false, false, warnings);
     }
 
-    private sealed record Plan(List<Record> Records, List<string> Mkdirs, List<(string From, string To)> Moves, List<string> Removes);
+    private sealed record Plan(List<Record> Records, List<string> Mkdirs, List<(string From, string To)> Moves, List<string> Removes)
+    {
+        /// <summary>What is not carried over (an SSD copy of a persistent dotfile): it stays in the journal.</summary>
+        public List<string> Dropped { get; } = [];
+    }
 
     private static void Add(List<Record> recs, RootedFs fs, string path)
     {
@@ -158,7 +164,7 @@ public sealed class MigrateService(AicaServices s)
                 var st = s.Fs.Lstat(p)!.Value;
                 var link = st.IsLink ? s.Fs.ReadLink(p) : null;
                 if (link == $"{dot}/{n}" || (n == "data" && link == u.DataDir)) continue; // aica's own links
-                if (dotNames.Contains(n)) continue; // an SSD copy of a persistent dotfile: the persistent one wins (the copy stays in the journal)
+                if (dotNames.Contains(n)) { plan.Dropped.Add(p); continue; } // an SSD copy of a persistent dotfile: the persistent one wins
                 if (s.Fs.Lstat($"{u.DataDir}/{n}") is not null) clash.Add($"{u.DataDir}/{n} (and {p} on the SSD)");
                 plan.Moves.Add((p, $"{u.DataDir}/{n}"));
             }
@@ -215,6 +221,7 @@ public sealed class MigrateService(AicaServices s)
                 for (var k = 1; s.Fs.Lstat(after) is not null; k++) after = $"{journal}/after/{r.Index}.{k}"; // an interrupted rollback left one: keep both
                 if (s.Fs.Lstat(r.Path) is not null) tree.Move(r.Path, after);
                 if (r.Existed) tree.Copy($"{journal}/orig/{r.Index}", r.Path);
+                Step();
             }
         }
         var entry = s.Registry.Load().Find(u.Name)!;

@@ -149,3 +149,29 @@ public sealed class EnvSpecs : IDisposable
         Assert.Contains("home        /home/alice (link -> /data/users/alice)", human.StdOut);
     }
 }
+
+/// <summary>aica env on a simulated server, as a member in a real login shell and in a non-login one.</summary>
+public sealed class EnvLoginSpecs
+{
+    [Fact]
+    public void In_a_login_shell_everything_is_set_and_without_one_the_hint_says_how_to_get_it()
+    {
+        Require.Root();
+        using var sim = new SimServer();
+        var r = sim.Boot(Reset.None, """
+            $AICA init --gid 2500 -q || exit 10
+            /data/bin/aica user add alice --uid 3001 -q || exit 11
+            echo "login: $(su - alice -c '/data/bin/aica env --json --no-disk' | tr -d '\n ')"
+            su alice -s /bin/sh -c 'env -i PATH=/usr/bin:/bin /data/bin/aica env --no-disk' | grep 'bash -l' | head -1
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var login = r.StdOut.Split('\n').Single(l => l.StartsWith("login: "))[7..];
+        Assert.Contains("\"name\":\"alice\"", login);
+        Assert.Contains("\"registered\":true", login);
+        Assert.Contains("\"umask\":\"0002\"", login);
+        Assert.Contains("\"variables_set\":true", login);
+        Assert.Contains("\"path_has_conda\":true", login);
+        Assert.Contains("\"home_target\":\"/data/users/alice\"", login);
+        Assert.Contains("not set in this shell", r.StdOut);
+    }
+}

@@ -205,7 +205,7 @@ public sealed class InstallSpecs : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_sb.P("/data/apps"), ".uv.*"));
     }
 
-    public static TheoryData<string> BadArchives => ["corrupt", "not-executable", "symlink-inside", "not-gzip", "no-uv"];
+    public static TheoryData<string> BadArchives => ["corrupt", "not-executable", "symlink-inside", "dotdot-name", "not-gzip", "no-uv"];
 
     [Theory]
     [MemberData(nameof(BadArchives))]
@@ -219,11 +219,18 @@ public sealed class InstallSpecs : IDisposable
             "corrupt" => Truncate(UvArchive("c", "0.6.0")),
             "not-executable" => UvArchive("n", "0.6.0", mode: "644"),
             "symlink-inside" => UvArchive("s", "0.6.0", extra: $"ln -s '{outside}' uv-x86_64-unknown-linux-gnu/escape &&"),
+            "dotdot-name" => UvArchive("d", "0.6.0", extra: "tar -P --transform 's|^uv-x86_64-unknown-linux-gnu/uvx|uv-x86_64-unknown-linux-gnu/../../outside/uvx|' -czf ../d.tar.gz uv-x86_64-unknown-linux-gnu; exit 0;"),
             "not-gzip" => WriteText("plain.tar.gz", "<html>404</html>"),
             _ => EmptyArchive(),
         };
         var (code, stdout, stderr) = Aica("install", "uv", "--from", bad);
         Assert.True(code == 1, $"{kind}: exit {code}\n{stdout}\n{stderr}");
+        var why = kind switch
+        {
+            "corrupt" => "corrupt", "not-executable" => "not an executable", "symlink-inside" => "other than files and directories",
+            "dotdot-name" => "unsafe name", "not-gzip" => "not a gzip", _ => "missing from the install",
+        };
+        Assert.Contains(why, stdout + stderr);
         Assert.Equal(before, Tools.Sh($"cd '{_sb.P("/data/apps")}' && find . -printf '%p %m %u %g %s\\n' | sort").StdOut);
         Assert.False(File.Exists(outside));
     }

@@ -67,7 +67,8 @@ public sealed class ShimSpecs : IDisposable
         { "ops-disk-alert.sh", "--threshold=85 --dry-run", "disk --threshold 85 --dry-run" },
         { "system-permissions.sh", "", "perms" },
         { "system-permissions.sh", "gpu-users", "perms" },
-        { "system-permissions.sh", "/data/dataset /data/code --dry-run", "perms /data/dataset /data/code --dry-run" },
+        { "system-permissions.sh", "/data/dataset /data/code --dry-run", "perms --dry-run /data/dataset /data/code" },
+        { "system-permissions.sh", "gpu-users -q /data/code --dry-run", "perms -q --dry-run /data/code" },
         { "ops-clean-cache.sh", "--help", "clean --help" },
     };
 
@@ -145,5 +146,34 @@ public sealed class ShimSpecs : IDisposable
         if (File.Exists("/data/bin/aica")) return;
         var r = Tools.Run("env", ["-u", "AICA_BIN", "/bin/sh", Path.Combine(ShimsDir, "ops-disk-alert.sh")]);
         Assert.Equal(127, r.ExitCode);
+    }
+
+    public static TheoryData<string, string> RealForms => new()
+    {
+        { "ops-recovery.sh", "--dry-run" },
+        { "ops-setup-global.sh", "gpu-users --dry-run" },
+        { "system-sudoers.sh", "--dry-run" },
+        { "user-setup.sh", "carol gpu-users --dry-run" },
+        { "user-register.sh", "dave --uid 3005 --shell /bin/bash --layout symlink --dry-run" },
+        { "user-fix-permissions.sh", "alice gpu-users --dry-run" },
+        { "ops-clean-cache.sh", "--pip --hf --older-than 30 --dry-run" },
+        { "ops-disk-alert.sh", "--threshold 80 --dry-run" },
+        { "system-permissions.sh", "gpu-users /data/dataset /data/code --dry-run" },
+    };
+
+    /// <summary>What each wrapper produces is a command line the real aica accepts (not exit 2), run on a sandbox via AICA_ROOT.</summary>
+    [Theory]
+    [MemberData(nameof(RealForms))]
+    public void The_real_aica_accepts_what_the_wrappers_produce(string script, string oldArgs)
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        Assert.Equal(0, sb.Aica("recover", "-q").ExitCode);
+        var r = Tools.Run("/bin/sh", [Path.Combine(ShimsDir, script), .. oldArgs.Split(' ')],
+            new Dictionary<string, string> { ["AICA_BIN"] = Tools.AicaBin, ["AICA_ROOT"] = sb.Root });
+        Assert.True(r.ExitCode is 0 or 1, r.ToString());
+        Assert.DoesNotContain("unknown", r.StdErr);
     }
 }

@@ -59,6 +59,11 @@ public sealed class UserFixMigrateSpecs
         Assert.Equal(0, sb.Aica("recover").ExitCode); // fix and recover agree
     }
 
+    /// <summary>Ids of the failing doctor checks for a user.</summary>
+    private static List<string> DoctorFails(Sandbox sb, string user) =>
+        JsonDocument.Parse(sb.Aica("doctor", "--user", user, "--json").StdOut).RootElement.GetProperty("checks").EnumerateArray()
+            .Where(c => c.GetProperty("status").GetString() == "fail").Select(c => c.GetProperty("id").GetString()!).ToList();
+
     private static void SymlinkUser(Sandbox sb)
     {
         Assert.Equal(0, sb.Aica("user", "add", "alice", "--pubkey-file", UserCommandSpecs.KeyFile(sb, UserUnitSpecs.Ed25519 + "\n")).ExitCode);
@@ -76,7 +81,10 @@ public sealed class UserFixMigrateSpecs
         File.WriteAllText(sb.P("/home/bob/scratch.txt"), "on the SSD\n");
         Directory.CreateDirectory(sb.P("/home/bob/runs"));
         File.WriteAllText(sb.P("/home/bob/runs/log"), "epoch 1\n");
-        Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob/scratch.txt")}' '{sb.P("/home/bob/runs")}'; chown 1000:2500 '{sb.P("/data/users/bob/dotfiles/.vimrc")}'");
+        File.Delete(sb.P("/home/bob/.gitconfig")); // an SSD copy where the persistent one exists
+        File.WriteAllText(sb.P("/home/bob/.gitconfig"), "ssd copy\n");
+        File.WriteAllText(sb.P("/data/users/bob/dotfiles/.gitconfig"), "persistent\n");
+        Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob/scratch.txt")}' '{sb.P("/home/bob/runs")}' '{sb.P("/home/bob/.gitconfig")}'; chown 1000:2500 '{sb.P("/data/users/bob/dotfiles/.vimrc")}' '{sb.P("/data/users/bob/dotfiles/.gitconfig")}'");
     }
 
     [Fact]
@@ -127,6 +135,8 @@ public sealed class UserFixMigrateSpecs
         Assert.Equal("on the SSD\n", File.ReadAllText(sb.P("/data/users/bob/scratch.txt")));
         Assert.Equal("epoch 1\n", File.ReadAllText(sb.P("/data/users/bob/runs/log")));
         Assert.Equal("set nu\n", File.ReadAllText(sb.P("/data/users/bob/.vimrc")));
+        Assert.Equal("persistent\n", File.ReadAllText(sb.P("/data/users/bob/.gitconfig")));
+        Assert.Contains("keep the SSD copy /home/bob/.gitconfig only in the journal", r.StdOut);
         Assert.Equal(UserUnitSpecs.Ed25519 + "\n", File.ReadAllText(sb.P("/data/users/bob/.ssh/authorized_keys")));
         Assert.False(Directory.Exists(sb.P("/data/users/bob/dotfiles")));
         Assert.Equal(0, sb.Aica("doctor", "--user", "bob").ExitCode);
@@ -134,7 +144,7 @@ public sealed class UserFixMigrateSpecs
         r = sb.Aica("user", "migrate", "bob", "--rollback", "--yes");
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(before, Homes(sb));
-        Assert.Equal(0, sb.Aica("doctor", "--user", "bob").ExitCode);
+        Assert.Equal(["home.dotfile:/home/bob/.gitconfig"], DoctorFails(sb, "bob")); // the original had that SSD copy, and doctor still sees it
     }
 
     [Theory]
@@ -162,6 +172,24 @@ public sealed class UserFixMigrateSpecs
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(before, Homes(sb));
         Assert.Equal(registry, File.ReadAllText(sb.P("/data/config/users.txt")));
-        Assert.Equal(0, sb.Aica("doctor", "--user", user).ExitCode);
+        Assert.Equal(user == "bob" ? ["home.dotfile:/home/bob/.gitconfig"] : [], DoctorFails(sb, user));
+    }
+
+    [Fact]
+    public void A_rollback_killed_in_the_middle_can_be_run_again_and_still_restores_the_original()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        SymlinkUser(sb);
+        var before = Homes(sb);
+        var kill = new Dictionary<string, string> { ["AICA_FAULT_MIGRATE_AFTER"] = "3" };
+        Assert.Equal(137, Tools.Run(Tools.AicaBin, ["--root", sb.Root, "user", "migrate", "alice", "--to", "hybrid", "--yes"], kill).ExitCode);
+        Assert.Equal(137, Tools.Run(Tools.AicaBin, ["--root", sb.Root, "user", "migrate", "alice", "--rollback", "--yes"], kill).ExitCode);
+        Assert.NotEqual(before, Homes(sb));
+        var r = sb.Aica("user", "migrate", "alice", "--rollback", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(before, Homes(sb));
+        Assert.Contains("alice:gpu-users:1000:1000:/bin/bash:symlink", File.ReadAllText(sb.P("/data/config/users.txt")));
     }
 }

@@ -12,6 +12,12 @@ public sealed class PermsCommand(CliContext cli)
     [Command("perms")]
     public int Run(bool dryRun = false, CancellationToken cancellationToken = default, [Argument] params string[] paths)
     {
+        // The generated parser hands a trailing params argument every later token, so `perms PATH --dry-run` arrives
+        // here with the flag among the paths: take it out (a path never starts with '-'; anything else is exit 2).
+        foreach (var option in paths.Where(p => p.StartsWith('-')))
+            if (option == "--dry-run") dryRun = true;
+            else throw AicaException.Usage($"perms: unknown option '{option}'");
+        paths = paths.Where(p => !p.StartsWith('-')).ToArray();
         using var s = cli.CreateServices();
         var r = new PermsService(s).Run(new PermsOptions(paths, dryRun, cli.Options.Verbose), cancellationToken);
         return Render(cli, "perms", r);

@@ -38,6 +38,19 @@ public sealed class PermsSpecs : IDisposable
     }
 
     [Fact]
+    public void Dry_run_after_the_paths_is_still_a_dry_run_and_an_unknown_option_there_is_exit_2()
+    {
+        Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/x")}'; chmod 700 '{_sb.P("/data/dataset/x")}'");
+        var before = Tree();
+        var r = _sb.Aica("perms", "/data/dataset", "--dry-run");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("perms (dry run):", r.StdOut);
+        Assert.Equal(before, Tree());
+        Assert.Equal(2, _sb.Aica("perms", "/data/dataset", "--force").ExitCode);
+        Assert.Equal(before, Tree());
+    }
+
+    [Fact]
     public void A_named_path_that_is_a_link_is_not_followed()
     {
         File.CreateSymbolicLink(_sb.P("/data/dataset/etc"), "/etc");

@@ -41,6 +41,10 @@ public sealed record AicaConfig
         ("conda", CondaPkgs), ("torch", TorchHome), ("hf.hub", HfHub), ("hf.datasets", HfDatasets), ("comfyui", ComfyUi), ("flux", Flux),
     ];
 
+    /// <summary>Every tree members share, with its root's mode (SPEC §3): the caches 2775, datasets and code 3775 (sticky).</summary>
+    public IReadOnlyList<(string Path, uint Mode)> SharedRoots =>
+        [.. SharedCaches.Select(x => (x.Path, Native.Perms.O(2775))), (Datasets, Native.Perms.O(3775)), (Code, Native.Perms.O(3775))];
+
     public static AicaConfig Parse(string text)
     {
         var t = TomlLite.Parse(text);

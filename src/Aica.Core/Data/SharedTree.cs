@@ -9,13 +9,7 @@ namespace Aica.Data;
 public static class SharedTree
 {
     /// <summary>Each shared root with its top-level mode: caches root:G 2775, datasets and code root:G 3775.</summary>
-    public static IReadOnlyList<(string Path, uint Mode)> Roots(AicaConfig c)
-    {
-        var list = c.SharedCaches.Select(x => (x.Path, O(2775))).ToList();
-        list.Add((c.Datasets, O(3775)));
-        list.Add((c.Code, O(3775)));
-        return list;
-    }
+    public static IReadOnlyList<(string Path, uint Mode)> Roots(AicaConfig c) => c.SharedRoots;
 
     /// <summary>The shared root that contains <paramref name="path"/> (itself or an ancestor), or null.</summary>
     public static string? RootOf(AicaConfig c, string path) =>

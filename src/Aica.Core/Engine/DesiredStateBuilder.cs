@@ -59,11 +59,6 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
     /// <summary>SPEC §3, top levels only: recursive repair is aica perms.</summary>
     public IEnumerable<Item> TreeItems(uint gid, string? selfExe)
     {
-        var shared = new List<(string Path, uint Mode)>();
-        foreach (var (_, p) in config.SharedCaches) shared.Add((p, O(2775)));
-        shared.Add((config.Datasets, O(3775)));
-        shared.Add((config.Code, O(3775)));
-
         var fixedDirs = new List<(string Path, uint Mode)>
         {
             ("/data", O(755)), ("/data/bin", O(755)), ("/data/config", O(755)), ("/data/admin", O(750)), ("/data/admin/backups", O(750)),
@@ -72,7 +67,7 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
         var all = new SortedDictionary<string, Item>(StringComparer.Ordinal);
         foreach (var (p, m) in fixedDirs) all[p] = new DirItem(p, 0, 0, m);
         if (config.BackupDir != "/data/admin/backups") all[config.BackupDir] = new DirItem(config.BackupDir, 0, 0, O(750));
-        foreach (var (p, m) in shared)
+        foreach (var (p, m) in config.SharedRoots)
         {
             // Intermediate directories (/data/cache, /data/models, ...) are root:root 0755.
             var parts = p.Split('/', StringSplitOptions.RemoveEmptyEntries);

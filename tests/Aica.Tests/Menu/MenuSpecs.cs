@@ -28,6 +28,9 @@ public sealed class MenuSpecs : IDisposable
 
     private void Keys(params string[] keys) => Tools.Run("tmux", ["send-keys", "-t", _session, .. keys]);
 
+    /// <summary>The menu's last line: once it shows, the whole menu is drawn (its title alone may be mid-draw).</summary>
+    private const string MenuDrawn = "q to quit";
+
     /// <summary>Polls the screen until it shows <paramref name="text"/> (bounded; fails with the screen it saw).</summary>
     private string WaitFor(string text, int seconds = 20)
     {
@@ -46,7 +49,7 @@ public sealed class MenuSpecs : IDisposable
     [Fact]
     public void Admin_menu_fits_80x24_runs_an_entry_by_number_and_quits_with_q()
     {
-        var screen = WaitFor("admin menu");
+        var screen = WaitFor(MenuDrawn);
         Assert.Contains("Recover now", screen);
         Assert.True(screen.Split('\n').Length <= 25);
         Assert.All(screen.Split('\n'), l => Assert.True(l.Length <= 80));
@@ -54,7 +57,7 @@ public sealed class MenuSpecs : IDisposable
         WaitFor("recovered 0 users, 0 failed");
         WaitFor("Press any key");
         Keys("x");
-        WaitFor("admin menu");
+        WaitFor(MenuDrawn);
         Keys("q");
         WaitFor("EXITED=0");
     }
@@ -62,11 +65,11 @@ public sealed class MenuSpecs : IDisposable
     [Fact]
     public void Arrow_keys_move_the_selection_and_Enter_runs_it()
     {
-        WaitFor("admin menu");
+        WaitFor(MenuDrawn);
         Keys("Down", "Enter"); // the second entry: doctor
         WaitFor("doctor:");
         Keys("x");
-        WaitFor("admin menu");
+        WaitFor(MenuDrawn);
         Keys("q");
         WaitFor("EXITED=0");
     }
@@ -74,7 +77,7 @@ public sealed class MenuSpecs : IDisposable
     [Fact]
     public void A_destructive_entry_asks_first_and_a_no_changes_nothing()
     {
-        WaitFor("admin menu");
+        WaitFor(MenuDrawn);
         var before = File.ReadAllText(_sb.P("/etc/passwd"));
         Keys("7"); // clean caches
         WaitFor("Type yes to confirm");
@@ -84,5 +87,39 @@ public sealed class MenuSpecs : IDisposable
         Keys("x");
         Keys("q");
         WaitFor("EXITED=0");
+    }
+
+    [Fact]
+    public void A_member_gets_the_member_menu_and_its_guides()
+    {
+        var member = "aica-member-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            var r = Tools.Run("tmux", ["new-session", "-d", "-s", member, "-x", "80", "-y", "24",
+                $"NO_COLOR=1 setpriv --reuid=3001 --regid=3001 --clear-groups '{Tools.AicaBin}' --root '{_sb.Root}'; echo EXITED=$?; read -r _"]);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            string Screen() => Tools.Run("tmux", ["capture-pane", "-p", "-t", member]).StdOut;
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            var ct = TestContext.Current.CancellationToken;
+            void Wait(string text)
+            {
+                while (!Screen().Contains(text))
+                {
+                    if (DateTime.UtcNow > deadline) Assert.Fail($"screen never showed '{text}':\n{Screen()}");
+                    ct.WaitHandle.WaitOne(50);
+                }
+            }
+            Wait(MenuDrawn);
+            Assert.Contains("member menu", Screen());
+            Assert.Contains("Clean my caches", Screen());
+            Assert.DoesNotContain("Add a user", Screen());
+            Tools.Run("tmux", ["send-keys", "-t", member, "4"]); // conda guide: text, runs nothing
+            Wait("conda create");
+            Tools.Run("tmux", ["send-keys", "-t", member, "x"]);
+            Wait(MenuDrawn);
+            Tools.Run("tmux", ["send-keys", "-t", member, "q"]);
+            Wait("EXITED=0");
+        }
+        finally { Tools.Run("tmux", ["kill-session", "-t", member]); }
     }
 }

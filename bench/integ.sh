@@ -49,6 +49,6 @@ u=$(mean 20 $AS du -s -B1 "$U")
 q=$(mean 50 $AS "$AICA" --root "$R" env -q --no-disk)
 a=$(mean 30 "$AICA" --root "$R" adopt -q)
 i=$(mean 30 "$AICA" --root "$R" init -q)
-echo "aica env (20 100 files, with disk) mean ${e} ms   du -s -B1 ${u} ms   ratio $(awk "BEGIN{printf \"%.2f\", $e/$u}")x"
+echo "aica env (20 100 files, with disk) mean ${e} ms   du -s -B1 ${u} ms   ratio du/aica = $(awk "BEGIN{printf \"%.2f\", $u/$e}")"
 echo "aica env --no-disk                mean ${q} ms"
-echo "aica adopt, steady state          mean ${a} ms   aica init, steady ${i} ms   ratio $(awk "BEGIN{printf \"%.2f\", $a/$i}")x"
+echo "aica adopt, steady state          mean ${a} ms   aica init, steady ${i} ms   adopt/init = $(awk "BEGIN{printf \"%.2f\", $a/$i}")"

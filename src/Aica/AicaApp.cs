@@ -39,7 +39,10 @@ public static class AicaApp
         {
             // The interactive menu needs a terminal; without one print help and never wait for input.
             if (ReferenceEquals(stdout, Console.Out) && Menu.MenuApp.CanRun)
-                return await new Menu.MenuApp(GlobalArgs.Reconstruct(parsed.Options), Native.Sys.Euid == 0, stdout).RunAsync();
+            {
+                var admin = Native.Sys.Euid == 0;
+                return await new Menu.MenuApp(GlobalArgs.Reconstruct(parsed.Options), admin, stdout, admin ? null : Menu.MenuModel.MyDataDir(parsed.Options)).RunAsync();
+            }
             stderr.WriteLine(Usage);
             return ExitCodes.Usage;
         }
@@ -92,6 +95,7 @@ public static class AicaApp
         usage: aica <command> [options]   (aica <command> --help for its options)
 
         commands: {string.Join(", ", Commands.Select(c => c.Contains(' ') ? c[..c.IndexOf(' ')] : c).Distinct())}
+        menu: aica with no arguments on a terminal (admin mode as root, member mode otherwise)
         global options (any position): --root DIR  --json  -q  -v  --wait SECONDS  --help  --version
         exit codes: 0 ok · 1 failed · 2 usage · 3 refused for safety · 4 lock busy · 130 interrupted
         """;

@@ -6,7 +6,7 @@ namespace Aica.Cli.Menu;
 /// The interactive menu (<c>aica</c> with no arguments on a terminal): arrow keys or numbers, Enter to run,
 /// q to quit. Each entry runs the same command as the CLI through <see cref="AicaApp"/>. Fits 80×24.
 /// </summary>
-public sealed class MenuApp(string[] globalArgs, bool admin, TextWriter output)
+public sealed class MenuApp(string[] globalArgs, bool admin, TextWriter output, string? dataDir = null)
 {
     private readonly bool _colour = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")) && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
 
@@ -15,7 +15,7 @@ public sealed class MenuApp(string[] globalArgs, bool admin, TextWriter output)
 
     public async Task<int> RunAsync()
     {
-        var entries = admin ? MenuModel.Admin() : MenuModel.Member();
+        var entries = admin ? MenuModel.Admin() : MenuModel.Member(dataDir);
         var current = 0;
         while (true)
         {

@@ -33,14 +33,30 @@ public static class MenuModel
         new("Shared data report", _ => ["data", "report"]),
     ];
 
-    public static IReadOnlyList<MenuEntry> Member() =>
+    /// <summary>The member menu; <paramref name="dataDir"/> is the caller's /data/users/NAME (null: not known, env shows the total).</summary>
+    public static IReadOnlyList<MenuEntry> Member(string? dataDir) =>
     [
         new("My environment", _ => ["env"]),
-        new("My disk usage", _ => ["env"]),
+        new("My disk usage", _ => dataDir is null ? ["env"] : ["du", dataDir, "--top", "15"]),
         new("Clean my caches (pip, uv, npm)", _ => ["clean", "--pip", "--uv", "--npm"], Destructive: true),
         new("Conda guide", _ => [], Text: CondaGuide),
         new("Help", _ => [], Text: Help),
     ];
+
+    /// <summary>
+    /// The caller's data directory, from the account database (no NSS lookup: SPEC §6.8), else $USER; null when
+    /// neither names a valid user.
+    /// </summary>
+    public static string? MyDataDir(Services.GlobalOptions options)
+    {
+        try
+        {
+            using var s = new Services.AicaServices(options);
+            var name = s.Accounts.Load().UserById((int)Native.Sys.Uid)?.Name ?? Environment.GetEnvironmentVariable("USER");
+            return name is not null && Config.Names.ValidateUser(name) is null ? new Engine.UserSpec(name, 0, 0, "", "symlink", 0, "").DataDir : null;
+        }
+        catch (Exception e) when (e is AicaException or Native.SysException or IOException) { return null; }
+    }
 
     public const string CondaGuide = """
         Conda on this server

@@ -89,10 +89,50 @@ public sealed class MenuSpecs : IDisposable
         WaitFor("EXITED=0");
     }
 
+    /// <summary>
+    /// stdout is the terminal but stdin is a FIFO nobody writes to (a pipe that never closes): reading a key would
+    /// block for ever. The menu must not start: help on stderr, exit 2, at once. The same when only stdout is redirected.
+    /// </summary>
+    [Fact]
+    public void Without_a_terminal_on_stdin_or_stdout_it_prints_help_and_exits_2_without_waiting()
+    {
+        var session = "aica-notty-" + Guid.NewGuid().ToString("N")[..8];
+        var dir = Directory.CreateTempSubdirectory("aica-notty-").FullName;
+        try
+        {
+            Tools.Sh($"mkfifo '{dir}/in'");
+            var script = $"exec 3<>'{dir}/in'; '{Tools.AicaBin}' --root '{_sb.Root}' <&3; echo STDIN-EXITED=$?; "
+                + $"'{Tools.AicaBin}' --root '{_sb.Root}' > '{dir}/out'; echo STDOUT-EXITED=$?; read -r _";
+            var r = Tools.Run("tmux", ["new-session", "-d", "-s", session, "-x", "80", "-y", "24", "bash", "-c", script]);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            var ct = TestContext.Current.CancellationToken;
+            string screen;
+            while (!(screen = Tools.Run("tmux", ["capture-pane", "-p", "-t", session]).StdOut).Contains("STDOUT-EXITED="))
+            {
+                if (DateTime.UtcNow > deadline) Assert.Fail($"aica waited for input instead of exiting:\n{screen}");
+                ct.WaitHandle.WaitOne(50);
+            }
+            Assert.Contains("STDIN-EXITED=2", screen);
+            Assert.Contains("STDOUT-EXITED=2", screen);
+            Assert.Contains("usage: aica", screen); // help on stderr, which is the terminal
+            Assert.DoesNotContain("menu", File.ReadAllText($"{dir}/out"));
+            Assert.Equal("", File.ReadAllText($"{dir}/out"));
+        }
+        finally
+        {
+            Tools.Run("tmux", ["kill-session", "-t", session]);
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public void A_member_gets_the_member_menu_and_its_guides()
     {
         var member = "aica-member-" + Guid.NewGuid().ToString("N")[..8];
+        _sb.AddUser("alice", 3001);
+        Assert.Equal(0, _sb.Aica("recover", "-q").ExitCode);
+        Tools.Sh($"mkdir '{_sb.P("/data/users/alice/checkpoints")}' && head -c 300000 /dev/zero > '{_sb.P("/data/users/alice/checkpoints/w.bin")}' && chown -R 3001:3001 '{_sb.P("/data/users/alice/checkpoints")}'");
         try
         {
             var r = Tools.Run("tmux", ["new-session", "-d", "-s", member, "-x", "80", "-y", "24",
@@ -115,6 +155,11 @@ public sealed class MenuSpecs : IDisposable
             Assert.DoesNotContain("Add a user", Screen());
             Tools.Run("tmux", ["send-keys", "-t", member, "4"]); // conda guide: text, runs nothing
             Wait("conda create");
+            Tools.Run("tmux", ["send-keys", "-t", member, "x"]);
+            Wait(MenuDrawn);
+            Tools.Run("tmux", ["send-keys", "-t", member, "2"]); // my disk usage: du of the member's own data, biggest first
+            Wait("under /data/users/alice");
+            Assert.Contains("checkpoints", Screen());
             Tools.Run("tmux", ["send-keys", "-t", member, "x"]);
             Wait(MenuDrawn);
             Tools.Run("tmux", ["send-keys", "-t", member, "q"]);

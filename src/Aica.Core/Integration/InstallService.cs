@@ -289,12 +289,16 @@ public sealed class InstallService(AicaServices s)
         public void OnError(string path, SysException error) => Interlocked.CompareExchange(ref _error, $"cannot secure {path}: {error.Message}", null);
     }
 
-    /// <summary>A failed in-place install is removed and the previous one renamed back.</summary>
+    /// <summary>
+    /// A failed in-place install is removed and the previous one renamed back. The marker goes before the rename: a
+    /// crash in between leaves only the aside copy (put back by the next run), never a marker beside a restored
+    /// install without a record (a bash-era Miniconda), which the next run would take for a half-written one.
+    /// </summary>
     private async Task RollBack(string prefix, string aside, string marker, CancellationToken ct)
     {
         await RemoveTree(prefix, ct).ConfigureAwait(false);
-        if (s.Fs.Lstat(aside) is not null) s.Fs.Rename(aside, prefix);
         s.Fs.Unlink(marker);
+        if (s.Fs.Lstat(aside) is not null) s.Fs.Rename(aside, prefix);
     }
 
     /// <summary>

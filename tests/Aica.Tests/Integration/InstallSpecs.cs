@@ -167,6 +167,31 @@ public sealed class InstallSpecs : IDisposable
         Assert.Contains("conda 24.1.2", File.ReadAllText(Path.Combine(kept, "miniconda3/bin/conda")));
     }
 
+    /// <summary>
+    /// What a crash in the middle of a rollback leaves: the half-written prefix removed, the marker gone, the previous
+    /// install still aside (a bash-era one, without aica's record). The next run puts it back first; when that run's
+    /// installer fails too, the previous install is back at the prefix, byte for byte.
+    /// </summary>
+    [Fact]
+    public void A_previous_install_left_aside_is_put_back_first_and_survives_a_failing_installer()
+    {
+        Tools.Sh($"""
+            mkdir -p '{_sb.P("/data/apps/.miniconda3.aica-old/bin")}' && printf '#!/bin/sh\necho conda 23.1.0\n' > '{_sb.P("/data/apps/.miniconda3.aica-old/bin/conda")}'
+            chmod 755 '{_sb.P("/data/apps/.miniconda3.aica-old/bin/conda")}'
+            """);
+        var before = Tools.Sh($"cd '{_sb.P("/data/apps/.miniconda3.aica-old")}' && find . -printf '%p %m %u %g %s\\n' | sort && md5sum bin/conda").StdOut;
+        var dry = Aica("install", "miniconda", "--from", FakeConda("24.9.0"), "--dry-run");
+        Assert.True(dry.Code == 0, dry.Out + dry.Err);
+        Assert.Contains("put back first", dry.Out);
+        Assert.True(Directory.Exists(_sb.P("/data/apps/.miniconda3.aica-old")), "a dry run moves nothing");
+
+        var (code, stdout, stderr) = Aica("install", "miniconda", "--from", FakeConda("24.9.0", failAfter: "exit 5"));
+        Assert.True(code == 1, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Equal(before, Tools.Sh($"cd '{_sb.P("/data/apps/miniconda3")}' && find . -printf '%p %m %u %g %s\\n' | sort && md5sum bin/conda").StdOut);
+        Assert.Equal("conda 23.1.0", CondaVersionInSandbox());
+        Assert.Empty(Directory.GetFileSystemEntries(_sb.P("/data/apps"), ".miniconda3.*"));
+    }
+
     [Fact]
     public void A_broken_install_without_a_marker_is_found_by_verification_and_replaced()
     {

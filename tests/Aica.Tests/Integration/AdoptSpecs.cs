@@ -177,21 +177,33 @@ public sealed class AdoptSpecs
     {
         Require.Root();
         using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, BashEra + "\n" + """
+        var r = sim.Boot(Reset.None, BashEra + "\n" + $$"""
             echo 'ghost:gpu-users' >> /data/config/users.txt
+            # the vanished user's data is still there, owned by a uid nobody has any more
+            mkdir -p /data/users/ghost/thesis && echo chapter1 > /data/users/ghost/thesis/ch1.tex && chown -R 3009:2000 /data/users/ghost && chmod 700 /data/users/ghost
             echo 'alice ALL=(ALL) NOPASSWD: ALL' >> /etc/sudoers.d/aica-datakeeper
             cp /etc/sudoers.d/aica-datakeeper /run/old-sudoers
+            echo @@before; {{UsersSnapshot}}; echo @@end
+            $AICA adopt --dry-run > /run/dry.txt; echo "dry=$?"
             $AICA adopt > /run/adopt.txt; echo "adopt=$?"
             cat /run/adopt.txt
+            echo @@after; {{UsersSnapshot}}; echo @@end
             cmp /etc/sudoers.d/aica-datakeeper /run/old-sudoers && echo sudoers-kept
             grep -x 'ghost:gpu-users' /data/config/users.txt && echo ghost-kept
             grep -x 'alice:gpu-users:3001:3001:/bin/bash:symlink' /data/config/users.txt && echo alice-upgraded
+            test -e /etc/profile.d/global_envs.sh || echo rest-done
+            grep -c '^PROBLEM' /data/admin/reports/adopt_*.txt | sed 's/^/report-problems=/'
             $AICA adopt --json > /run/adopt.json; echo "json=$?"
             cat /run/adopt.json
             """);
         var o = r.StdOut;
         Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("dry=1", o);
         Assert.Contains("adopt=1", o);
+        Assert.Equal(Between(o, "@@before", "@@end"), Between(o, "@@after", "@@end"));
+        Assert.Contains("/data/users/ghost/thesis/ch1.tex", Between(o, "@@after", "@@end"));
+        Assert.Contains("rest-done", o); // everything else was done
+        Assert.Contains("report-problems=2", o);
         Assert.Contains("ghost has no account", o);
         Assert.Contains("edited by hand", o);
         Assert.Contains("alice ALL=(ALL) NOPASSWD: ALL", o);

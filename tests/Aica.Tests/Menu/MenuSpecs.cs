@@ -89,6 +89,33 @@ public sealed class MenuSpecs : IDisposable
         WaitFor("EXITED=0");
     }
 
+    /// <summary>Colour (SGR sequences, read with capture-pane -e) on a colour terminal; none at all with NO_COLOR or TERM=dumb.</summary>
+    [Theory]
+    [InlineData("", true)]
+    [InlineData("NO_COLOR=1", false)]
+    [InlineData("TERM=dumb", false)]
+    public void Colour_only_when_the_terminal_supports_it_and_NO_COLOR_is_unset(string env, bool colour)
+    {
+        var session = "aica-colour-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            var r = Tools.Run("tmux", ["new-session", "-d", "-s", session, "-x", "80", "-y", "24",
+                $"env -u NO_COLOR {env} '{Tools.AicaBin}' --root '{_sb.Root}'; echo EXITED=$?; read -r _"]);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            var ct = TestContext.Current.CancellationToken;
+            string screen;
+            while (!(screen = Tools.Run("tmux", ["capture-pane", "-p", "-e", "-t", session]).StdOut).Contains(MenuDrawn))
+            {
+                if (DateTime.UtcNow > deadline) Assert.Fail($"menu never drawn:\n{screen}");
+                ct.WaitHandle.WaitOne(50);
+            }
+            Assert.True(screen.Contains("\e[") == colour, $"colour expected: {colour}\n{screen.Replace("\e", "^[")}");
+            Tools.Run("tmux", ["send-keys", "-t", session, "q"]);
+        }
+        finally { Tools.Run("tmux", ["kill-session", "-t", session]); }
+    }
+
     /// <summary>
     /// stdout is the terminal but stdin is a FIFO nobody writes to (a pipe that never closes): reading a key would
     /// block for ever. The menu must not start: help on stderr, exit 2, at once. The same when only stdout is redirected.

@@ -89,6 +89,7 @@ public sealed class AdoptSpecs
         Require.Root();
         using var sim = new SimServer();
         var r = sim.Boot(Reset.None, BashEra + "\n" + $$"""
+            echo '[ -f /tmp/recovery-complete ] || echo "recovery still running, log in later"' > /etc/profile.d/zz-recovery-wait.sh
             echo @@before; {{UsersSnapshot}}; echo @@end
             cp /etc/sudoers.d/aica-datakeeper /run/old-sudoers
             $AICA doctor | grep legacy.bash-era
@@ -168,6 +169,7 @@ public sealed class AdoptSpecs
         Assert.Contains("/data/users/alice: 2 scripts or programs have no exec bit", o);
         Assert.Contains("/data/apps/miniconda3: 1 scripts or programs have no exec bit", o);
         Assert.Contains("/etc/cron.d/aica-disk", o);
+        Assert.Contains("[WARN] /etc/profile.d/zz-recovery-wait.sh: '[ -f /tmp/recovery-complete ] || echo \"recovery still running, log in later\"' waits for the bash-era marker", o);
         Assert.Contains("install-miniconda.sh", o);
         Assert.Contains("world-writable entries inside", o);
     }

@@ -228,3 +228,60 @@ public sealed class AdoptSpecs
         Assert.Empty(Directory.GetFileSystemEntries(sb.P("/data")));
     }
 }
+
+/// <summary>adopt carries the bash era's own settings into aica.toml (in a sandbox, in-process).</summary>
+[Collection("cli")]
+public sealed class AdoptConfigSpecs : IDisposable
+{
+    private readonly Sandbox _sb;
+
+    public AdoptConfigSpecs()
+    {
+        Require.Root();
+        _sb = new Sandbox();
+    }
+
+    public void Dispose() => _sb.Dispose();
+
+    /// <summary>
+    /// Cache paths and the conda root of global_env.sh (the seed's /data/system layout, quoted or not) become the
+    /// config; a path that is not clean under /data keeps the default and is reported; a shared HF_HOME is not carried.
+    /// </summary>
+    [Fact]
+    public void Non_default_global_env_values_become_the_config_and_unclean_ones_keep_the_default()
+    {
+        var R = _sb.Root;
+        Tools.Sh($"""
+            set -e
+            groupadd -P '{R}' -g 2100 lab && groupadd -P '{R}' -g 3001 alice && useradd -P '{R}' -u 3001 -g 3001 -G lab -M -d /home/alice alice
+            mkdir -p '{R}/data/config' '{R}/data/system/apps/miniconda3/bin' '{R}/data/users/alice'
+            printf 'alice:lab\n' > '{R}/data/config/users.txt'
+            cat > '{R}/data/config/global_env.sh' <<'X'
+            export CONDA_PKGS_DIRS="/data/system/cache/conda/pkgs"
+            export TORCH_HOME=/data/models/torch-hub   # moved in 2025
+            export HF_HOME="/data/models/huggingface"
+            export HF_HUB_CACHE='/data/models/hf/hub'
+            export COMFYUI_HOME="/data/models/../../etc/comfy"
+            export PATH="/data/system/apps/miniconda3/bin:$PATH"
+            X
+            """);
+        var (code, stdout, stderr) = InProcess.Aica(R, "adopt");
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var toml = File.ReadAllText(_sb.P("/data/config/aica.toml"));
+        foreach (var line in new[]
+                 {
+                     "name = \"lab\"", "gid = 2100", "conda_root = \"/data/system/apps/miniconda3\"",
+                     "conda_pkgs = \"/data/system/cache/conda/pkgs\"", "torch = \"/data/models/torch-hub\"",
+                     "hf_hub = \"/data/models/hf/hub\"", "comfyui = \"/data/models/comfyui\"",
+                 })
+            Assert.Contains(line, toml);
+        Assert.DoesNotContain("/data/models/huggingface\"", toml.Split('\n').Single(l => l.StartsWith("hf_hub")));
+        Assert.Contains("COMFYUI_HOME=/data/models/../../etc/comfy is not a clean path under /data", stdout);
+        Assert.Contains("HF_HOME=/data/models/huggingface was shared", stdout);
+        // The config adopt wrote is one aica reads, and the caches it names are the ones init created.
+        Assert.Equal("root:lab 2775 directory", _sb.Stat("/data/system/cache/conda/pkgs"));
+        Assert.Equal("root:lab 2775 directory", _sb.Stat("/data/models/torch-hub"));
+        Assert.Contains("[PASS] config.parse", _sb.Aica("doctor").StdOut);
+        Assert.False(Directory.Exists(_sb.P("/etc/comfy")));
+    }
+}

@@ -78,13 +78,24 @@ public sealed class MenuSpecs : IDisposable
     public void A_destructive_entry_asks_first_and_a_no_changes_nothing()
     {
         WaitFor(MenuDrawn);
-        var before = File.ReadAllText(_sb.P("/etc/passwd"));
-        Keys("7"); // clean caches
+        // A model nobody touched for 60 days: what "Clean caches (all, older than 30 days)" removes.
+        var old = _sb.P("/data/models/torch/hub/old-model.pt");
+        Tools.Sh($"mkdir -p '{Path.GetDirectoryName(old)}' && echo weights > '{old}' && touch -d '60 days ago' '{old}'");
+        Keys("7");
         WaitFor("Type yes to confirm");
         Keys("no", "Enter");
         WaitFor("cancelled: nothing changed.");
-        Assert.Equal(before, File.ReadAllText(_sb.P("/etc/passwd")));
+        Assert.True(File.Exists(old), "answering no must not clean");
         Keys("x");
+        WaitFor(MenuDrawn);
+        Keys("7");
+        WaitFor("Type yes to confirm");
+        Keys("yes", "Enter");
+        WaitFor("Press any key");
+        Assert.Contains("$ aica clean --all --older-than 30", Screen());
+        Assert.False(File.Exists(old), "answering yes runs the same clean as the command");
+        Keys("x");
+        WaitFor(MenuDrawn);
         Keys("q");
         WaitFor("EXITED=0");
     }

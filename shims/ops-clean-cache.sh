@@ -3,6 +3,8 @@
 # old: ops-clean-cache.sh --all|--conda|--pip|--uv|--npm|--torch|--hf|--comfyui|--flux [--older-than DAYS] [--dry-run]
 # now: aica clean (the same options)
 set -eu
+# Under sudo the caller's environment never chooses the program that runs as root.
+[ -z "${SUDO_UID:-}" ] || unset AICA_BIN
 n=$#
 while [ "$n" -gt 0 ]; do
   a=$1; shift; n=$((n - 1))

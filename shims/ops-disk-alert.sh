@@ -2,6 +2,8 @@
 # ops-disk-alert.sh: compatibility wrapper for the bash-era script of the same name (kept for crontabs and habits).
 # old: ops-disk-alert.sh [--threshold PCT] [--dry-run]     now: aica disk [--threshold PCT] [--dry-run]
 set -eu
+# Under sudo the caller's environment never chooses the program that runs as root.
+[ -z "${SUDO_UID:-}" ] || unset AICA_BIN
 n=$#
 while [ "$n" -gt 0 ]; do
   a=$1; shift; n=$((n - 1))

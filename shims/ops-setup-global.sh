@@ -2,6 +2,8 @@
 # ops-setup-global.sh: compatibility wrapper for the bash-era script of the same name (kept for crontabs and habits).
 # old: ops-setup-global.sh [GROUP]     now: aica init [--group G] [--dry-run]
 set -eu
+# Under sudo the caller's environment never chooses the program that runs as root.
+[ -z "${SUDO_UID:-}" ] || unset AICA_BIN
 group=""
 n=$#
 while [ "$n" -gt 0 ]; do

@@ -4,6 +4,8 @@
 # The group comes from /data/config/aica.toml now; a GROUP argument (a bare group name) is accepted and not passed on.
 # Options go before the paths (aica perms takes every word after the first path as a path).
 set -eu
+# Under sudo the caller's environment never chooses the program that runs as root.
+[ -z "${SUDO_UID:-}" ] || unset AICA_BIN
 opts=""
 n=$#
 while [ "$n" -gt 0 ]; do

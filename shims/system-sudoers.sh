@@ -3,6 +3,8 @@
 # aica generates /etc/sudoers.d/aica (validated with visudo) as part of its desired state: `aica init` writes it.
 # old: system-sudoers.sh [GROUP]       now: aica init [--group G] [--dry-run]
 set -eu
+# Under sudo the caller's environment never chooses the program that runs as root.
+[ -z "${SUDO_UID:-}" ] || unset AICA_BIN
 group=""
 n=$#
 while [ "$n" -gt 0 ]; do

@@ -3,6 +3,8 @@
 # old: user-fix-permissions.sh USER [GROUP]     now: aica user fix USER [--dry-run]
 # The group comes from /data/config/aica.toml now; a GROUP argument is accepted and not passed on.
 set -eu
+# Under sudo the caller's environment never chooses the program that runs as root.
+[ -z "${SUDO_UID:-}" ] || unset AICA_BIN
 user=""
 group=""
 n=$#

@@ -4,6 +4,8 @@
 # old: user-setup.sh USER [GROUP]
 # now: aica user add USER [--group G] [--uid N] [--shell S] [--layout L] [--pubkey-file F] [--dry-run]
 set -eu
+# Under sudo the caller's environment never chooses the program that runs as root.
+[ -z "${SUDO_UID:-}" ] || unset AICA_BIN
 user=""
 group=""
 n=$#

@@ -41,6 +41,8 @@ public static class Tools
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("AICA_ROOT");
+        // make test run through sudo must not make every child look sudo-invoked; specs that need it pass SUDO_UID.
+        psi.Environment.Remove("SUDO_UID");
         if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var so = p.StandardOutput.ReadToEndAsync();

@@ -148,6 +148,21 @@ public sealed class ShimSpecs : IDisposable
         Assert.Equal(127, r.ExitCode);
     }
 
+    [Fact]
+    public void Under_sudo_AICA_BIN_from_the_callers_environment_is_ignored()
+    {
+        // A sudoers rule that keeps the environment must not let a member pick what runs as root.
+        if (File.Exists("/data/bin/aica")) return;
+        foreach (var n in Names)
+        {
+            File.Delete(Record);
+            var r = Tools.Run("/bin/sh", [Path.Combine(ShimsDir, n), "--help"],
+                new Dictionary<string, string> { ["AICA_BIN"] = Fake, ["REC"] = Record, ["SUDO_UID"] = "3001" });
+            Assert.False(File.Exists(Record), $"{n} ran AICA_BIN under sudo");
+            Assert.Equal(127, r.ExitCode);
+        }
+    }
+
     public static TheoryData<string, string> RealForms => new()
     {
         { "ops-recovery.sh", "--dry-run" },

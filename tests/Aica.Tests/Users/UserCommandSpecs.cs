@@ -91,6 +91,9 @@ public sealed class UserCommandSpecs
         Assert.Contains("bob:x:3002:", File.ReadAllText(sb.P("/etc/group")));
         Assert.Contains("bob:!", File.ReadAllText(sb.P("/etc/shadow"))); // no password: locked
 
+        Assert.Equal("alice:gpu-users 2750 directory", sb.Stat("/data/users/alice"));
+        Assert.Equal("bob:gpu-users 2750 directory", sb.Stat("/data/users/bob"));
+
         // symlink layout
         Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
         var profile = File.ReadAllText(sb.P("/data/users/alice/.profile"));
@@ -111,6 +114,11 @@ public sealed class UserCommandSpecs
         Assert.Equal("/data/users/bob", new FileInfo(sb.P("/home/bob/data")).LinkTarget);
         Assert.StartsWith("# skel profile\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.profile")));
         Assert.Equal("clear\n", File.ReadAllText(sb.P("/home/bob/.bash_logout")));
+        // bash login shells read ~/.bash_profile (here a file on the SSD) instead of ~/.profile: the block must be there.
+        var bobBashProfile = File.ReadAllText(sb.P("/home/bob/.bash_profile"));
+        Assert.StartsWith("# skel bash_profile\n", bobBashProfile);
+        Assert.Contains("umask 002", bobBashProfile);
+        Assert.Equal("bob:bob 644 regular file", sb.Stat("/home/bob/.bash_profile"));
         Assert.Equal(UserUnitSpecs.Ed25519 + "\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.ssh/authorized_keys")));
         Assert.Contains("  - /data/users/bob/conda/envs", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.condarc")));
 

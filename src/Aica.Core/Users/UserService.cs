@@ -232,7 +232,16 @@ public sealed class UserService(AicaServices s)
     {
         if (Environment.GetEnvironmentVariable("SUDO_USER") == name) return true;
         if (uid is { } u && int.TryParse(Environment.GetEnvironmentVariable("SUDO_UID"), out var su) && su == u) return true;
+        if (uid is { } l && LoginUid() == l) return true; // su - / sudo -i drop SUDO_*; the audit login uid stays
         return uid is { } v && Sys.Uid == v;
+    }
+
+    /// <summary>The uid this session logged in as (/proc/self/loginuid; null when unset, e.g. at boot).</summary>
+    private static long? LoginUid()
+    {
+        try { return long.TryParse(File.ReadAllText("/proc/self/loginuid").Trim(), out var l) && l != uint.MaxValue ? l : null; }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
     }
 
     /// <summary>Processes whose real or effective uid is <paramref name="uid"/> (from /proc; no NSS).</summary>

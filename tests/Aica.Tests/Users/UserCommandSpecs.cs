@@ -237,6 +237,10 @@ public sealed class UserCommandSpecs
         Assert.Contains("--yes", noYes.StdErr);
         var self = Tools.Run(Tools.AicaBin, ["--root", sb.Root, "user", "remove", "bob", "--yes"], new Dictionary<string, string> { ["SUDO_USER"] = "bob" });
         Assert.Equal(3, self.ExitCode);
+        // An admin who became root with su - (no SUDO_*): the session's login uid is theirs.
+        var loggedIn = Tools.Run("sh", ["-c", $"echo 3002 > /proc/self/loginuid && exec '{Tools.AicaBin}' --root '{sb.Root}' user remove bob --yes"]);
+        Assert.True(loggedIn.ExitCode == 3, loggedIn.ToString());
+        Assert.Contains("the admin running this command", loggedIn.StdErr);
         using (var busy = Process.Start("setpriv", ["--reuid=3002", "--regid=3002", "--clear-groups", "sleep", "60"]))
         {
             try
@@ -277,6 +281,53 @@ public sealed class UserCommandSpecs
         Assert.Equal(2, sb.Aica("user", "add", "carl", "--uid", "3002").ExitCode);
         Assert.Equal(0, sb.Aica("user", "add", "carl").ExitCode);
         Assert.DoesNotContain("carl:gpu-users:3002:", File.ReadAllText(sb.P("/data/config/users.txt")));
+        // bob2 (and b.b) untouched: account, private group, data, home link.
+        Assert.Matches("(?m)^bob2:x:3003:3003:", File.ReadAllText(sb.P("/etc/passwd")));
+        Assert.Matches("(?m)^bob2:x:3003:", File.ReadAllText(sb.P("/etc/group")));
+        Assert.Equal("bob2:gpu-users 2750 directory", sb.Stat("/data/users/bob2"));
+        Assert.Equal("/data/users/bob2", new FileInfo(sb.P("/home/bob2")).LinkTarget);
+        Assert.DoesNotMatch("(?m)^bob:", File.ReadAllText(sb.P("/data/config/users.txt")));
+    }
+
+    [Fact]
+    public void Remove_without_purge_keeps_the_data_moves_the_users_ssd_files_to_a_backup_and_a_new_uid_cannot_inherit_the_data()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "hana", "--layout", "hybrid").ExitCode);
+        File.WriteAllText(sb.P("/home/hana/scratch"), "on the SSD\n");
+        File.WriteAllText(sb.P("/data/users/hana/thesis.tex"), "precious\n");
+        var dry = sb.Aica("user", "remove", "hana", "--dry-run");
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        Assert.Contains("move /home/hana (1 entries of the user's)", dry.StdOut);
+
+        var r = sb.Aica("user", "remove", "hana", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.False(Path.Exists(sb.P("/home/hana")));
+        Assert.Equal("precious\n", File.ReadAllText(sb.P("/data/users/hana/thesis.tex"))); // without --purge the data stays
+        Assert.Equal("1000:gpu-users 2750 directory", sb.Stat("/data/users/hana"));
+        var backup = Directory.GetDirectories(sb.P("/data/admin/backups"), "removed-hana_*").Single();
+        Assert.Equal("on the SSD\n", File.ReadAllText(Path.Combine(backup, "home/scratch"))); // nothing the user made is deleted
+        Assert.DoesNotMatch("(?m)^hana:", File.ReadAllText(sb.P("/etc/passwd")));
+        Assert.DoesNotMatch("(?m)^hana:", File.ReadAllText(sb.P("/etc/group")));
+        var reg = File.ReadAllText(sb.P("/data/config/users.txt"));
+        Assert.DoesNotMatch("(?m)^hana:", reg);
+        Assert.Matches(@"(?m)^# retired uid 1000 \(hana\) ", reg);
+        var list = JsonDocument.Parse(sb.Aica("user", "list", "--json").StdOut).RootElement.GetProperty("users").EnumerateArray()
+            .Single(u => u.GetProperty("name").GetString() == "hana");
+        Assert.Equal("orphan-data", list.GetProperty("status").GetString());
+
+        // Someone else under the old name with another uid would inherit the files: refused, nothing created.
+        var before = Snapshot(sb);
+        var clash = sb.Aica("user", "add", "hana", "--uid", "4000");
+        Assert.True(clash.ExitCode == 3, clash.ToString());
+        Assert.Contains("belongs to uid 1000", clash.StdErr);
+        Assert.Equal(before, Snapshot(sb));
+        // The returning user gets the own uid back, and with it the data.
+        var back = sb.Aica("user", "add", "hana");
+        Assert.True(back.ExitCode == 0, back.ToString());
+        Assert.Contains("hana:gpu-users:1000:1000:", File.ReadAllText(sb.P("/data/config/users.txt")));
     }
 
     [Fact]

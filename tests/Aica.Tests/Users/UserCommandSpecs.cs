@@ -218,6 +218,10 @@ public sealed class UserCommandSpecs
         Assert.Contains("umask 002", File.ReadAllText(sb.P("/data/users/ann/.profile"))); // no /etc/skel here: the login rc is still made
         var uids = reg.Split('\n').Where(l => l.StartsWith("ann:") || l.StartsWith("ben:")).Select(l => l.Split(':')[2]).ToList();
         Assert.Equal(2, uids.Distinct().Count());
+        var passwd = File.ReadAllText(sb.P("/etc/passwd"));
+        Assert.Matches("(?m)^ann:x:", passwd);
+        Assert.Matches("(?m)^ben:x:", passwd);
+        Assert.Matches("(?m)^gpu-users:x:2500:(ann,ben|ben,ann)$", File.ReadAllText(sb.P("/etc/group")));
     }
 
     [Fact]

@@ -32,6 +32,12 @@ public sealed class UserFixMigrateSpecs
         File.WriteAllText(Path.Combine(d, "private/key"), "k");
         File.WriteAllText(Path.Combine(d, "run.sh"), "#!/bin/sh\n");
         Tools.Sh($"chown -R 3001:3001 '{d}/proj' '{d}/private' '{d}/run.sh'; chmod 700 '{d}/private'; chmod 600 '{d}/private/key'; chmod 750 '{d}/run.sh'; chown root '{d}/proj'");
+        // Already right: must not be touched at all (same ctime: no chown, no chmod).
+        Directory.CreateDirectory(Path.Combine(d, "ok"));
+        File.WriteAllText(Path.Combine(d, "ok/right.txt"), "r");
+        Tools.Sh($"chown -R 3001:2500 '{d}/ok' && chmod 2750 '{d}/ok'");
+        string Ctimes() => Tools.Sh($"stat -c '%n %Z.%z' '{d}/ok' '{d}/ok/right.txt'").StdOut;
+        var ctimes = Ctimes();
         string Modes() => Tools.Sh($"cd '{d}' && find . ! -type l -printf '%p %y %m\\n' | sort").StdOut;
         var modes = Modes();
 
@@ -54,6 +60,7 @@ public sealed class UserFixMigrateSpecs
         });
         Assert.Equal(expected, Modes().Split('\n', StringSplitOptions.RemoveEmptyEntries));
 
+        Assert.Equal(ctimes, Ctimes());
         var again = JsonDocument.Parse(sb.Aica("user", "fix", "alice", "--json").StdOut).RootElement;
         Assert.Equal(0, again.GetProperty("changed").GetInt64());
         Assert.Equal(0, sb.Aica("recover").ExitCode); // fix and recover agree
@@ -140,6 +147,16 @@ public sealed class UserFixMigrateSpecs
         Assert.Equal(UserUnitSpecs.Ed25519 + "\n", File.ReadAllText(sb.P("/data/users/bob/.ssh/authorized_keys")));
         Assert.False(Directory.Exists(sb.P("/data/users/bob/dotfiles")));
         Assert.Equal(0, sb.Aica("doctor", "--user", "bob").ExitCode);
+        // The journal: a metadata file naming the recorded paths, and the original SSD home copied before anything moved.
+        var journal = Directory.GetDirectories(sb.P("/data/admin/backups"), "migrate-bob_*").Single();
+        var meta = File.ReadAllText(Path.Combine(journal, "meta.txt"));
+        Assert.Contains("user=bob\nfrom=hybrid\nto=symlink\nstate=done\n", meta);
+        var home = meta.Split('\n').Single(l => l.StartsWith("record=") && l.EndsWith(" " + Convert.ToBase64String("/home/bob"u8.ToArray())));
+        var saved = Path.Combine(journal, "orig", home.Split(' ')[0]["record=".Length..]);
+        Assert.Equal("on the SSD\n", File.ReadAllText(Path.Combine(saved, "scratch.txt")));
+        Assert.Equal("epoch 1\n", File.ReadAllText(Path.Combine(saved, "runs/log")));
+        Assert.Equal("ssd copy\n", File.ReadAllText(Path.Combine(saved, ".gitconfig")));
+        Assert.Equal("root:root 700 directory", sb.Stat(journal[sb.Root.Length..]));
 
         r = sb.Aica("user", "migrate", "bob", "--rollback", "--yes");
         Assert.True(r.ExitCode == 0, r.ToString());

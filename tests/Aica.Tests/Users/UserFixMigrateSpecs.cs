@@ -209,4 +209,35 @@ public sealed class UserFixMigrateSpecs
         Assert.Equal(before, Homes(sb));
         Assert.Contains("alice:gpu-users:1000:1000:/bin/bash:symlink", File.ReadAllText(sb.P("/data/config/users.txt")));
     }
+
+    [Fact]
+    public void Rollback_and_the_unfinished_check_only_read_the_users_own_journal_never_one_of_a_similar_name()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob").ExitCode);
+        Assert.Equal(0, sb.Aica("user", "add", "bob_x").ExitCode);
+        File.WriteAllText(sb.P("/data/users/bob_x/.vimrc"), "set nu\n");
+        Assert.Equal(0, sb.Aica("user", "migrate", "bob_x", "--to", "hybrid", "--yes").ExitCode);
+        var before = Homes(sb);
+        var registry = File.ReadAllText(sb.P("/data/config/users.txt"));
+        var r = sb.Aica("user", "migrate", "bob", "--rollback", "--yes");
+        Assert.True(r.ExitCode == 2, r.ToString()); // bob has no migration; bob_x's journal is not bob's
+        Assert.Equal(before, Homes(sb));
+        Assert.Equal(registry, File.ReadAllText(sb.P("/data/config/users.txt")));
+
+        // An unfinished migration of bob_x does not block bob.
+        Assert.Equal(137, Tools.Run(Tools.AicaBin, ["--root", sb.Root, "user", "migrate", "bob_x", "--to", "symlink", "--yes"],
+            new Dictionary<string, string> { ["AICA_FAULT_MIGRATE_AFTER"] = "1" }).ExitCode);
+        r = sb.Aica("user", "migrate", "bob", "--to", "hybrid", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("bob:gpu-users:1000:1000:/bin/bash:hybrid", File.ReadAllText(sb.P("/data/config/users.txt")));
+        Assert.Equal(0, sb.Aica("user", "migrate", "bob_x", "--rollback", "--yes").ExitCode);
+        Assert.Equal("set nu\n", File.ReadAllText(sb.P("/data/users/bob_x/dotfiles/.vimrc")));
+        Assert.Equal(0, sb.Aica("user", "migrate", "bob", "--rollback", "--yes").ExitCode);
+        Assert.Equal("/data/users/bob", new FileInfo(sb.P("/home/bob")).LinkTarget);
+        Assert.Equal(0, sb.Aica("doctor", "--user", "bob").ExitCode);
+        Assert.Equal(0, sb.Aica("doctor", "--user", "bob_x").ExitCode);
+    }
 }

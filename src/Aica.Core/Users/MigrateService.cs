@@ -171,7 +171,8 @@ public sealed partial class MigrateService(AicaServices s)
         }
         if (clash.Count > 0) throw AicaException.Refused($"already exist in {u.DataDir}: {string.Join(", ", clash)}; move them aside, then migrate");
         foreach (var (_, to) in plan.Moves) Add(recs, s.Fs, to);
-        foreach (var d in HybridLayout.Managed(config)) Add(recs, s.Fs, $"{u.DataDir}/{d}"); // the engine may create .profile, .ssh... there
+        // The engine may create .profile, .ssh... there, and adds its block to a .bash_profile/.bash_login found there.
+        foreach (var d in HybridLayout.Managed(config).Concat([".bash_profile", ".bash_login"])) Add(recs, s.Fs, $"{u.DataDir}/{d}");
         plan.Removes.Add(dot);
         if (s.Fs.Lstat(u.Home) is not null) plan.Removes.Add(u.Home);
         return plan;

@@ -91,7 +91,9 @@ public sealed class UserFixMigrateSpecs
         File.Delete(sb.P("/home/bob/.gitconfig")); // an SSD copy where the persistent one exists
         File.WriteAllText(sb.P("/home/bob/.gitconfig"), "ssd copy\n");
         File.WriteAllText(sb.P("/data/users/bob/dotfiles/.gitconfig"), "persistent\n");
-        Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob/scratch.txt")}' '{sb.P("/home/bob/runs")}' '{sb.P("/home/bob/.gitconfig")}'; chown 1000:2500 '{sb.P("/data/users/bob/dotfiles/.vimrc")}' '{sb.P("/data/users/bob/dotfiles/.gitconfig")}'");
+        // Read by nobody in hybrid; in symlink it is ~/.bash_profile and gets aica's block: rollback must undo that too.
+        File.WriteAllText(sb.P("/data/users/bob/.bash_profile"), "# from an earlier life\n");
+        Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob/scratch.txt")}' '{sb.P("/home/bob/runs")}' '{sb.P("/home/bob/.gitconfig")}'; chown 1000:2500 '{sb.P("/data/users/bob/dotfiles/.vimrc")}' '{sb.P("/data/users/bob/dotfiles/.gitconfig")}' '{sb.P("/data/users/bob/.bash_profile")}'");
     }
 
     [Fact]
@@ -143,6 +145,7 @@ public sealed class UserFixMigrateSpecs
         Assert.Equal("epoch 1\n", File.ReadAllText(sb.P("/data/users/bob/runs/log")));
         Assert.Equal("set nu\n", File.ReadAllText(sb.P("/data/users/bob/.vimrc")));
         Assert.Equal("persistent\n", File.ReadAllText(sb.P("/data/users/bob/.gitconfig")));
+        Assert.Contains("umask 002", File.ReadAllText(sb.P("/data/users/bob/.bash_profile"))); // bash reads it now instead of .profile
         Assert.Contains("keep the SSD copy /home/bob/.gitconfig only in the journal", r.StdOut);
         Assert.Equal(UserUnitSpecs.Ed25519 + "\n", File.ReadAllText(sb.P("/data/users/bob/.ssh/authorized_keys")));
         Assert.False(Directory.Exists(sb.P("/data/users/bob/dotfiles")));

@@ -38,6 +38,8 @@ public sealed class UserCommandSpecs
         Assert.Equal(before, Snapshot(sb));
         Assert.Equal(2, sb.Aica("user", "remove", name, "--yes").ExitCode);
         Assert.Equal(2, sb.Aica("user", "fix", name).ExitCode);
+        Assert.Equal(2, sb.Aica("user", "migrate", name, "--to", "hybrid", "--yes").ExitCode);
+        Assert.Equal(2, sb.Aica("user", "migrate", name, "--rollback", "--yes").ExitCode);
         Assert.Equal(before, Snapshot(sb));
     }
 

@@ -184,6 +184,8 @@ public sealed class UserService(AicaServices s)
         string? backup = null;
         string Backup() => backup ??= o.DryRun ? $"{config.BackupDir}/removed-{o.Name}_{s.Clock.Stamp()}" : UserHome.BackupDir(s.Fs, config.BackupDir, "removed", o.Name, s.Clock, unique: true);
 
+        if (live is not null) steps.Add($"remove account {o.Name} (userdel{(o.Force ? " -f" : "")})");
+        if (db.Group(o.Name) is { } pg && pg.Gid == live?.Gid) steps.Add($"remove private group {o.Name}");
         // SSD home: a link goes; a real (hybrid) home keeps nothing the user made: that moves to the backup first.
         if (homeSt is { IsLink: true }) steps.Add($"remove link {home}");
         else if (homeSt is { IsDir: true })
@@ -193,12 +195,17 @@ public sealed class UserService(AicaServices s)
             else steps.Add($"remove {home} (only aica's links)");
         }
         if (o.Purge && s.Fs.Lstat(data) is { IsDir: true }) steps.Add($"move {data} to {Backup()}/data");
-        if (live is not null) steps.Add($"remove account {o.Name} (userdel)");
-        if (db.Group(o.Name) is { } pg && pg.Gid == live?.Gid) steps.Add($"remove private group {o.Name}");
         if (reg is not null) steps.Add($"unregister {o.Name}");
         if (uid is not null) steps.Add($"retire uid {uid} (never reused silently)");
         if (o.DryRun) return new UserRemoveResult(o.Name, uid, steps, backup, true);
 
+        // The account first: when userdel refuses (a process started since the check), nothing else has changed.
+        if (live is not null)
+        {
+            await s.Accounts.DeleteUser(o.Name, o.Force, ct).ConfigureAwait(false);
+            if (s.Accounts.Load().Group(o.Name) is { } g && g.Gid == live.Gid && g.Members.Count == 0)
+                await s.Accounts.DeleteGroup(o.Name, ct).ConfigureAwait(false);
+        }
         if (homeSt is { IsLink: true }) s.Fs.Unlink(home);
         else if (homeSt is { IsDir: true })
         {
@@ -206,12 +213,6 @@ public sealed class UserService(AicaServices s)
             else tree.Remove(home);
         }
         if (o.Purge && s.Fs.Lstat(data) is { IsDir: true }) tree.Move(data, $"{Backup()}/data");
-        if (live is not null)
-        {
-            await s.Accounts.DeleteUser(o.Name, ct).ConfigureAwait(false);
-            if (s.Accounts.Load().Group(o.Name) is { } g && g.Gid == live.Gid && g.Members.Count == 0)
-                await s.Accounts.DeleteGroup(o.Name, ct).ConfigureAwait(false);
-        }
         s.Registry.Update(r =>
         {
             r.Remove(o.Name);

@@ -199,4 +199,26 @@ public sealed class UserRebootSpecs
         Assert.Contains("rollback exit 0", o);
         Assert.Contains("absent 2", o);
     }
+
+    [Fact]
+    public void Remove_refuses_a_user_with_processes_and_force_removes_the_account_anyway()
+    {
+        Require.Root();
+        using var sim = new SimServer();
+        var r = sim.Boot(Reset.None, """
+            $AICA init --gid 2500 -q || exit 10
+            /data/bin/aica user add bob -q || exit 11
+            setpriv --reuid=bob --regid=bob --init-groups sleep 300 & pid=$!
+            /data/bin/aica user remove bob --yes > /dev/null 2>&1; echo "remove exit $?"
+            id bob > /dev/null 2>&1 && echo "bob still there"
+            /data/bin/aica user remove bob --yes --force; echo "force exit $?"
+            kill $pid
+            id bob > /dev/null 2>&1 || echo "bob gone"
+            grep -q '^bob:' /data/config/users.txt || echo "bob unregistered"
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("remove exit 3\nbob still there\n", r.StdOut);
+        Assert.True(r.StdOut.Contains("force exit 0\n"), r.ToString());
+        Assert.Contains("bob gone\nbob unregistered\n", r.StdOut);
+    }
 }

@@ -66,6 +66,34 @@ public sealed class UserFixMigrateSpecs
         Assert.Equal(0, sb.Aica("recover").ExitCode); // fix and recover agree
     }
 
+    [Fact]
+    public void Fix_refuses_when_the_registered_uid_is_not_the_accounts_and_changes_nothing()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        sb.AddUser("carol", 3005);
+        sb.Aica("recover");
+        File.WriteAllText(sb.P("/data/users/alice/notes"), "n");
+        Tools.Sh($"chown 3001:3001 '{sb.P("/data/users/alice/notes")}'");
+        // The registry says 3005 (carol's uid) for alice; the account says 3001.
+        var reg = File.ReadAllText(sb.P("/data/config/users.txt")).Replace("alice:gpu-users:3001:3001:", "alice:gpu-users:3005:3001:");
+        File.WriteAllText(sb.P("/data/config/users.txt"), reg);
+        var before = UserCommandSpecs.Snapshot(sb);
+        var r = sb.Aica("user", "fix", "alice");
+        Assert.True(r.ExitCode == 3, r.ToString());
+        Assert.Equal(before, UserCommandSpecs.Snapshot(sb));
+
+        // Registered, no account, and the recorded uid now someone else's.
+        File.WriteAllText(sb.P("/data/config/users.txt"), reg + "dan:gpu-users:3001:3001:/bin/bash:symlink\n");
+        Directory.CreateDirectory(sb.P("/data/users/dan"));
+        before = UserCommandSpecs.Snapshot(sb);
+        r = sb.Aica("user", "fix", "dan");
+        Assert.True(r.ExitCode == 3, r.ToString());
+        Assert.Equal(before, UserCommandSpecs.Snapshot(sb));
+    }
+
     /// <summary>Ids of the failing doctor checks for a user.</summary>
     private static List<string> DoctorFails(Sandbox sb, string user) =>
         JsonDocument.Parse(sb.Aica("doctor", "--user", user, "--json").StdOut).RootElement.GetProperty("checks").EnumerateArray()

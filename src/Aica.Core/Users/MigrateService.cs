@@ -89,6 +89,7 @@ public sealed partial class MigrateService(AicaServices s)
             return new MigrateResult(o.Name, from, o.To!, journal, steps,
                 [.. problems, $"verification failed: aica user migrate {o.Name} --rollback restores the {from} layout"], false, false, warnings);
         }
+        Step(); // converted and verified, not registered yet
         s.Registry.Update(reg => reg.Upsert(entry with { Layout = o.To }), s.Wait, ct);
         WriteMeta(journal, o.Name, from, o.To!, "done", plan.Records);
         s.Log("user", $"migrate {o.Name} {from} -> {o.To} (journal {journal})");

@@ -200,6 +200,10 @@ public sealed class UserFixMigrateSpecs
     [InlineData("symlink", 4)]
     [InlineData("hybrid", 2)]
     [InlineData("hybrid", 6)]
+    [InlineData("symlink", 8)] // the last step: everything moved, the new layout not yet applied
+    [InlineData("hybrid", 10)]
+    [InlineData("symlink", 9)] // after the engine applied and verified the new layout, before it is registered
+    [InlineData("hybrid", 11)]
     public void A_kill_in_the_middle_of_migrate_then_rollback_gives_the_original_state_back(string from, int killAfter)
     {
         Require.Root();

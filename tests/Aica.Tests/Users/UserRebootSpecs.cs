@@ -11,8 +11,13 @@ public sealed class UserRebootSpecs
         /data/bin/aica user add alice --pubkey-file /run/k.pub -q || exit 11
         /data/bin/aica user add bob --layout hybrid --pubkey-file /run/k.pub -q || exit 12
         as() {"{"} u=$1; shift; env HOME=/home/$u setpriv --reuid=$u --regid=$u --init-groups "$@"; {"}"}
-        as alice mkdir -p /data/users/alice/conda/envs/torch/bin || exit 13
-        as alice sh -c 'echo "#!/bin/sh" > /data/users/alice/conda/envs/torch/bin/python' || exit 14
+        # A conda env where each user's ~/.condarc says (its first envs_dirs entry), as conda would create it.
+        for u in alice bob; do
+          envs=$(as $u sh -c 'sed -n "/^envs_dirs:/,/^[a-z]/s/^ *- //p" "$HOME/.condarc"')
+          echo "$u envs_dirs $envs"
+          as $u mkdir -p "$envs/torch/bin" || exit 13
+          as $u sh -c "echo '#!/bin/sh' > '$envs/torch/bin/python'" || exit 14
+        done
         as bob sh -c 'echo "alias g=git" >> /home/bob/.bashrc; echo "[user] name = Bob" > /home/bob/.gitconfig; echo volatile > /home/bob/scratch' || exit 15
         """;
 
@@ -23,7 +28,8 @@ public sealed class UserRebootSpecs
         readlink /home/alice /home/bob/.ssh /home/bob/.bashrc /home/bob/data
         sha256sum /home/alice/.profile /home/alice/.zprofile /home/alice/.condarc /home/alice/.ssh/authorized_keys \
           /home/bob/.bashrc /home/bob/.profile /home/bob/.gitconfig /home/bob/.condarc /home/bob/.ssh/authorized_keys
-        stat -c '%n %U:%G %a' /home/bob /home/bob/.ssh/ /home/bob/.ssh/authorized_keys /home/alice/.ssh/authorized_keys /data/users/alice/conda/envs/torch/bin/python
+        stat -c '%n %U:%G %a' /home/bob /home/bob/.ssh/ /home/bob/.ssh/authorized_keys /home/alice/.ssh/authorized_keys /data/users/alice/conda/envs/torch/bin/python \
+          /data/users/bob/conda/envs/torch/bin/python
         echo "alice login umask $(as alice bash -lc umask)"
         echo "bob login umask $(as bob bash -lc umask)"
         """;
@@ -41,6 +47,8 @@ public sealed class UserRebootSpecs
         Assert.Contains("alice login umask 0002", before);
         Assert.Contains("bob login umask 0002", before);
         Assert.Contains("/data/users/bob/dotfiles/.ssh", before);
+        Assert.Contains("alice envs_dirs /data/users/alice/conda/envs\nbob envs_dirs /data/users/bob/conda/envs\n", first.StdOut);
+        Assert.Contains("/data/users/bob/conda/envs/torch/bin/python bob:", before);
 
         var home = sim.Boot(Reset.Home, """
             test -e /home/bob && exit 20

@@ -43,6 +43,24 @@ public sealed class UserCommandSpecs
         Assert.Equal(before, Snapshot(sb));
     }
 
+    [Fact]
+    public void Every_user_command_that_changes_state_refuses_an_unmounted_data_and_creates_nothing()
+    {
+        Require.Root();
+        using var sb = new Sandbox(mountData: false);
+        var before = Snapshot(sb);
+        foreach (var args in new[]
+        {
+            new[] { "user", "add", "alice" }, ["user", "remove", "alice", "--yes"], ["user", "fix", "alice"],
+            ["user", "migrate", "alice", "--to", "hybrid", "--yes"], ["user", "migrate", "alice", "--rollback", "--yes"],
+        })
+        {
+            var r = sb.Aica(args);
+            Assert.True(r.ExitCode == 3, $"{string.Join(' ', args)}: {r}");
+        }
+        Assert.Equal(before, Snapshot(sb));
+    }
+
     [Theory]
     [InlineData("garbage\n")]
     [InlineData("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n")]

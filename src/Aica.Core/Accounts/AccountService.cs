@@ -30,8 +30,9 @@ public sealed class AccountService(RootedFs fs, ProcessRunner runner)
     public Task AddToGroup(string user, string group, CancellationToken ct = default) =>
         Run("usermod", ["-a", "-G", group, user], $"adding {user} to {group}", ct);
 
-    public Task DeleteUser(string name, CancellationToken ct = default) =>
-        Run("userdel", [name], $"removing account {name}", ct);
+    /// <summary>userdel without -r (aica moves homes itself); <paramref name="force"/>: even with running processes (-f).</summary>
+    public Task DeleteUser(string name, bool force = false, CancellationToken ct = default) =>
+        Run("userdel", force ? ["-f", name] : [name], $"removing account {name}", ct);
 
     public Task DeleteGroup(string name, CancellationToken ct = default) =>
         Run("groupdel", [name], $"removing group {name}", ct);

@@ -67,8 +67,13 @@ public static class UserHome
     {
         yield return new ManagedBlockItem($"{dotBase}/.profile", ShellBlock(c), (uint)u.Uid, (uint)u.SharedGid);
         yield return new ManagedBlockItem($"{dotBase}/.zprofile", ShellBlock(c), (uint)u.Uid, (uint)u.SharedGid);
-        // bash reads ~/.bash_profile instead of ~/.profile when it exists: the block goes there too, never a new file.
-        yield return new ManagedBlockItem($"{dotBase}/.bash_profile", ShellBlock(c), (uint)u.Uid, (uint)u.SharedGid, onlyIfPresent: true);
+        // bash reads ~/.bash_profile (else ~/.bash_login) instead of ~/.profile when it exists: the block goes there too,
+        // never a new file. In a hybrid home an unmanaged one is a file on the SSD (from /etc/skel, or the user's own).
+        foreach (var name in new[] { ".bash_profile", ".bash_login" })
+        {
+            var onSsd = u.Layout == "hybrid" && !HybridLayout.Managed(c).Contains(name);
+            yield return new ManagedBlockItem($"{(onSsd ? u.Home : dotBase)}/{name}", ShellBlock(c), (uint)u.Uid, (uint)(onSsd ? u.Gid : u.SharedGid), onlyIfPresent: true);
+        }
         yield return new ManagedBlockItem($"{dotBase}/.condarc", CondaBlock(u, c), (uint)u.Uid, (uint)u.SharedGid, "user.condarc");
     }
 

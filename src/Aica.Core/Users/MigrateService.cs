@@ -23,7 +23,7 @@ public sealed record MigrateResult(string Name, string From, string To, string? 
 /// <c>--rollback</c> moves whatever is now at each recorded path into the journal and puts the original back, from any
 /// point of an interrupted run, and registers the old layout again.
 /// </summary>
-public sealed class MigrateService(AicaServices s)
+public sealed partial class MigrateService(AicaServices s)
 {
     /// <summary>
     /// TEST-ONLY fault injection: with AICA_FAULT_MIGRATE_AFTER=N the process SIGKILLs itself right after the N-th
@@ -89,6 +89,7 @@ public sealed class MigrateService(AicaServices s)
             return new MigrateResult(o.Name, from, o.To!, journal, steps,
                 [.. problems, $"verification failed: aica user migrate {o.Name} --rollback restores the {from} layout"], false, false, warnings);
         }
+        Step(); // converted and verified, not registered yet
         s.Registry.Update(reg => reg.Upsert(entry with { Layout = o.To }), s.Wait, ct);
         WriteMeta(journal, o.Name, from, o.To!, "done", plan.Records);
         s.Log("user", $"migrate {o.Name} {from} -> {o.To} (journal {journal})");
@@ -171,7 +172,8 @@ public sealed class MigrateService(AicaServices s)
         }
         if (clash.Count > 0) throw AicaException.Refused($"already exist in {u.DataDir}: {string.Join(", ", clash)}; move them aside, then migrate");
         foreach (var (_, to) in plan.Moves) Add(recs, s.Fs, to);
-        foreach (var d in HybridLayout.Managed(config)) Add(recs, s.Fs, $"{u.DataDir}/{d}"); // the engine may create .profile, .ssh... there
+        // The engine may create .profile, .ssh... there, and adds its block to a .bash_profile/.bash_login found there.
+        foreach (var d in HybridLayout.Managed(config).Concat([".bash_profile", ".bash_login"])) Add(recs, s.Fs, $"{u.DataDir}/{d}");
         plan.Removes.Add(dot);
         if (s.Fs.Lstat(u.Home) is not null) plan.Removes.Add(u.Home);
         return plan;
@@ -233,17 +235,30 @@ public sealed class MigrateService(AicaServices s)
 
     private sealed record Journal(string Dir, string State, Dictionary<string, string> Meta, List<Record> Records);
 
-    /// <summary>The newest readable journal of this user's migrations.</summary>
+    /// <summary>
+    /// The newest readable journal of this user's migrations: <c>migrate-U_STAMP[-N]</c> whose meta.txt names U
+    /// (a literal match: <c>bob</c> never picks up a journal of <c>bob_x</c>), newest stamp and suffix first.
+    /// </summary>
     private Journal? Latest(AicaConfig config, string user)
     {
-        foreach (var name in new SafeTree(s.Fs).List(config.BackupDir).Where(n => n.StartsWith($"migrate-{user}_", StringComparison.Ordinal)).OrderByDescending(n => n, StringComparer.Ordinal))
+        var prefix = $"migrate-{user}_";
+        var candidates = new List<(string Name, string Stamp, int N)>();
+        foreach (var n in new SafeTree(s.Fs).List(config.BackupDir).Where(n => n.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            var m = JournalName().Match(n[prefix.Length..]);
+            if (m.Success) candidates.Add((n, m.Groups[1].Value, m.Groups[2].Success ? int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) : 1));
+        }
+        foreach (var (name, _, _) in candidates.OrderByDescending(c => c.Stamp, StringComparer.Ordinal).ThenByDescending(c => c.N))
         {
             var dir = $"{config.BackupDir}/{name}";
             var (m, r) = ReadMeta(dir);
-            if (m is not null) return new Journal(dir, m["state"], m, r);
+            if (m is not null && m.GetValueOrDefault("user") == user) return new Journal(dir, m["state"], m, r);
         }
         return null;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\d{8}_\d{6})(?:-(\d{1,6}))?$")]
+    private static partial System.Text.RegularExpressions.Regex JournalName();
 
     private void WriteMeta(string journal, string user, string from, string to, string state, List<Record> recs)
     {

@@ -31,6 +31,11 @@ public sealed class UserFix(AicaServices s)
         var entry = s.Registry.Load().Find(user);
         var live = db.User(user);
         var uid = entry?.Uid ?? live?.Uid ?? throw AicaException.Usage($"no such user: {user}");
+        // Ids that disagree need a human (as in recover): chowning a tree to the wrong uid hands it to someone else.
+        if (live is not null && live.Uid != uid)
+            throw AicaException.Refused($"{user} is registered with uid {uid} but the account has uid {live.Uid}: fix one of them first (nothing changed)");
+        if (live is null && db.UserById(uid) is { } other)
+            throw AicaException.Refused($"{user}'s registered uid {uid} belongs to {other.Name}: nothing changed");
         var gid = DesiredStateBuilder.SharedGid(config, db) ?? throw AicaException.Usage($"group {config.Group} does not exist: run aica init");
         var path = $"/data/users/{user}";
         var sw = System.Diagnostics.Stopwatch.StartNew();

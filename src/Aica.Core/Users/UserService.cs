@@ -184,6 +184,8 @@ public sealed class UserService(AicaServices s)
         string? backup = null;
         string Backup() => backup ??= o.DryRun ? $"{config.BackupDir}/removed-{o.Name}_{s.Clock.Stamp()}" : UserHome.BackupDir(s.Fs, config.BackupDir, "removed", o.Name, s.Clock, unique: true);
 
+        if (live is not null) steps.Add($"remove account {o.Name} (userdel{(o.Force ? " -f" : "")})");
+        if (db.Group(o.Name) is { } pg && pg.Gid == live?.Gid) steps.Add($"remove private group {o.Name}");
         // SSD home: a link goes; a real (hybrid) home keeps nothing the user made: that moves to the backup first.
         if (homeSt is { IsLink: true }) steps.Add($"remove link {home}");
         else if (homeSt is { IsDir: true })
@@ -193,12 +195,17 @@ public sealed class UserService(AicaServices s)
             else steps.Add($"remove {home} (only aica's links)");
         }
         if (o.Purge && s.Fs.Lstat(data) is { IsDir: true }) steps.Add($"move {data} to {Backup()}/data");
-        if (live is not null) steps.Add($"remove account {o.Name} (userdel)");
-        if (db.Group(o.Name) is { } pg && pg.Gid == live?.Gid) steps.Add($"remove private group {o.Name}");
         if (reg is not null) steps.Add($"unregister {o.Name}");
         if (uid is not null) steps.Add($"retire uid {uid} (never reused silently)");
         if (o.DryRun) return new UserRemoveResult(o.Name, uid, steps, backup, true);
 
+        // The account first: when userdel refuses (a process started since the check), nothing else has changed.
+        if (live is not null)
+        {
+            await s.Accounts.DeleteUser(o.Name, o.Force, ct).ConfigureAwait(false);
+            if (s.Accounts.Load().Group(o.Name) is { } g && g.Gid == live.Gid && g.Members.Count == 0)
+                await s.Accounts.DeleteGroup(o.Name, ct).ConfigureAwait(false);
+        }
         if (homeSt is { IsLink: true }) s.Fs.Unlink(home);
         else if (homeSt is { IsDir: true })
         {
@@ -206,12 +213,6 @@ public sealed class UserService(AicaServices s)
             else tree.Remove(home);
         }
         if (o.Purge && s.Fs.Lstat(data) is { IsDir: true }) tree.Move(data, $"{Backup()}/data");
-        if (live is not null)
-        {
-            await s.Accounts.DeleteUser(o.Name, ct).ConfigureAwait(false);
-            if (s.Accounts.Load().Group(o.Name) is { } g && g.Gid == live.Gid && g.Members.Count == 0)
-                await s.Accounts.DeleteGroup(o.Name, ct).ConfigureAwait(false);
-        }
         s.Registry.Update(r =>
         {
             r.Remove(o.Name);
@@ -232,7 +233,16 @@ public sealed class UserService(AicaServices s)
     {
         if (Environment.GetEnvironmentVariable("SUDO_USER") == name) return true;
         if (uid is { } u && int.TryParse(Environment.GetEnvironmentVariable("SUDO_UID"), out var su) && su == u) return true;
+        if (uid is { } l && LoginUid() == l) return true; // su - / sudo -i drop SUDO_*; the audit login uid stays
         return uid is { } v && Sys.Uid == v;
+    }
+
+    /// <summary>The uid this session logged in as (/proc/self/loginuid; null when unset, e.g. at boot).</summary>
+    private static long? LoginUid()
+    {
+        try { return long.TryParse(File.ReadAllText("/proc/self/loginuid").Trim(), out var l) && l != uint.MaxValue ? l : null; }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
     }
 
     /// <summary>Processes whose real or effective uid is <paramref name="uid"/> (from /proc; no NSS).</summary>

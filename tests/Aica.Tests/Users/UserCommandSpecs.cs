@@ -38,6 +38,26 @@ public sealed class UserCommandSpecs
         Assert.Equal(before, Snapshot(sb));
         Assert.Equal(2, sb.Aica("user", "remove", name, "--yes").ExitCode);
         Assert.Equal(2, sb.Aica("user", "fix", name).ExitCode);
+        Assert.Equal(2, sb.Aica("user", "migrate", name, "--to", "hybrid", "--yes").ExitCode);
+        Assert.Equal(2, sb.Aica("user", "migrate", name, "--rollback", "--yes").ExitCode);
+        Assert.Equal(before, Snapshot(sb));
+    }
+
+    [Fact]
+    public void Every_user_command_that_changes_state_refuses_an_unmounted_data_and_creates_nothing()
+    {
+        Require.Root();
+        using var sb = new Sandbox(mountData: false);
+        var before = Snapshot(sb);
+        foreach (var args in new[]
+        {
+            new[] { "user", "add", "alice" }, ["user", "remove", "alice", "--yes"], ["user", "fix", "alice"],
+            ["user", "migrate", "alice", "--to", "hybrid", "--yes"], ["user", "migrate", "alice", "--rollback", "--yes"],
+        })
+        {
+            var r = sb.Aica(args);
+            Assert.True(r.ExitCode == 3, $"{string.Join(' ', args)}: {r}");
+        }
         Assert.Equal(before, Snapshot(sb));
     }
 
@@ -91,6 +111,9 @@ public sealed class UserCommandSpecs
         Assert.Contains("bob:x:3002:", File.ReadAllText(sb.P("/etc/group")));
         Assert.Contains("bob:!", File.ReadAllText(sb.P("/etc/shadow"))); // no password: locked
 
+        Assert.Equal("alice:gpu-users 2750 directory", sb.Stat("/data/users/alice"));
+        Assert.Equal("bob:gpu-users 2750 directory", sb.Stat("/data/users/bob"));
+
         // symlink layout
         Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
         var profile = File.ReadAllText(sb.P("/data/users/alice/.profile"));
@@ -111,6 +134,11 @@ public sealed class UserCommandSpecs
         Assert.Equal("/data/users/bob", new FileInfo(sb.P("/home/bob/data")).LinkTarget);
         Assert.StartsWith("# skel profile\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.profile")));
         Assert.Equal("clear\n", File.ReadAllText(sb.P("/home/bob/.bash_logout")));
+        // bash login shells read ~/.bash_profile (here a file on the SSD) instead of ~/.profile: the block must be there.
+        var bobBashProfile = File.ReadAllText(sb.P("/home/bob/.bash_profile"));
+        Assert.StartsWith("# skel bash_profile\n", bobBashProfile);
+        Assert.Contains("umask 002", bobBashProfile);
+        Assert.Equal("bob:bob 644 regular file", sb.Stat("/home/bob/.bash_profile"));
         Assert.Equal(UserUnitSpecs.Ed25519 + "\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.ssh/authorized_keys")));
         Assert.Contains("  - /data/users/bob/conda/envs", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.condarc")));
 
@@ -210,6 +238,10 @@ public sealed class UserCommandSpecs
         Assert.Contains("umask 002", File.ReadAllText(sb.P("/data/users/ann/.profile"))); // no /etc/skel here: the login rc is still made
         var uids = reg.Split('\n').Where(l => l.StartsWith("ann:") || l.StartsWith("ben:")).Select(l => l.Split(':')[2]).ToList();
         Assert.Equal(2, uids.Distinct().Count());
+        var passwd = File.ReadAllText(sb.P("/etc/passwd"));
+        Assert.Matches("(?m)^ann:x:", passwd);
+        Assert.Matches("(?m)^ben:x:", passwd);
+        Assert.Matches("(?m)^gpu-users:x:2500:(ann,ben|ben,ann)$", File.ReadAllText(sb.P("/etc/group")));
     }
 
     [Fact]
@@ -229,6 +261,14 @@ public sealed class UserCommandSpecs
         Assert.Contains("--yes", noYes.StdErr);
         var self = Tools.Run(Tools.AicaBin, ["--root", sb.Root, "user", "remove", "bob", "--yes"], new Dictionary<string, string> { ["SUDO_USER"] = "bob" });
         Assert.Equal(3, self.ExitCode);
+        // An admin who became root with su - (no SUDO_*): the session's login uid is theirs.
+        // (Setting it needs CAP_AUDIT_CONTROL and an audit-enabled kernel: exit 99 where the runner lacks them.)
+        var loggedIn = Tools.Run("sh", ["-c", $"echo 3002 2>/dev/null > /proc/self/loginuid || exit 99; exec '{Tools.AicaBin}' --root '{sb.Root}' user remove bob --yes"]);
+        if (loggedIn.ExitCode != 99)
+        {
+            Assert.True(loggedIn.ExitCode == 3, loggedIn.ToString());
+            Assert.Contains("the admin running this command", loggedIn.StdErr);
+        }
         using (var busy = Process.Start("setpriv", ["--reuid=3002", "--regid=3002", "--clear-groups", "sleep", "60"]))
         {
             try
@@ -269,6 +309,53 @@ public sealed class UserCommandSpecs
         Assert.Equal(2, sb.Aica("user", "add", "carl", "--uid", "3002").ExitCode);
         Assert.Equal(0, sb.Aica("user", "add", "carl").ExitCode);
         Assert.DoesNotContain("carl:gpu-users:3002:", File.ReadAllText(sb.P("/data/config/users.txt")));
+        // bob2 (and b.b) untouched: account, private group, data, home link.
+        Assert.Matches("(?m)^bob2:x:3003:3003:", File.ReadAllText(sb.P("/etc/passwd")));
+        Assert.Matches("(?m)^bob2:x:3003:", File.ReadAllText(sb.P("/etc/group")));
+        Assert.Equal("bob2:gpu-users 2750 directory", sb.Stat("/data/users/bob2"));
+        Assert.Equal("/data/users/bob2", new FileInfo(sb.P("/home/bob2")).LinkTarget);
+        Assert.DoesNotMatch("(?m)^bob:", File.ReadAllText(sb.P("/data/config/users.txt")));
+    }
+
+    [Fact]
+    public void Remove_without_purge_keeps_the_data_moves_the_users_ssd_files_to_a_backup_and_a_new_uid_cannot_inherit_the_data()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "hana", "--layout", "hybrid").ExitCode);
+        File.WriteAllText(sb.P("/home/hana/scratch"), "on the SSD\n");
+        File.WriteAllText(sb.P("/data/users/hana/thesis.tex"), "precious\n");
+        var dry = sb.Aica("user", "remove", "hana", "--dry-run");
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        Assert.Contains("move /home/hana (1 entries of the user's)", dry.StdOut);
+
+        var r = sb.Aica("user", "remove", "hana", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.False(Path.Exists(sb.P("/home/hana")));
+        Assert.Equal("precious\n", File.ReadAllText(sb.P("/data/users/hana/thesis.tex"))); // without --purge the data stays
+        Assert.Equal("1000:gpu-users 2750 directory", sb.Stat("/data/users/hana"));
+        var backup = Directory.GetDirectories(sb.P("/data/admin/backups"), "removed-hana_*").Single();
+        Assert.Equal("on the SSD\n", File.ReadAllText(Path.Combine(backup, "home/scratch"))); // nothing the user made is deleted
+        Assert.DoesNotMatch("(?m)^hana:", File.ReadAllText(sb.P("/etc/passwd")));
+        Assert.DoesNotMatch("(?m)^hana:", File.ReadAllText(sb.P("/etc/group")));
+        var reg = File.ReadAllText(sb.P("/data/config/users.txt"));
+        Assert.DoesNotMatch("(?m)^hana:", reg);
+        Assert.Matches(@"(?m)^# retired uid 1000 \(hana\) ", reg);
+        var list = JsonDocument.Parse(sb.Aica("user", "list", "--json").StdOut).RootElement.GetProperty("users").EnumerateArray()
+            .Single(u => u.GetProperty("name").GetString() == "hana");
+        Assert.Equal("orphan-data", list.GetProperty("status").GetString());
+
+        // Someone else under the old name with another uid would inherit the files: refused, nothing created.
+        var before = Snapshot(sb);
+        var clash = sb.Aica("user", "add", "hana", "--uid", "4000");
+        Assert.True(clash.ExitCode == 3, clash.ToString());
+        Assert.Contains("belongs to uid 1000", clash.StdErr);
+        Assert.Equal(before, Snapshot(sb));
+        // The returning user gets the own uid back, and with it the data.
+        var back = sb.Aica("user", "add", "hana");
+        Assert.True(back.ExitCode == 0, back.ToString());
+        Assert.Contains("hana:gpu-users:1000:1000:", File.ReadAllText(sb.P("/data/config/users.txt")));
     }
 
     [Fact]

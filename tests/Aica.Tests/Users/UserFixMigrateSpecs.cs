@@ -32,6 +32,12 @@ public sealed class UserFixMigrateSpecs
         File.WriteAllText(Path.Combine(d, "private/key"), "k");
         File.WriteAllText(Path.Combine(d, "run.sh"), "#!/bin/sh\n");
         Tools.Sh($"chown -R 3001:3001 '{d}/proj' '{d}/private' '{d}/run.sh'; chmod 700 '{d}/private'; chmod 600 '{d}/private/key'; chmod 750 '{d}/run.sh'; chown root '{d}/proj'");
+        // Already right: must not be touched at all (same ctime: no chown, no chmod).
+        Directory.CreateDirectory(Path.Combine(d, "ok"));
+        File.WriteAllText(Path.Combine(d, "ok/right.txt"), "r");
+        Tools.Sh($"chown -R 3001:2500 '{d}/ok' && chmod 2750 '{d}/ok'");
+        string Ctimes() => Tools.Sh($"stat -c '%n %Z.%z' '{d}/ok' '{d}/ok/right.txt'").StdOut;
+        var ctimes = Ctimes();
         string Modes() => Tools.Sh($"cd '{d}' && find . ! -type l -printf '%p %y %m\\n' | sort").StdOut;
         var modes = Modes();
 
@@ -54,9 +60,38 @@ public sealed class UserFixMigrateSpecs
         });
         Assert.Equal(expected, Modes().Split('\n', StringSplitOptions.RemoveEmptyEntries));
 
+        Assert.Equal(ctimes, Ctimes());
         var again = JsonDocument.Parse(sb.Aica("user", "fix", "alice", "--json").StdOut).RootElement;
         Assert.Equal(0, again.GetProperty("changed").GetInt64());
         Assert.Equal(0, sb.Aica("recover").ExitCode); // fix and recover agree
+    }
+
+    [Fact]
+    public void Fix_refuses_when_the_registered_uid_is_not_the_accounts_and_changes_nothing()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        sb.AddUser("carol", 3005);
+        sb.Aica("recover");
+        File.WriteAllText(sb.P("/data/users/alice/notes"), "n");
+        Tools.Sh($"chown 3001:3001 '{sb.P("/data/users/alice/notes")}'");
+        // The registry says 3005 (carol's uid) for alice; the account says 3001.
+        var reg = File.ReadAllText(sb.P("/data/config/users.txt")).Replace("alice:gpu-users:3001:3001:", "alice:gpu-users:3005:3001:");
+        File.WriteAllText(sb.P("/data/config/users.txt"), reg);
+        var before = UserCommandSpecs.Snapshot(sb);
+        var r = sb.Aica("user", "fix", "alice");
+        Assert.True(r.ExitCode == 3, r.ToString());
+        Assert.Equal(before, UserCommandSpecs.Snapshot(sb));
+
+        // Registered, no account, and the recorded uid now someone else's.
+        File.WriteAllText(sb.P("/data/config/users.txt"), reg + "dan:gpu-users:3001:3001:/bin/bash:symlink\n");
+        Directory.CreateDirectory(sb.P("/data/users/dan"));
+        before = UserCommandSpecs.Snapshot(sb);
+        r = sb.Aica("user", "fix", "dan");
+        Assert.True(r.ExitCode == 3, r.ToString());
+        Assert.Equal(before, UserCommandSpecs.Snapshot(sb));
     }
 
     /// <summary>Ids of the failing doctor checks for a user.</summary>
@@ -84,7 +119,9 @@ public sealed class UserFixMigrateSpecs
         File.Delete(sb.P("/home/bob/.gitconfig")); // an SSD copy where the persistent one exists
         File.WriteAllText(sb.P("/home/bob/.gitconfig"), "ssd copy\n");
         File.WriteAllText(sb.P("/data/users/bob/dotfiles/.gitconfig"), "persistent\n");
-        Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob/scratch.txt")}' '{sb.P("/home/bob/runs")}' '{sb.P("/home/bob/.gitconfig")}'; chown 1000:2500 '{sb.P("/data/users/bob/dotfiles/.vimrc")}' '{sb.P("/data/users/bob/dotfiles/.gitconfig")}'");
+        // Read by nobody in hybrid; in symlink it is ~/.bash_profile and gets aica's block: rollback must undo that too.
+        File.WriteAllText(sb.P("/data/users/bob/.bash_profile"), "# from an earlier life\n");
+        Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob/scratch.txt")}' '{sb.P("/home/bob/runs")}' '{sb.P("/home/bob/.gitconfig")}'; chown 1000:2500 '{sb.P("/data/users/bob/dotfiles/.vimrc")}' '{sb.P("/data/users/bob/dotfiles/.gitconfig")}' '{sb.P("/data/users/bob/.bash_profile")}'");
     }
 
     [Fact]
@@ -136,10 +173,21 @@ public sealed class UserFixMigrateSpecs
         Assert.Equal("epoch 1\n", File.ReadAllText(sb.P("/data/users/bob/runs/log")));
         Assert.Equal("set nu\n", File.ReadAllText(sb.P("/data/users/bob/.vimrc")));
         Assert.Equal("persistent\n", File.ReadAllText(sb.P("/data/users/bob/.gitconfig")));
+        Assert.Contains("umask 002", File.ReadAllText(sb.P("/data/users/bob/.bash_profile"))); // bash reads it now instead of .profile
         Assert.Contains("keep the SSD copy /home/bob/.gitconfig only in the journal", r.StdOut);
         Assert.Equal(UserUnitSpecs.Ed25519 + "\n", File.ReadAllText(sb.P("/data/users/bob/.ssh/authorized_keys")));
         Assert.False(Directory.Exists(sb.P("/data/users/bob/dotfiles")));
         Assert.Equal(0, sb.Aica("doctor", "--user", "bob").ExitCode);
+        // The journal: a metadata file naming the recorded paths, and the original SSD home copied before anything moved.
+        var journal = Directory.GetDirectories(sb.P("/data/admin/backups"), "migrate-bob_*").Single();
+        var meta = File.ReadAllText(Path.Combine(journal, "meta.txt"));
+        Assert.Contains("user=bob\nfrom=hybrid\nto=symlink\nstate=done\n", meta);
+        var home = meta.Split('\n').Single(l => l.StartsWith("record=") && l.EndsWith(" " + Convert.ToBase64String("/home/bob"u8.ToArray())));
+        var saved = Path.Combine(journal, "orig", home.Split(' ')[0]["record=".Length..]);
+        Assert.Equal("on the SSD\n", File.ReadAllText(Path.Combine(saved, "scratch.txt")));
+        Assert.Equal("epoch 1\n", File.ReadAllText(Path.Combine(saved, "runs/log")));
+        Assert.Equal("ssd copy\n", File.ReadAllText(Path.Combine(saved, ".gitconfig")));
+        Assert.Equal("root:root 700 directory", sb.Stat(journal[sb.Root.Length..]));
 
         r = sb.Aica("user", "migrate", "bob", "--rollback", "--yes");
         Assert.True(r.ExitCode == 0, r.ToString());
@@ -152,6 +200,10 @@ public sealed class UserFixMigrateSpecs
     [InlineData("symlink", 4)]
     [InlineData("hybrid", 2)]
     [InlineData("hybrid", 6)]
+    [InlineData("symlink", 8)] // the last step: everything moved, the new layout not yet applied
+    [InlineData("hybrid", 10)]
+    [InlineData("symlink", 9)] // after the engine applied and verified the new layout, before it is registered
+    [InlineData("hybrid", 11)]
     public void A_kill_in_the_middle_of_migrate_then_rollback_gives_the_original_state_back(string from, int killAfter)
     {
         Require.Root();
@@ -191,5 +243,36 @@ public sealed class UserFixMigrateSpecs
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(before, Homes(sb));
         Assert.Contains("alice:gpu-users:1000:1000:/bin/bash:symlink", File.ReadAllText(sb.P("/data/config/users.txt")));
+    }
+
+    [Fact]
+    public void Rollback_and_the_unfinished_check_only_read_the_users_own_journal_never_one_of_a_similar_name()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob").ExitCode);
+        Assert.Equal(0, sb.Aica("user", "add", "bob_x").ExitCode);
+        File.WriteAllText(sb.P("/data/users/bob_x/.vimrc"), "set nu\n");
+        Assert.Equal(0, sb.Aica("user", "migrate", "bob_x", "--to", "hybrid", "--yes").ExitCode);
+        var before = Homes(sb);
+        var registry = File.ReadAllText(sb.P("/data/config/users.txt"));
+        var r = sb.Aica("user", "migrate", "bob", "--rollback", "--yes");
+        Assert.True(r.ExitCode == 2, r.ToString()); // bob has no migration; bob_x's journal is not bob's
+        Assert.Equal(before, Homes(sb));
+        Assert.Equal(registry, File.ReadAllText(sb.P("/data/config/users.txt")));
+
+        // An unfinished migration of bob_x does not block bob.
+        Assert.Equal(137, Tools.Run(Tools.AicaBin, ["--root", sb.Root, "user", "migrate", "bob_x", "--to", "symlink", "--yes"],
+            new Dictionary<string, string> { ["AICA_FAULT_MIGRATE_AFTER"] = "1" }).ExitCode);
+        r = sb.Aica("user", "migrate", "bob", "--to", "hybrid", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("bob:gpu-users:1000:1000:/bin/bash:hybrid", File.ReadAllText(sb.P("/data/config/users.txt")));
+        Assert.Equal(0, sb.Aica("user", "migrate", "bob_x", "--rollback", "--yes").ExitCode);
+        Assert.Equal("set nu\n", File.ReadAllText(sb.P("/data/users/bob_x/dotfiles/.vimrc")));
+        Assert.Equal(0, sb.Aica("user", "migrate", "bob", "--rollback", "--yes").ExitCode);
+        Assert.Equal("/data/users/bob", new FileInfo(sb.P("/home/bob")).LinkTarget);
+        Assert.Equal(0, sb.Aica("doctor", "--user", "bob").ExitCode);
+        Assert.Equal(0, sb.Aica("doctor", "--user", "bob_x").ExitCode);
     }
 }

@@ -171,7 +171,10 @@ public sealed class MirrorService(AicaServices s)
         if (dryRun)
             return new MirrorResult(p, MirrorState.Drift, $"would merge {p.Legacy} into {p.Source}, move it to {aside} and link {p.Legacy} -> {p.Source}; {ContainerNote}", 0, 0);
 
-        var copy = new TreeCopy(skipExisting: true, gid: gid);
+        // A hard link to a file owned by root or a non-member (e.g. one a member linked from elsewhere on the same file
+        // system) is not merged: its copy would be group-readable in /data. It stays in the old directory.
+        var policy = new PermsService(s).Policy(config, gid, db, false);
+        var copy = new TreeCopy(skipExisting: true, gid: gid, leaveOut: st => policy.MustKeep(st));
         using (var legacy = s.Fs.OpenDir(p.Legacy))
         using (var source = s.Fs.OpenDir(p.Source))
         {
@@ -188,6 +191,8 @@ public sealed class MirrorService(AicaServices s)
             throw;
         }
         var conflicts = copy.Conflicts > 0 ? $"; {copy.Conflicts} entr{(copy.Conflicts == 1 ? "y differs" : "ies differ")} from /data (the /data version is used; the old one stays in {aside})" : "";
+        if (copy.LeftOut > 0)
+            conflicts += $"; {copy.LeftOut} hard-linked file(s) owned by root or a non-member not merged (a link may reach a file outside the tree; they stay in {aside})";
         return new MirrorResult(p, MirrorState.Linked,
             $"merged {copy.Files} file(s) ({Human.Bytes(copy.Bytes)}) into {p.Source}, old directory kept at {aside}, {p.Legacy} -> {p.Source}{conflicts}; {ContainerNote}",
             0, copy.Files);

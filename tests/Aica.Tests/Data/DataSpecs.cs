@@ -249,16 +249,24 @@ public sealed class DataSpecs : IDisposable
     public void Mirror_link_merges_the_extra_content_keeps_the_old_directory_and_links()
     {
         Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/Benchmark")}' '{_sb.P("/opt/ai-lab-data/shared/sdfdsf")}' && echo new > '{_sb.P("/data/dataset/Benchmark/b.csv")}' && echo '<html>' > '{_sb.P("/opt/ai-lab-data/shared/sdfdsf/test.html")}' && mkdir -p '{_sb.P("/opt/ai-lab-data/shared/Benchmark")}' && echo older > '{_sb.P("/opt/ai-lab-data/shared/Benchmark/b.csv")}'");
+        // A member's hard link to a root-only file elsewhere on the legacy path's file system: merging it would hand
+        // the group a copy it can read.
+        File.WriteAllText(_sb.P("/etc/root-only"), "secret");
+        Assert.Equal(0, Tools.Sh($"chmod 600 '{_sb.P("/etc/root-only")}' && ln '{_sb.P("/etc/root-only")}' '{_sb.P("/opt/ai-lab-data/shared/sdfdsf/grab")}'").ExitCode);
         SetConfig("legacy_mirrors = []", "legacy_mirrors = [\"/opt/ai-lab-data/shared\"]");
         var r = _sb.Aica("data", "mirror", "--link");
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("containers that bind-mounted the old path", r.StdOut);
+        Assert.Contains("1 hard-linked file(s) owned by root or a non-member not merged", r.StdOut);
+        Assert.False(File.Exists(_sb.P("/data/dataset/sdfdsf/grab")));
+        Assert.Equal("600 0 0 2", Tools.Sh($"stat -c '%a %u %g %h' '{_sb.P("/etc/root-only")}'").StdOut.Trim());
         Assert.Equal("/data/dataset", new FileInfo(_sb.P("/opt/ai-lab-data/shared")).LinkTarget);
         Assert.Equal("<html>\n", File.ReadAllText(_sb.P("/data/dataset/sdfdsf/test.html")));
         Assert.Equal("root:gpu-users 664 regular file", _sb.Stat("/data/dataset/sdfdsf/test.html"));
         Assert.Equal("new\n", File.ReadAllText(_sb.P("/data/dataset/Benchmark/b.csv"))); // /data wins a conflict
         var old = Directory.GetDirectories(_sb.P("/opt/ai-lab-data"), "shared.aica-old-*").Single();
         Assert.Equal("older\n", File.ReadAllText(Path.Combine(old, "Benchmark/b.csv"))); // nothing lost
+        Assert.True(File.Exists(Path.Combine(old, "sdfdsf/grab")));
         var again = _sb.Aica("--json", "data", "mirror");
         Assert.Equal("already_linked", Json(again).GetProperty("mirrors")[0].GetProperty("state").GetString());
     }

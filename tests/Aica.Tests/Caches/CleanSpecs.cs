@@ -216,6 +216,7 @@ public sealed class CleanSpecs
         File.CreateSymbolicLink(Path.Combine(repo, "snapshots", c2, "model.bin"), $"../../blobs/{b2}");
         File.CreateSymbolicLink(Path.Combine(repo, "snapshots", c2, "config.json"), sb.P("/etc/victim"));
         File.WriteAllText(Path.Combine(hub, "token"), "hf_secret");
+        GeneratedHub.Settle(repo, DateTimeOffset.UtcNow.ToUnixTimeSeconds()); // no download in progress
         var scan = sb.Aica("clean", "--hf", "--dry-run", "-v");
         Assert.True(scan.ExitCode == 0, scan.ToString());
         Assert.Contains("model org/m: 2 revision(s) (1 detached), 1 ref(s), 2 blob(s)", scan.StdOut);

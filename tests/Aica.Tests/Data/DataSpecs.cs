@@ -246,6 +246,23 @@ public sealed class DataSpecs : IDisposable
     }
 
     [Fact]
+    public void Mirror_refuses_a_root_owned_legacy_path_in_a_directory_members_can_write()
+    {
+        // A member could rename shared away and put a link to /etc in its place while rsync runs as root.
+        Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/Benchmark")}' '{_sb.P("/opt/open/shared")}' '{_sb.P("/opt/sticky/shared")}' && echo b > '{_sb.P("/data/dataset/Benchmark/b.csv")}' && chmod 777 '{_sb.P("/opt/open")}' && chmod 1777 '{_sb.P("/opt/sticky")}'");
+        SetConfig("legacy_mirrors = []", "legacy_mirrors = [\"/opt/open/shared\", \"/opt/sticky/shared\"]");
+        var r = _sb.Aica("--json", "data", "mirror");
+        Assert.Equal(1, r.ExitCode);
+        var ms = Json(r).GetProperty("mirrors");
+        Assert.Equal("refused", ms[0].GetProperty("state").GetString());
+        Assert.Contains("/opt/open is writable by non-root users", ms[0].GetProperty("summary").GetString());
+        Assert.False(Directory.Exists(_sb.P("/opt/open/shared/Benchmark")));
+        // In a sticky directory nobody but root can rename root's entry: that one is kept in step.
+        Assert.Equal("synced", ms[1].GetProperty("state").GetString());
+        Assert.True(File.Exists(_sb.P("/opt/sticky/shared/Benchmark/b.csv")));
+    }
+
+    [Fact]
     public void Mirror_link_merges_the_extra_content_keeps_the_old_directory_and_links()
     {
         Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/Benchmark")}' '{_sb.P("/opt/ai-lab-data/shared/sdfdsf")}' && echo new > '{_sb.P("/data/dataset/Benchmark/b.csv")}' && echo '<html>' > '{_sb.P("/opt/ai-lab-data/shared/sdfdsf/test.html")}' && mkdir -p '{_sb.P("/opt/ai-lab-data/shared/Benchmark")}' && echo older > '{_sb.P("/opt/ai-lab-data/shared/Benchmark/b.csv")}'");

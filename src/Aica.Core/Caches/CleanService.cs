@@ -165,12 +165,45 @@ public sealed class CleanService(AicaServices s)
         try { return s.Fs.ReadLink(path); } catch (Exception e) when (e is SysException or ArgumentException) { return null; }
     }
 
+    /// <summary>uv's cache lock: uv holds it while it uses the cache (<c>uv cache clean</c> waits for it too).</summary>
+    public const string UvLock = ".lock";
+
     private void SweepCache(TargetResult r, long? cutoff, bool dryRun, CancellationToken ct)
     {
         using var root = OpenRoot(r);
         if (root is null) return;
-        new TreeSweeper { Cutoff = cutoff, DryRun = dryRun }.SweepContent(root, r.Path, r.Log, ct);
+        var busy = false;
+        using var held = r.Target == CacheTarget.Uv ? HoldLock(root, r.Path + "/" + UvLock, out busy) : null;
+        if (busy)
+        {
+            r.Notes.Add($"uv is using this cache ({UvLock} is locked by another process): skipped, nothing removed");
+            return;
+        }
+        var sweeper = new TreeSweeper { Cutoff = cutoff, DryRun = dryRun, KeepAtTop = r.Target == CacheTarget.Uv ? new HashSet<string> { UvLock } : new HashSet<string>() };
+        sweeper.SweepContent(root, r.Path, r.Log, ct);
         if (r.Log.Problems.Count > 0) r.Status = TargetStatus.Failed;
+    }
+
+    /// <summary>
+    /// Takes the lock file <see cref="UvLock"/> of a cache root (a regular file, never through a link) and keeps it for
+    /// the sweep, so a tool starting meanwhile waits; <paramref name="busy"/> when another process holds it.
+    /// </summary>
+    private static SafeFd? HoldLock(SafeFd root, string display, out bool busy)
+    {
+        busy = false;
+        var fd = Sys.TryOpenAt(root.Fd, Sys.Z(UvLock), Flags.O_RDONLY | Flags.O_NOFOLLOW | Flags.O_NONBLOCK | Flags.O_NOCTTY, out _);
+        if (fd is null) return null;
+        try
+        {
+            if (!Sys.Fstat(fd, display).IsFile) { fd.Dispose(); return null; }
+            busy = !Sys.TryFlock(fd, display) || Sys.IsLockedByOther(fd, display);
+            return fd;
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
     }
 
     private void Hf(TargetResult r, AicaConfig config, long now, long? cutoff, bool dryRun, CancellationToken ct)

@@ -58,6 +58,8 @@ public sealed class TreeSweeper
     public bool ReportLinks { get; init; } = true;
     /// <summary>Names that are never removed wherever they are (token files).</summary>
     public Func<string, bool> Keep { get; init; } = _ => false;
+    /// <summary>Names kept directly under the start directory of <see cref="SweepContent"/> (a tool's lock file).</summary>
+    public IReadOnlySet<string> KeepAtTop { get; init; } = new HashSet<string>();
 
     /// <summary>Deeper directories are reported and left alone (a member's nesting must not exhaust the stack).</summary>
     public const int MaxDepth = 256;
@@ -126,7 +128,7 @@ public sealed class TreeSweeper
         string path, ulong dev, int depth, SweepLog log, CancellationToken ct)
     {
         if (IsNfsBusy(name)) { log.BusyFile(); return (false, 0, 0, []); }
-        if (Keep(name)) return (false, 0, 0, []);
+        if (Keep(name) || (depth == 1 && KeepAtTop.Contains(name))) return (false, 0, 0, []);
         if (st.IsDir)
         {
             if (st.Dev != dev) { log.Problem($"{path}: another file system mounted here, not entered"); return (false, 0, 0, []); }

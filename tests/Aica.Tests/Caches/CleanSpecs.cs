@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Aica.Tests.Infra;
+using Aica.Native;
 
 namespace Aica.Tests.Caches;
 
@@ -198,6 +199,28 @@ public sealed class CleanSpecs
         Assert.False(File.Exists(sb.P("/data/models/comfyui/sub/model.ckpt")));
         Assert.False(File.Exists(sb.P("/data/models/comfyui/hardlink")));
         Assert.Equal("secret", File.ReadAllText(sb.P("/data/admin/victim")));
+    }
+
+    [Fact]
+    public void A_uv_cache_whose_lock_another_process_holds_is_skipped_and_its_lock_file_is_never_removed()
+    {
+        using var sb = Server();
+        Write(sb, "/data/users/alice/.cache/uv/wheels-v5/pypi/torch/torch.whl", 8192);
+        Write(sb, "/data/users/alice/.cache/uv/.lock", 0);
+        var lockPath = sb.P("/data/users/alice/.cache/uv/.lock");
+        // uv holds this flock while it installs from the cache.
+        using (var other = Sys.OpenAt(Flags.AT_FDCWD, lockPath, Flags.O_RDONLY))
+        {
+            Assert.True(Sys.TryFlock(other, lockPath));
+            var busy = sb.Aica("clean", "--uv", "--user", "alice");
+            Assert.True(busy.ExitCode == 0, busy.ToString());
+            Assert.Contains("uv is using this cache", busy.StdOut);
+            Assert.True(File.Exists(sb.P("/data/users/alice/.cache/uv/wheels-v5/pypi/torch/torch.whl")));
+        }
+        var r = sb.Aica("clean", "--uv", "--user", "alice");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.False(Directory.Exists(sb.P("/data/users/alice/.cache/uv/wheels-v5")));
+        Assert.True(File.Exists(lockPath), "the lock file stays: a uv starting meanwhile locks the same inode");
     }
 
     [Fact]

@@ -226,6 +226,11 @@ public sealed class CleanService(AicaServices s)
     {
         var conda = config.CondaRoot + "/bin/conda";
         if (s.Fs.Lstat(conda) is null) throw new AicaException($"conda not found at {s.Fs.Host(conda)} (install it: aica install miniconda)");
+        // Run as root (cron, or a member through sudo), conda must come from a tree only root can change: else a
+        // member who edits bin/conda or a module of its Python gets root at the next clean.
+        if (Sys.Euid == 0 && ChangeableByOthers(config.CondaRoot) is { } open)
+            throw new AicaException($"{s.Fs.Host(open)} can be changed by users other than root: conda is not run as root from it "
+                + $"(aica install miniconda --from FILE reinstalls it root-owned, or chown -R root:root and chmod -R go-w {s.Fs.Host(config.CondaRoot)})");
         var before = Measure(r.Path);
         string[] args = dryRun ? ["clean", "--all", "--yes", "--dry-run"] : ["clean", "--all", "--yes"];
         var env = new Dictionary<string, string?> { ["CONDA_PKGS_DIRS"] = s.Fs.Host(r.Path) };
@@ -233,6 +238,36 @@ public sealed class CleanService(AicaServices s)
         foreach (var line in res.StdOut.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).TakeLast(20)) r.Notes.Add(line);
         if (!res.Ok) throw new AicaException($"conda clean failed (exit {res.ExitCode}): {res.Brief}");
         r.Bytes = dryRun ? 0 : Math.Max(0, before - Measure(r.Path));
+    }
+
+    /// <summary>
+    /// The first directory above <paramref name="root"/>, or directory or file in it, that is not root's or that its
+    /// group or others may write; null when only root can change the tree. Links are not followed (their targets are
+    /// checked where they lie, if inside).
+    /// </summary>
+    private string? ChangeableByOthers(string root)
+    {
+        var dir = "";
+        foreach (var part in root.Split('/', StringSplitOptions.RemoveEmptyEntries).SkipLast(1))
+        {
+            dir += "/" + part;
+            if (s.Fs.Lstat(dir) is not { } st || !RootOnly(st)) return dir;
+        }
+        using var fd = s.Fs.OpenDir(root);
+        var finder = new OpenFinder();
+        TreeWalker.Default().Walk(fd, root, finder);
+        return finder.First;
+    }
+
+    private static bool RootOnly(in FileStat st) => st.Uid == 0 && (st.Perm & 0x12) == 0;
+
+    private sealed class OpenFinder : IWalkVisitor
+    {
+        public string? First;
+        private void Check(in FileStat st, string path) { if (!st.IsLink && !RootOnly(st)) Interlocked.CompareExchange(ref First, path, null); }
+        public bool VisitDirectory(SafeFd dir, in FileStat st, string path, int depth) { Check(st, path); return First is null; }
+        public void VisitEntry(in WalkEntry e) { if (First is null) Check(e.Stat, e.Path); }
+        public void OnError(string path, SysException error) => Interlocked.CompareExchange(ref First, path, null);
     }
 
     private long Measure(string path)

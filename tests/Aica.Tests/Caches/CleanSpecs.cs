@@ -142,6 +142,28 @@ public sealed class CleanSpecs
         Assert.True(Target(Json(r), "conda").GetProperty("bytes_freed").GetInt64() >= 30000);
     }
 
+    [Theory]
+    [InlineData("chmod g+w '{0}/lib/site.py'")]
+    [InlineData("chown 3001 '{0}/bin'")]
+    [InlineData("chmod o+w '{0}'")]
+    public void Conda_is_not_run_as_root_from_a_tree_members_can_change(string change)
+    {
+        using var sb = Server();
+        var prefix = sb.P("/data/apps/miniconda3");
+        Directory.CreateDirectory(prefix + "/bin");
+        Directory.CreateDirectory(prefix + "/lib");
+        File.WriteAllText(prefix + "/lib/site.py", "# imported by conda's python\n");
+        File.WriteAllText(prefix + "/bin/conda", $"#!/bin/sh\ntouch '{sb.P("/run/conda-called")}'\n");
+        Assert.Equal(0, Tools.Sh($"chmod 755 '{prefix}/bin/conda' && chmod 644 '{prefix}/lib/site.py'").ExitCode);
+        Write(sb, "/data/models/comfyui/a.bin", 8192);
+        Assert.Equal(0, Tools.Sh(string.Format(change, prefix)).ExitCode);
+        var r = sb.Aica("clean", "--conda", "--comfyui", "--json");
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("can be changed by users other than root", Target(Json(r), "conda").GetProperty("error").GetString());
+        Assert.Equal("ok", Target(Json(r), "comfyui").GetProperty("status").GetString());
+        Assert.False(File.Exists(sb.P("/run/conda-called")), "conda must not have run");
+    }
+
     [Fact]
     public void Older_than_keeps_what_was_used_recently_and_user_restricts_to_one_user()
     {

@@ -116,8 +116,9 @@ public sealed class MirrorService(AicaServices s)
         var src = s.Fs.Host(p.Source) + "/";
         var dst = s.Fs.Host(p.Legacy) + "/";
         // As root the mirror is written root-owned and not group/world-writable, so it never becomes a tree members
-        // can plant links in (the next run would refuse it); as the owner it is written as that user.
-        string[] opts = ["-a", .. config.MirrorDelete ? new[] { "--delete" } : [], .. runAs is null ? new[] { "--no-owner", "--chmod=go-w" } : []];
+        // can plant links in (the next run would refuse it); as the owner it is written as that user. Set-id bits go:
+        // a member's setuid file copied root-owned would be a setuid-root program. No device nodes are made.
+        string[] opts = ["-a", .. config.MirrorDelete ? new[] { "--delete" } : [], .. runAs is null ? new[] { "--no-owner", "--no-devices", "--chmod=go-w,ug-s" } : []];
         var pending = await Count(prefix, rsync, [.. opts, "-n", "--out-format=%n", src, dst], ct).ConfigureAwait(false);
         var extra = await Count([], rsync, ["-a", "-n", "--ignore-existing", "--out-format=%n", dst, src], ct).ConfigureAwait(false);
         if (pending < 0 || extra < 0) return new MirrorResult(p, MirrorState.Failed, "rsync could not compare the trees", 0, 0, runAs);

@@ -212,6 +212,8 @@ public sealed class DataSpecs : IDisposable
     public void Mirror_keeps_a_root_owned_legacy_path_in_step_without_making_it_member_writable()
     {
         Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/Benchmark")}' '{_sb.P("/opt/ai-lab-data/shared")}' && echo b > '{_sb.P("/data/dataset/Benchmark/b.csv")}' && echo old > '{_sb.P("/opt/ai-lab-data/shared/legacy-only.txt")}'");
+        // A member's own setuid/setgid program in a dataset: copied root-owned with its bits it would run as root.
+        Assert.Equal(0, Tools.Sh($"cp /bin/true '{_sb.P("/data/dataset/Benchmark/tool")}' && chown 3001:3001 '{_sb.P("/data/dataset/Benchmark/tool")}' && chmod 6755 '{_sb.P("/data/dataset/Benchmark/tool")}'").ExitCode);
         SetConfig("legacy_mirrors = []", "legacy_mirrors = [\"/opt/ai-lab-data/shared\"]");
         var dry = _sb.Aica("--json", "data", "mirror", "--dry-run");
         Assert.Equal(0, dry.ExitCode);
@@ -224,7 +226,8 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("b\n", File.ReadAllText(_sb.P("/opt/ai-lab-data/shared/Benchmark/b.csv")));
         Assert.True(File.Exists(_sb.P("/opt/ai-lab-data/shared/legacy-only.txt"))); // no --delete by default
-        Assert.Equal("", Tools.Sh($"find '{_sb.P("/opt/ai-lab-data/shared")}' \\( ! -user root -o -perm /022 \\) ! -type l -print").StdOut);
+        Assert.Equal("", Tools.Sh($"find '{_sb.P("/opt/ai-lab-data/shared")}' \\( ! -user root -o -perm /022 -o -perm /6000 \\) ! -type l -print").StdOut);
+        Assert.True(File.Exists(_sb.P("/opt/ai-lab-data/shared/Benchmark/tool")));
         var again = _sb.Aica("--json", "data", "mirror");
         Assert.Equal(0, again.ExitCode);
         Assert.Equal("in_step", Json(again).GetProperty("mirrors")[0].GetProperty("state").GetString());

@@ -85,7 +85,7 @@ public sealed class CleanService(AicaServices s)
             if (o.User is not null && o.User != o.Caller.Name) throw AicaException.Refused($"a member cleans only their own caches (you are {o.Caller.Name})");
             var denied = o.Targets.Where(t => !Caller.MemberTargets.Contains(t)).Select(Name).ToList();
             if (denied.Count > 0)
-                throw AicaException.Refused($"--{string.Join(", --", denied)}: only an admin may empty shared model caches (members: {string.Join(" ", Caller.MemberTargets.Select(t => "--" + Name(t)))})");
+                throw AicaException.Refused($"--{string.Join(", --", denied)}: only an admin may empty shared model caches (members: {string.Join(" ", Caller.MemberTargets.Select(t => "--" + Name(t)))}){AdminHint}");
         }
         var config = s.LoadConfig();
         s.RequireDataMounted();
@@ -120,12 +120,15 @@ public sealed class CleanService(AicaServices s)
         return report;
     }
 
+    /// <summary>Under sudo a member of the group counts as a member even when they are an admin too.</summary>
+    private static string AdminHint => Sys.Euid == 0 ? "; an admin who is also a member: run it from a root login or as sudo env -u SUDO_UID aica clean ..." : "";
+
     /// <summary>Registered users whose per-user caches are cleaned: the caller alone for a member, --user, or all.</summary>
     private List<UserEntry> UsersFor(CleanOptions o)
     {
         var reg = s.Registry.Load();
         if (!o.Caller.IsAdmin)
-            return reg.Find(o.Caller.Name ?? "") is { } me ? [me] : throw AicaException.Refused($"{o.Caller.Name ?? $"uid {o.Caller.Uid}"} is not a registered user");
+            return reg.Find(o.Caller.Name ?? "") is { } me ? [me] : throw AicaException.Refused($"{o.Caller.Name ?? $"uid {o.Caller.Uid}"} is not a registered user{AdminHint}");
         if (o.User is not null)
             return reg.Find(o.User) is { } u ? [u] : throw AicaException.Usage($"--user {o.User}: not a registered user");
         return [.. reg.Users];

@@ -58,6 +58,7 @@ public sealed class MemberSudoSpecs
             sudo -u carol sudo -n /data/bin/aica clean --pip 2>/dev/null; echo "carol-pip=$?"
             sudo -u carol sudo -n /data/bin/aica clean --pip --uv --npm 2>/dev/null; echo "carol-all3=$?"
             test -f /data/users/bob/.npm/_cacache/g && echo "bob-npm-end=kept"
+            echo "admin-hint=$(SUDO_UID=3003 /data/bin/aica clean --torch 2>&1 | grep -c 'sudo env -u SUDO_UID')"
             # a uid aica cannot resolve (an account from LDAP, say) is not taken for an admin either
             SUDO_UID=4242 /data/bin/aica clean --pip 2>/dev/null; echo "sudo-uid-unknown=$?"
             test -f /data/users/bob/.cache/pip/http/f && echo "bob-pip-end=kept"
@@ -73,7 +74,7 @@ public sealed class MemberSudoSpecs
                  {
                      "pip=0", "alice-pip=cleaned", "bob-pip=kept", "sudo-root=1", "sudo-path=1", "sudo-user=1", "sudo-torch=1",
                      "sudo-all=1", "sudo-threshold=1", "disk=0", "hf-dry=0", "menu=0", "alice-npm=cleaned", "self-user=3",
-                     "self-torch=3", "self-root=3", "sudo-uid-root=3", "sudo-uid-torch=3", "carol-pip=3", "carol-all3=3", "bob-npm-end=kept",
+                     "self-torch=3", "self-root=3", "sudo-uid-root=3", "sudo-uid-torch=3", "carol-pip=3", "carol-all3=3", "bob-npm-end=kept", "admin-hint=1",
                      "sudo-uid-unknown=3", "bob-pip-end=kept", "torch=kept", "secret",
                  })
             Assert.Contains(want + "\n", o);

@@ -22,7 +22,7 @@ fi
 
 echo "building the trees (tmpfs) ..."
 python3 - "$R" <<'EOF'
-import os, sys, random
+import os, sys, random, time
 root = sys.argv[1]
 rnd = random.Random(6)
 # 10 users x 20,000 files: 20 dirs x 10 subdirs x 100 files; one file in ten has 1-4 KiB of content, a few hard links.
@@ -61,6 +61,12 @@ for r in range(250):
             os.symlink(up + "blobs/" + rnd.choice(blobs), os.path.join(snap, name))
         if v == 2:
             with open(os.path.join(repo, "refs", "main"), "w") as fh: fh.write(commit)
+    # Settled two hours ago: younger detached revisions and blobs count as a download in progress and are kept.
+    then = time.time() - 7200
+    for dirpath, _, filenames in os.walk(repo):
+        for f in filenames:
+            os.utime(os.path.join(dirpath, f), (then, then), follow_symlinks=False)
+        os.utime(dirpath, (then, then))
 EOF
 i=0
 while [ $i -lt 10 ]; do

@@ -85,7 +85,7 @@ public sealed class CleanService(AicaServices s)
             if (o.User is not null && o.User != o.Caller.Name) throw AicaException.Refused($"a member cleans only their own caches (you are {o.Caller.Name})");
             var denied = o.Targets.Where(t => !Caller.MemberTargets.Contains(t)).Select(Name).ToList();
             if (denied.Count > 0)
-                throw AicaException.Refused($"--{string.Join(", --", denied)}: only an admin may empty shared model caches (members: {string.Join(" ", Caller.MemberTargets.Select(t => "--" + Name(t)))})");
+                throw AicaException.Refused($"--{string.Join(", --", denied)}: only an admin may empty shared model caches (members: {string.Join(" ", Caller.MemberTargets.Select(t => "--" + Name(t)))}){AdminHint}");
         }
         var config = s.LoadConfig();
         s.RequireDataMounted();
@@ -120,12 +120,15 @@ public sealed class CleanService(AicaServices s)
         return report;
     }
 
+    /// <summary>Under sudo a member of the group counts as a member even when they are an admin too.</summary>
+    private static string AdminHint => Sys.Euid == 0 ? "; an admin who is also a member: run it from a root login or as sudo env -u SUDO_UID aica clean ..." : "";
+
     /// <summary>Registered users whose per-user caches are cleaned: the caller alone for a member, --user, or all.</summary>
     private List<UserEntry> UsersFor(CleanOptions o)
     {
         var reg = s.Registry.Load();
         if (!o.Caller.IsAdmin)
-            return reg.Find(o.Caller.Name ?? "") is { } me ? [me] : throw AicaException.Refused($"{o.Caller.Name ?? $"uid {o.Caller.Uid}"} is not a registered user");
+            return reg.Find(o.Caller.Name ?? "") is { } me ? [me] : throw AicaException.Refused($"{o.Caller.Name ?? $"uid {o.Caller.Uid}"} is not a registered user{AdminHint}");
         if (o.User is not null)
             return reg.Find(o.User) is { } u ? [u] : throw AicaException.Usage($"--user {o.User}: not a registered user");
         return [.. reg.Users];
@@ -165,12 +168,45 @@ public sealed class CleanService(AicaServices s)
         try { return s.Fs.ReadLink(path); } catch (Exception e) when (e is SysException or ArgumentException) { return null; }
     }
 
+    /// <summary>uv's cache lock: uv holds it while it uses the cache (<c>uv cache clean</c> waits for it too).</summary>
+    public const string UvLock = ".lock";
+
     private void SweepCache(TargetResult r, long? cutoff, bool dryRun, CancellationToken ct)
     {
         using var root = OpenRoot(r);
         if (root is null) return;
-        new TreeSweeper { Cutoff = cutoff, DryRun = dryRun }.SweepContent(root, r.Path, r.Log, ct);
+        var busy = false;
+        using var held = r.Target == CacheTarget.Uv ? HoldLock(root, r.Path + "/" + UvLock, out busy) : null;
+        if (busy)
+        {
+            r.Notes.Add($"uv is using this cache ({UvLock} is locked by another process): skipped, nothing removed");
+            return;
+        }
+        var sweeper = new TreeSweeper { Cutoff = cutoff, DryRun = dryRun, KeepAtTop = r.Target == CacheTarget.Uv ? new HashSet<string> { UvLock } : new HashSet<string>() };
+        sweeper.SweepContent(root, r.Path, r.Log, ct);
         if (r.Log.Problems.Count > 0) r.Status = TargetStatus.Failed;
+    }
+
+    /// <summary>
+    /// Takes the lock file <see cref="UvLock"/> of a cache root (a regular file, never through a link) and keeps it for
+    /// the sweep, so a tool starting meanwhile waits; <paramref name="busy"/> when another process holds it.
+    /// </summary>
+    private static SafeFd? HoldLock(SafeFd root, string display, out bool busy)
+    {
+        busy = false;
+        var fd = Sys.TryOpenAt(root.Fd, Sys.Z(UvLock), Flags.O_RDONLY | Flags.O_NOFOLLOW | Flags.O_NONBLOCK | Flags.O_NOCTTY, out _);
+        if (fd is null) return null;
+        try
+        {
+            if (!Sys.Fstat(fd, display).IsFile) { fd.Dispose(); return null; }
+            busy = !Sys.TryFlock(fd, display) || Sys.IsLockedByOther(fd, display);
+            return fd;
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
     }
 
     private void Hf(TargetResult r, AicaConfig config, long now, long? cutoff, bool dryRun, CancellationToken ct)
@@ -193,6 +229,11 @@ public sealed class CleanService(AicaServices s)
     {
         var conda = config.CondaRoot + "/bin/conda";
         if (s.Fs.Lstat(conda) is null) throw new AicaException($"conda not found at {s.Fs.Host(conda)} (install it: aica install miniconda)");
+        // Run as root (cron, or a member through sudo), conda must come from a tree only root can change: else a
+        // member who edits bin/conda or a module of its Python gets root at the next clean.
+        if (Sys.Euid == 0 && ChangeableByOthers(config.CondaRoot) is { } open)
+            throw new AicaException($"{s.Fs.Host(open)} can be changed by users other than root: conda is not run as root from it "
+                + $"(aica install miniconda --from FILE reinstalls it root-owned, or chown -R root:root and chmod -R go-w {s.Fs.Host(config.CondaRoot)})");
         var before = Measure(r.Path);
         string[] args = dryRun ? ["clean", "--all", "--yes", "--dry-run"] : ["clean", "--all", "--yes"];
         var env = new Dictionary<string, string?> { ["CONDA_PKGS_DIRS"] = s.Fs.Host(r.Path) };
@@ -200,6 +241,36 @@ public sealed class CleanService(AicaServices s)
         foreach (var line in res.StdOut.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).TakeLast(20)) r.Notes.Add(line);
         if (!res.Ok) throw new AicaException($"conda clean failed (exit {res.ExitCode}): {res.Brief}");
         r.Bytes = dryRun ? 0 : Math.Max(0, before - Measure(r.Path));
+    }
+
+    /// <summary>
+    /// The first directory above <paramref name="root"/>, or directory or file in it, that is not root's or that its
+    /// group or others may write; null when only root can change the tree. Links are not followed (their targets are
+    /// checked where they lie, if inside).
+    /// </summary>
+    private string? ChangeableByOthers(string root)
+    {
+        var dir = "";
+        foreach (var part in root.Split('/', StringSplitOptions.RemoveEmptyEntries).SkipLast(1))
+        {
+            dir += "/" + part;
+            if (s.Fs.Lstat(dir) is not { } st || !RootOnly(st)) return dir;
+        }
+        using var fd = s.Fs.OpenDir(root);
+        var finder = new OpenFinder();
+        TreeWalker.Default().Walk(fd, root, finder);
+        return finder.First;
+    }
+
+    private static bool RootOnly(in FileStat st) => st.Uid == 0 && (st.Perm & 0x12) == 0;
+
+    private sealed class OpenFinder : IWalkVisitor
+    {
+        public string? First;
+        private void Check(in FileStat st, string path) { if (!st.IsLink && !RootOnly(st)) Interlocked.CompareExchange(ref First, path, null); }
+        public bool VisitDirectory(SafeFd dir, in FileStat st, string path, int depth) { Check(st, path); return First is null; }
+        public void VisitEntry(in WalkEntry e) { if (First is null) Check(e.Stat, e.Path); }
+        public void OnError(string path, SysException error) => Interlocked.CompareExchange(ref First, path, null);
     }
 
     private long Measure(string path)

@@ -59,7 +59,11 @@ public static partial class HfCache
     [GeneratedRegex("^[0-9a-f]{40}$")]
     private static partial Regex CommitRx();
 
-    /// <summary>An <c>.incomplete</c> younger than this may be a download in progress on another node: kept.</summary>
+    /// <summary>
+    /// Anything younger than this may belong to a download in progress (here or on another node, whose locks this host
+    /// cannot see, or between two files of a <c>snapshot_download</c>, when no lock is held): an <c>.incomplete</c>, a
+    /// detached revision (a download pinned to a commit writes no ref) and a blob no snapshot links to yet. Kept.
+    /// </summary>
     public const long IncompleteGraceSeconds = 3600;
 
     public static readonly string[] TokenFiles = ["token", "stored_tokens"];
@@ -274,7 +278,8 @@ public static partial class HfCache
 
     /// <summary>
     /// The clean plan of one repo. <paramref name="cutoff"/>: with <c>--older-than</c>, a repo whose last access is
-    /// before it goes whole. A corrupt ref keeps every revision (which one it meant is unknown); a kept revision with
+    /// before it goes whole. Detached revisions, unreferenced blobs and leftovers younger than
+    /// <see cref="IncompleteGraceSeconds"/> are kept (a download may be writing them). A corrupt ref keeps every revision (which one it meant is unknown); a kept revision with
     /// entries that do not resolve into blobs/ keeps every blob (they might be reached some other way).
     /// </summary>
     public static HfRepoPlan Plan(HfRepo repo, long now, long? cutoff)
@@ -282,18 +287,19 @@ public static partial class HfCache
         var notes = new List<string>();
         if (cutoff is { } c && repo.LastAccess < c)
             return new HfRepoPlan(repo, true, [], [], [], [$"unused since {DateTimeOffset.FromUnixTimeSeconds(repo.LastAccess):yyyy-MM-dd}"]);
+        var settled = now - IncompleteGraceSeconds;
         var removeRevs = new List<HfRevision>();
         if (repo.CorruptRef) { if (repo.Revisions.Any(r => r.Detached)) notes.Add("a ref is corrupt: no revision removed"); }
-        else removeRevs.AddRange(repo.Revisions.Where(r => r.Detached));
+        else removeRevs.AddRange(repo.Revisions.Where(r => r.Detached && r.Mtime < settled));
         var kept = repo.Revisions.Where(r => !removeRevs.Contains(r)).ToList();
         var removeBlobs = new List<HfBlob>();
         if (kept.Any(r => r.HasUnresolvable)) notes.Add("a kept revision has entries that do not resolve into blobs/: no blob removed");
         else
         {
             var referenced = new HashSet<string>(kept.SelectMany(r => r.BlobNames), StringComparer.Ordinal);
-            removeBlobs.AddRange(repo.Blobs.Values.Where(b => !referenced.Contains(b.Name)).OrderBy(b => b.Name, StringComparer.Ordinal));
+            removeBlobs.AddRange(repo.Blobs.Values.Where(b => !referenced.Contains(b.Name) && b.Mtime < settled).OrderBy(b => b.Name, StringComparer.Ordinal));
         }
-        var removeInc = repo.Incomplete.Where(b => b.Mtime < now - IncompleteGraceSeconds).ToList();
+        var removeInc = repo.Incomplete.Where(b => b.Mtime < settled).ToList();
         return new HfRepoPlan(repo, false, removeRevs, removeBlobs, removeInc, notes);
     }
 }

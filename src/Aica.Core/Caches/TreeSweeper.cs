@@ -58,6 +58,12 @@ public sealed class TreeSweeper
     public bool ReportLinks { get; init; } = true;
     /// <summary>Names that are never removed wherever they are (token files).</summary>
     public Func<string, bool> Keep { get; init; } = _ => false;
+    /// <summary>Names kept directly under the start directory of <see cref="SweepContent"/> (a tool's lock file).</summary>
+    public IReadOnlySet<string> KeepAtTop { get; init; } = new HashSet<string>();
+
+    /// <summary>Test seams: called with a directory's path just before it is opened, and before it is removed.</summary>
+    internal Action<string>? BeforeEnter { get; init; }
+    internal Action<string>? BeforeRemoveDir { get; init; }
 
     /// <summary>Deeper directories are reported and left alone (a member's nesting must not exhaust the stack).</summary>
     public const int MaxDepth = 256;
@@ -126,11 +132,12 @@ public sealed class TreeSweeper
         string path, ulong dev, int depth, SweepLog log, CancellationToken ct)
     {
         if (IsNfsBusy(name)) { log.BusyFile(); return (false, 0, 0, []); }
-        if (Keep(name)) return (false, 0, 0, []);
+        if (Keep(name) || (depth == 1 && KeepAtTop.Contains(name))) return (false, 0, 0, []);
         if (st.IsDir)
         {
             if (st.Dev != dev) { log.Problem($"{path}: another file system mounted here, not entered"); return (false, 0, 0, []); }
             if (depth >= MaxDepth) { log.Problem($"{path}: nested more than {MaxDepth} levels deep, not entered"); return (false, 0, 0, []); }
+            BeforeEnter?.Invoke(path);
             var fd = Sys.TryOpenAt(dir.Fd, z, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out var errno);
             if (fd is null)
             {
@@ -149,6 +156,7 @@ public sealed class TreeSweeper
             if (!allGone || (Cutoff is { } c && Newest(st) >= c)) return (false, 0, 0, sub);
             if (!DryRun)
             {
+                BeforeRemoveDir?.Invoke(path);
                 var e = Sys.TryUnlinkAt(dir.Fd, z, true);
                 if (e != 0 && e != ENOENT)
                 {

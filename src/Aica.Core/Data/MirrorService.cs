@@ -100,6 +100,13 @@ public sealed class MirrorService(AicaServices s)
             runAs = db.UserById((int)st.Uid)?.Name ?? $"uid {st.Uid}";
             prefix.AddRange([setpriv, $"--reuid={st.Uid}", $"--regid={st.Gid}", $"--groups={gid}", "--"]);
         }
+        else if (WritableAncestor(p.Legacy) is { } above)
+        {
+            // rsync is given a path: whoever can rename an entry of a directory above could swap the legacy
+            // directory for a link between this check and rsync's run, and root would write where it points.
+            return new MirrorResult(p, MirrorState.Refused,
+                $"{above} is writable by non-root users: the legacy path could be swapped for a link while rsync runs as root; make it root-owned and not group/world-writable (or use --link)", 0, 0);
+        }
         else if (MemberWritable(p.Legacy) is { } writable)
         {
             return new MirrorResult(p, MirrorState.Refused,
@@ -109,8 +116,9 @@ public sealed class MirrorService(AicaServices s)
         var src = s.Fs.Host(p.Source) + "/";
         var dst = s.Fs.Host(p.Legacy) + "/";
         // As root the mirror is written root-owned and not group/world-writable, so it never becomes a tree members
-        // can plant links in (the next run would refuse it); as the owner it is written as that user.
-        string[] opts = ["-a", .. config.MirrorDelete ? new[] { "--delete" } : [], .. runAs is null ? new[] { "--no-owner", "--chmod=go-w" } : []];
+        // can plant links in (the next run would refuse it); as the owner it is written as that user. Set-id bits go:
+        // a member's setuid file copied root-owned would be a setuid-root program. No device nodes are made.
+        string[] opts = ["-a", .. config.MirrorDelete ? new[] { "--delete" } : [], .. runAs is null ? new[] { "--no-owner", "--no-devices", "--chmod=go-w,ug-s" } : []];
         var pending = await Count(prefix, rsync, [.. opts, "-n", "--out-format=%n", src, dst], ct).ConfigureAwait(false);
         var extra = await Count([], rsync, ["-a", "-n", "--ignore-existing", "--out-format=%n", dst, src], ct).ConfigureAwait(false);
         if (pending < 0 || extra < 0) return new MirrorResult(p, MirrorState.Failed, "rsync could not compare the trees", 0, 0, runAs);
@@ -137,6 +145,25 @@ public sealed class MirrorService(AicaServices s)
         var r = await s.Runner.RunAsync(program, all, ct).ConfigureAwait(false);
         if (r.ExitCode is not (0 or Partial or Vanished)) return -1;
         return r.StdOut.Split('\n').Count(l => l.Length > 0 && l != "./" && !l.StartsWith("deleting ./"));
+    }
+
+    /// <summary>
+    /// The first directory above <paramref name="path"/> in which a non-root user could rename or replace the next
+    /// component, or null: not root-owned, or group/world-writable without the sticky bit protecting a root-owned entry.
+    /// </summary>
+    private string? WritableAncestor(string path)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var dir = "/";
+        foreach (var part in parts)
+        {
+            var next = dir == "/" ? "/" + part : dir + "/" + part;
+            if (s.Fs.Lstat(dir) is not { } st || s.Fs.Lstat(next) is not { } child) return dir;
+            var open = (st.Perm & 0x12) != 0 && !((st.Perm & S_ISVTX) != 0 && child.Uid == 0);
+            if (st.Uid != 0 || open) return dir;
+            dir = next;
+        }
+        return null;
     }
 
     /// <summary>The first directory of the tree (or the tree itself) that a non-root user can write, or null.</summary>
@@ -171,7 +198,10 @@ public sealed class MirrorService(AicaServices s)
         if (dryRun)
             return new MirrorResult(p, MirrorState.Drift, $"would merge {p.Legacy} into {p.Source}, move it to {aside} and link {p.Legacy} -> {p.Source}; {ContainerNote}", 0, 0);
 
-        var copy = new TreeCopy(skipExisting: true, gid: gid);
+        // A hard link to a file owned by root or a non-member (e.g. one a member linked from elsewhere on the same file
+        // system) is not merged: its copy would be group-readable in /data. It stays in the old directory.
+        var policy = new PermsService(s).Policy(config, gid, db, false);
+        var copy = new TreeCopy(skipExisting: true, gid: gid, leaveOut: st => policy.MustKeep(st));
         using (var legacy = s.Fs.OpenDir(p.Legacy))
         using (var source = s.Fs.OpenDir(p.Source))
         {
@@ -188,6 +218,8 @@ public sealed class MirrorService(AicaServices s)
             throw;
         }
         var conflicts = copy.Conflicts > 0 ? $"; {copy.Conflicts} entr{(copy.Conflicts == 1 ? "y differs" : "ies differ")} from /data (the /data version is used; the old one stays in {aside})" : "";
+        if (copy.LeftOut > 0)
+            conflicts += $"; {copy.LeftOut} hard-linked file(s) owned by root or a non-member not merged (a link may reach a file outside the tree; they stay in {aside})";
         return new MirrorResult(p, MirrorState.Linked,
             $"merged {copy.Files} file(s) ({Human.Bytes(copy.Bytes)}) into {p.Source}, old directory kept at {aside}, {p.Legacy} -> {p.Source}{conflicts}; {ContainerNote}",
             0, copy.Files);

@@ -11,10 +11,12 @@ namespace Aica.Data;
 /// for backups) it can merge into an existing tree (skipping what is there), give copies the shared group, and
 /// prove a copy byte for byte before the original is deleted (orphans to a backup on another file system, a legacy
 /// mirror merged into /data). Removal is <see cref="SafeTree.RemoveAt"/>.
+/// <paramref name="leaveOut"/>: files not copied at all (a merge that hands copies the shared group must not copy a
+/// hard link to a root-owned file kept elsewhere: the copy would give the group what the original never gave it).
 /// </summary>
-public sealed class TreeCopy(bool skipExisting = false, uint? gid = null)
+public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<FileStat, bool>? leaveOut = null)
 {
-    public long Files, Bytes, Existing, Conflicts, Specials;
+    public long Files, Bytes, Existing, Conflicts, Specials, LeftOut;
     public List<string> Notes { get; } = [];
 
     /// <summary>Copies the entry <paramref name="zname"/> of <paramref name="src"/> into <paramref name="dst"/> (same name).</summary>
@@ -44,6 +46,11 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null)
                 Sys.Fchmod(dd, st.Perm, display);
                 Sys.Futimens(dd, st.AtimeSec, st.MtimeSec, st.MtimeNsec, display);
             }
+        }
+        else if (st.IsFile && leaveOut?.Invoke(st) == true)
+        {
+            LeftOut++;
+            Notes.Add($"{display}: {st.Nlink} hard links, owned by uid {st.Uid}: not copied (a link may reach a file outside the tree)");
         }
         else if (st.IsFile)
         {

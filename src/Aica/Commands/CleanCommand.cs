@@ -46,7 +46,9 @@ public sealed class CleanCommand(CliContext cli)
     }
 
     /// <summary>
-    /// An admin is root not acting for a registered member. Under sudo, SUDO_UID names the member; a member may not
+    /// An admin is root not acting for a member. Under sudo, SUDO_UID names the caller: a registered user, a member of
+    /// the shared group (the sudoers rule lets the whole group in, registered or not) or an account aica cannot
+    /// resolve is held to the member's rules; only another account (an admin's own) is an admin. A member may not
     /// point aica at another tree with --root (sudoers allows no such form either).
     /// </summary>
     private static Caller DetectCaller(AicaServices s)
@@ -55,9 +57,11 @@ public sealed class CleanCommand(CliContext cli)
         if (Sys.Euid != 0) uid = (int)Sys.Uid;
         else if (int.TryParse(Environment.GetEnvironmentVariable("SUDO_UID"), out var su) && su != 0) uid = su;
         else return Caller.Admin;
-        var name = s.Accounts.Load().UserById(uid)?.Name;
+        var db = s.Accounts.Load();
+        var name = db.UserById(uid)?.Name;
         var registered = name is not null && s.Registry.Load().Find(name) is not null;
-        if (Sys.Euid == 0 && !registered) return Caller.Admin; // an admin using sudo from their own account
+        if (Sys.Euid == 0 && name is not null && !registered && !db.IsMember(name, s.LoadConfig().Group))
+            return Caller.Admin; // an admin using sudo from their own account
         if (Environment.GetCommandLineArgs().Any(a => a == "--root" || a.StartsWith("--root=", StringComparison.Ordinal))
             || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AICA_ROOT")) && Sys.Euid == 0)
             throw AicaException.Refused("--root is for admins: members clean the real server's caches only");

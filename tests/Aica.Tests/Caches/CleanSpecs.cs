@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Aica.Tests.Infra;
+using Aica.Native;
 
 namespace Aica.Tests.Caches;
 
@@ -141,6 +142,28 @@ public sealed class CleanSpecs
         Assert.True(Target(Json(r), "conda").GetProperty("bytes_freed").GetInt64() >= 30000);
     }
 
+    [Theory]
+    [InlineData("chmod g+w '{0}/lib/site.py'")]
+    [InlineData("chown 3001 '{0}/bin'")]
+    [InlineData("chmod o+w '{0}'")]
+    public void Conda_is_not_run_as_root_from_a_tree_members_can_change(string change)
+    {
+        using var sb = Server();
+        var prefix = sb.P("/data/apps/miniconda3");
+        Directory.CreateDirectory(prefix + "/bin");
+        Directory.CreateDirectory(prefix + "/lib");
+        File.WriteAllText(prefix + "/lib/site.py", "# imported by conda's python\n");
+        File.WriteAllText(prefix + "/bin/conda", $"#!/bin/sh\ntouch '{sb.P("/run/conda-called")}'\n");
+        Assert.Equal(0, Tools.Sh($"chmod 755 '{prefix}/bin/conda' && chmod 644 '{prefix}/lib/site.py'").ExitCode);
+        Write(sb, "/data/models/comfyui/a.bin", 8192);
+        Assert.Equal(0, Tools.Sh(string.Format(change, prefix)).ExitCode);
+        var r = sb.Aica("clean", "--conda", "--comfyui", "--json");
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("can be changed by users other than root", Target(Json(r), "conda").GetProperty("error").GetString());
+        Assert.Equal("ok", Target(Json(r), "comfyui").GetProperty("status").GetString());
+        Assert.False(File.Exists(sb.P("/run/conda-called")), "conda must not have run");
+    }
+
     [Fact]
     public void Older_than_keeps_what_was_used_recently_and_user_restricts_to_one_user()
     {
@@ -201,6 +224,28 @@ public sealed class CleanSpecs
     }
 
     [Fact]
+    public void A_uv_cache_whose_lock_another_process_holds_is_skipped_and_its_lock_file_is_never_removed()
+    {
+        using var sb = Server();
+        Write(sb, "/data/users/alice/.cache/uv/wheels-v5/pypi/torch/torch.whl", 8192);
+        Write(sb, "/data/users/alice/.cache/uv/.lock", 0);
+        var lockPath = sb.P("/data/users/alice/.cache/uv/.lock");
+        // uv holds this flock while it installs from the cache.
+        using (var other = Sys.OpenAt(Flags.AT_FDCWD, lockPath, Flags.O_RDONLY))
+        {
+            Assert.True(Sys.TryFlock(other, lockPath));
+            var busy = sb.Aica("clean", "--uv", "--user", "alice");
+            Assert.True(busy.ExitCode == 0, busy.ToString());
+            Assert.Contains("uv is using this cache", busy.StdOut);
+            Assert.True(File.Exists(sb.P("/data/users/alice/.cache/uv/wheels-v5/pypi/torch/torch.whl")));
+        }
+        var r = sb.Aica("clean", "--uv", "--user", "alice");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.False(Directory.Exists(sb.P("/data/users/alice/.cache/uv/wheels-v5")));
+        Assert.True(File.Exists(lockPath), "the lock file stays: a uv starting meanwhile locks the same inode");
+    }
+
+    [Fact]
     public void Hf_through_the_cli_removes_a_detached_revision_without_following_its_planted_link()
     {
         using var sb = Server();
@@ -216,6 +261,7 @@ public sealed class CleanSpecs
         File.CreateSymbolicLink(Path.Combine(repo, "snapshots", c2, "model.bin"), $"../../blobs/{b2}");
         File.CreateSymbolicLink(Path.Combine(repo, "snapshots", c2, "config.json"), sb.P("/etc/victim"));
         File.WriteAllText(Path.Combine(hub, "token"), "hf_secret");
+        GeneratedHub.Settle(repo, DateTimeOffset.UtcNow.ToUnixTimeSeconds()); // no download in progress
         var scan = sb.Aica("clean", "--hf", "--dry-run", "-v");
         Assert.True(scan.ExitCode == 0, scan.ToString());
         Assert.Contains("model org/m: 2 revision(s) (1 detached), 1 ref(s), 2 blob(s)", scan.StdOut);

@@ -71,8 +71,26 @@ public sealed class GeneratedHub
                 if (old) File.SetLastWriteTimeUtc(p, DateTimeOffset.FromUnixTimeSeconds(now - 7200).UtcDateTime);
                 repo.Incomplete.Add((name, old));
             }
+            Settle(dir, now, keep: repo.Incomplete.Where(i => !i.Old).Select(i => i.Name).ToHashSet());
             Repos.Add(repo);
         }
+    }
+
+    /// <summary>
+    /// Dates a repo's blobs and snapshot directories two hours back, past the grace that keeps what a download in
+    /// progress may be writing (files named in <paramref name="keep"/> stay as they are).
+    /// </summary>
+    public static void Settle(string repoDir, long now, IReadOnlySet<string>? keep = null)
+    {
+        var then = DateTimeOffset.FromUnixTimeSeconds(now - 7200).UtcDateTime;
+        var blobs = Path.Combine(repoDir, "blobs");
+        if (Directory.Exists(blobs) && File.ResolveLinkTarget(blobs, false) is null)
+            foreach (var b in Directory.EnumerateFiles(blobs).Where(b => keep?.Contains(Path.GetFileName(b)) != true && File.ResolveLinkTarget(b, false) is null))
+                File.SetLastWriteTimeUtc(b, then);
+        var snaps = Path.Combine(repoDir, "snapshots");
+        if (!Directory.Exists(snaps) || File.ResolveLinkTarget(snaps, false) is not null) return;
+        var dirs = Directory.EnumerateDirectories(snaps, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint }).ToList();
+        foreach (var d in dirs.Where(d => File.ResolveLinkTarget(d, false) is null)) Directory.SetLastWriteTimeUtc(d, then);
     }
 }
 
@@ -201,6 +219,7 @@ public sealed class HfCacheSpecs : IDisposable
         File.WriteAllText(Path.Combine(dir, "blobs", blob), "weights");
         File.CreateSymbolicLink(Path.Combine(dir, "snapshots", commit, "model.bin"), "../../blobs/" + blob);
         if (!detached) File.WriteAllText(Path.Combine(dir, "refs", "main"), commit);
+        GeneratedHub.Settle(dir, _now);
         return dir;
     }
 
@@ -211,6 +230,7 @@ public sealed class HfCacheSpecs : IDisposable
         File.CreateSymbolicLink(Path.Combine(dir, "snapshots", commit, "evil"), Path.Combine(_outside, "victim"));
         File.CreateSymbolicLink(Path.Combine(dir, "snapshots", commit, "evil2"), "../../blobs/../../../../../../../../" + _outside.TrimStart('/') + "/victim");
         Directory.CreateSymbolicLink(Path.Combine(dir, "snapshots", commit, "evildir"), _outside);
+        GeneratedHub.Settle(dir, _now);
         var (_, log) = Clean();
         Assert.Equal("secret", File.ReadAllText(Path.Combine(_outside, "victim")));
         Assert.False(Directory.Exists(Path.Combine(dir, "snapshots", commit)));
@@ -270,6 +290,29 @@ public sealed class HfCacheSpecs : IDisposable
         var (_, log) = Clean(cutoff: null);
         Assert.Equal("secret", File.ReadAllText(Path.Combine(_outside, "victim")));
         Assert.Contains(log.Problems, p => p.Contains("blobs is not a directory"));
+    }
+
+    [Fact]
+    public void A_download_in_progress_without_a_lock_keeps_its_fresh_detached_revision_and_blobs()
+    {
+        // A snapshot_download pinned to a commit (no ref is written) between two files: no lock is held, the revision
+        // is detached and its newest blob may not be linked yet.
+        var dir = MakeRepo("models--x--y", out var blob, out var commit, detached: true);
+        var fresh = new string('f', 64);
+        File.WriteAllText(Path.Combine(dir, "blobs", fresh), "just renamed from .incomplete");
+        File.CreateSymbolicLink(Path.Combine(dir, "snapshots", commit, "config.json"), "../../blobs/" + blob); // touches the revision now
+        var (outcomes, _) = Clean();
+        var plan = Assert.Single(outcomes).Plan;
+        Assert.Empty(plan.RemoveRevisions);
+        Assert.Empty(plan.RemoveBlobs);
+        Assert.True(File.Exists(Path.Combine(dir, "snapshots", commit, "model.bin")));
+        Assert.True(File.Exists(Path.Combine(dir, "blobs", fresh)));
+        // Once it has settled (the download ended long ago), the same revision and blobs are garbage.
+        GeneratedHub.Settle(dir, _now);
+        var (after, _) = Clean();
+        Assert.Single(Assert.Single(after).Plan.RemoveRevisions);
+        Assert.False(Directory.Exists(Path.Combine(dir, "snapshots", commit)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir, "blobs")));
     }
 
     [Fact]

@@ -20,6 +20,8 @@ public sealed class MemberSudoSpecs
           echo x > /data/users/$n/.cache/pip/http/f; echo y > /data/users/$n/.npm/_cacache/g
           chown -R $n:$n /data/users/$n/.cache /data/users/$n/.npm
         done
+        # carol is in the group (so the sudoers rule lets her in) but not registered
+        groupadd -g 3003 carol && useradd -u 3003 -g 3003 -G gpu-users -s /bin/bash -d /home/carol -M carol || exit 14
         mkdir -p /data/models/torch/hub && echo model > /data/models/torch/hub/w.pth
         echo secret > /etc/victim
         """;
@@ -52,6 +54,13 @@ public sealed class MemberSudoSpecs
             # root acting for a member (SUDO_UID) is held to the member's rules too
             SUDO_UID=3001 /data/bin/aica --root / clean --pip 2>/dev/null; echo "sudo-uid-root=$?"
             SUDO_UID=3001 /data/bin/aica clean --torch 2>/dev/null; echo "sudo-uid-torch=$?"
+            # an unregistered group member is a member too, not an admin who may clean everyone's caches
+            sudo -u carol sudo -n /data/bin/aica clean --pip 2>/dev/null; echo "carol-pip=$?"
+            sudo -u carol sudo -n /data/bin/aica clean --pip --uv --npm 2>/dev/null; echo "carol-all3=$?"
+            test -f /data/users/bob/.npm/_cacache/g && echo "bob-npm-end=kept"
+            echo "admin-hint=$(SUDO_UID=3003 /data/bin/aica clean --torch 2>&1 | grep -c 'sudo env -u SUDO_UID')"
+            # a uid aica cannot resolve (an account from LDAP, say) is not taken for an admin either
+            SUDO_UID=4242 /data/bin/aica clean --pip 2>/dev/null; echo "sudo-uid-unknown=$?"
             test -f /data/users/bob/.cache/pip/http/f && echo "bob-pip-end=kept"
             test -f /data/models/torch/hub/w.pth && echo "torch=kept"
             cat /etc/victim
@@ -65,7 +74,8 @@ public sealed class MemberSudoSpecs
                  {
                      "pip=0", "alice-pip=cleaned", "bob-pip=kept", "sudo-root=1", "sudo-path=1", "sudo-user=1", "sudo-torch=1",
                      "sudo-all=1", "sudo-threshold=1", "disk=0", "hf-dry=0", "menu=0", "alice-npm=cleaned", "self-user=3",
-                     "self-torch=3", "self-root=3", "sudo-uid-root=3", "sudo-uid-torch=3", "bob-pip-end=kept", "torch=kept", "secret",
+                     "self-torch=3", "self-root=3", "sudo-uid-root=3", "sudo-uid-torch=3", "carol-pip=3", "carol-all3=3", "bob-npm-end=kept", "admin-hint=1",
+                     "sudo-uid-unknown=3", "bob-pip-end=kept", "torch=kept", "secret",
                  })
             Assert.Contains(want + "\n", o);
         Assert.EndsWith("1\n1\n0\n", o);

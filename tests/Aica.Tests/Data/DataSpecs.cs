@@ -212,6 +212,8 @@ public sealed class DataSpecs : IDisposable
     public void Mirror_keeps_a_root_owned_legacy_path_in_step_without_making_it_member_writable()
     {
         Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/Benchmark")}' '{_sb.P("/opt/ai-lab-data/shared")}' && echo b > '{_sb.P("/data/dataset/Benchmark/b.csv")}' && echo old > '{_sb.P("/opt/ai-lab-data/shared/legacy-only.txt")}'");
+        // A member's own setuid/setgid program in a dataset: copied root-owned with its bits it would run as root.
+        Assert.Equal(0, Tools.Sh($"cp /bin/true '{_sb.P("/data/dataset/Benchmark/tool")}' && chown 3001:3001 '{_sb.P("/data/dataset/Benchmark/tool")}' && chmod 6755 '{_sb.P("/data/dataset/Benchmark/tool")}'").ExitCode);
         SetConfig("legacy_mirrors = []", "legacy_mirrors = [\"/opt/ai-lab-data/shared\"]");
         var dry = _sb.Aica("--json", "data", "mirror", "--dry-run");
         Assert.Equal(0, dry.ExitCode);
@@ -224,7 +226,8 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("b\n", File.ReadAllText(_sb.P("/opt/ai-lab-data/shared/Benchmark/b.csv")));
         Assert.True(File.Exists(_sb.P("/opt/ai-lab-data/shared/legacy-only.txt"))); // no --delete by default
-        Assert.Equal("", Tools.Sh($"find '{_sb.P("/opt/ai-lab-data/shared")}' \\( ! -user root -o -perm /022 \\) ! -type l -print").StdOut);
+        Assert.Equal("", Tools.Sh($"find '{_sb.P("/opt/ai-lab-data/shared")}' \\( ! -user root -o -perm /022 -o -perm /6000 \\) ! -type l -print").StdOut);
+        Assert.True(File.Exists(_sb.P("/opt/ai-lab-data/shared/Benchmark/tool")));
         var again = _sb.Aica("--json", "data", "mirror");
         Assert.Equal(0, again.ExitCode);
         Assert.Equal("in_step", Json(again).GetProperty("mirrors")[0].GetProperty("state").GetString());
@@ -246,19 +249,44 @@ public sealed class DataSpecs : IDisposable
     }
 
     [Fact]
+    public void Mirror_refuses_a_root_owned_legacy_path_in_a_directory_members_can_write()
+    {
+        // A member could rename shared away and put a link to /etc in its place while rsync runs as root.
+        Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/Benchmark")}' '{_sb.P("/opt/open/shared")}' '{_sb.P("/opt/sticky/shared")}' && echo b > '{_sb.P("/data/dataset/Benchmark/b.csv")}' && chmod 777 '{_sb.P("/opt/open")}' && chmod 1777 '{_sb.P("/opt/sticky")}'");
+        SetConfig("legacy_mirrors = []", "legacy_mirrors = [\"/opt/open/shared\", \"/opt/sticky/shared\"]");
+        var r = _sb.Aica("--json", "data", "mirror");
+        Assert.Equal(1, r.ExitCode);
+        var ms = Json(r).GetProperty("mirrors");
+        Assert.Equal("refused", ms[0].GetProperty("state").GetString());
+        Assert.Contains("/opt/open is writable by non-root users", ms[0].GetProperty("summary").GetString());
+        Assert.False(Directory.Exists(_sb.P("/opt/open/shared/Benchmark")));
+        // In a sticky directory nobody but root can rename root's entry: that one is kept in step.
+        Assert.Equal("synced", ms[1].GetProperty("state").GetString());
+        Assert.True(File.Exists(_sb.P("/opt/sticky/shared/Benchmark/b.csv")));
+    }
+
+    [Fact]
     public void Mirror_link_merges_the_extra_content_keeps_the_old_directory_and_links()
     {
         Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/Benchmark")}' '{_sb.P("/opt/ai-lab-data/shared/sdfdsf")}' && echo new > '{_sb.P("/data/dataset/Benchmark/b.csv")}' && echo '<html>' > '{_sb.P("/opt/ai-lab-data/shared/sdfdsf/test.html")}' && mkdir -p '{_sb.P("/opt/ai-lab-data/shared/Benchmark")}' && echo older > '{_sb.P("/opt/ai-lab-data/shared/Benchmark/b.csv")}'");
+        // A member's hard link to a root-only file elsewhere on the legacy path's file system: merging it would hand
+        // the group a copy it can read.
+        File.WriteAllText(_sb.P("/etc/root-only"), "secret");
+        Assert.Equal(0, Tools.Sh($"chmod 600 '{_sb.P("/etc/root-only")}' && ln '{_sb.P("/etc/root-only")}' '{_sb.P("/opt/ai-lab-data/shared/sdfdsf/grab")}'").ExitCode);
         SetConfig("legacy_mirrors = []", "legacy_mirrors = [\"/opt/ai-lab-data/shared\"]");
         var r = _sb.Aica("data", "mirror", "--link");
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("containers that bind-mounted the old path", r.StdOut);
+        Assert.Contains("1 hard-linked file(s) owned by root or a non-member not merged", r.StdOut);
+        Assert.False(File.Exists(_sb.P("/data/dataset/sdfdsf/grab")));
+        Assert.Equal("600 0 0 2", Tools.Sh($"stat -c '%a %u %g %h' '{_sb.P("/etc/root-only")}'").StdOut.Trim());
         Assert.Equal("/data/dataset", new FileInfo(_sb.P("/opt/ai-lab-data/shared")).LinkTarget);
         Assert.Equal("<html>\n", File.ReadAllText(_sb.P("/data/dataset/sdfdsf/test.html")));
         Assert.Equal("root:gpu-users 664 regular file", _sb.Stat("/data/dataset/sdfdsf/test.html"));
         Assert.Equal("new\n", File.ReadAllText(_sb.P("/data/dataset/Benchmark/b.csv"))); // /data wins a conflict
         var old = Directory.GetDirectories(_sb.P("/opt/ai-lab-data"), "shared.aica-old-*").Single();
         Assert.Equal("older\n", File.ReadAllText(Path.Combine(old, "Benchmark/b.csv"))); // nothing lost
+        Assert.True(File.Exists(Path.Combine(old, "sdfdsf/grab")));
         var again = _sb.Aica("--json", "data", "mirror");
         Assert.Equal("already_linked", Json(again).GetProperty("mirrors")[0].GetProperty("state").GetString());
     }

@@ -43,14 +43,13 @@ public sealed class UserFix(AicaServices s)
         if (root is null)
             throw errno == ELOOP ? AicaException.Refused($"{path} is a symbolic link (tampered): not followed; aica recover replaces it")
                 : AicaException.Usage($"{path}: {Sys.StrError(errno)}");
-        var members = db.MembersOf(config.Group).Select(m => db.User(m)?.Uid).Where(x => x is not null).Select(x => (uint)x!.Value).ToHashSet();
-        var v = new Visitor((uint)uid, (uint)gid, members, dryRun);
+        var v = new Visitor((uint)uid, (uint)gid, dryRun);
         TreeWalker.Default().Walk(root, s.Fs.Host(path), v, ct);
         if (!dryRun) s.Log("user", $"fix {user}: {v.Scanned} scanned, {v.Changed} changed, {v.Errors.Count} errors");
         return new FixReport(user, path, v.Scanned, v.Changed, v.Owner, v.Group, v.Mode, v.Skipped, v.Tampered, v.Errors, dryRun, sw.Elapsed.TotalMilliseconds);
     }
 
-    private sealed class Visitor(uint uid, uint gid, HashSet<uint> members, bool dryRun) : IWalkVisitor
+    private sealed class Visitor(uint uid, uint gid, bool dryRun) : IWalkVisitor
     {
         public long Scanned, Changed, Owner, Group, Mode;
         public readonly List<string> Skipped = [], Tampered = [], Errors = [];
@@ -86,8 +85,9 @@ public sealed class UserFix(AicaServices s)
                     lock (Tampered) Tampered.Add($"{e.Path} -> {SafeOps.Escape(target)}");
             }
             if (st.Uid == uid && st.Gid == gid) return;
-            // A hard link can reach a file outside the tree: one owned by root or a non-member is never changed (SPEC §6.2).
-            if (!st.IsLink && st.Nlink > 1 && (st.Uid == 0 || (st.Uid != uid && !members.Contains(st.Uid))))
+            // A hard link can reach a file outside the tree (SPEC §6.2). Stricter than the shared trees: here the owner
+            // changes, so one owned by anybody else (another member's group-writable file linked in) is never taken over.
+            if (!st.IsLink && st.Nlink > 1 && st.Uid != uid)
             {
                 lock (Skipped) Skipped.Add($"{e.Path} (hard link owned by uid {st.Uid}: not changed)");
                 return;

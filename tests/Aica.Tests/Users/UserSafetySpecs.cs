@@ -108,11 +108,18 @@ public sealed class UserSafetySpecs : IDisposable
         File.CreateSymbolicLink(sb.P("/data/users/alice/etc-shadow"), "/etc/shadow");
         File.WriteAllText(sb.P("/data/admin/secret"), "root only");
         Tools.Sh($"chmod 600 '{sb.P("/data/admin/secret")}' && ln '{sb.P("/data/admin/secret")}' '{sb.P("/data/users/alice/hl")}'");
+        // Another member's group-writable file hard-linked in: fix must not hand alice its ownership.
+        sb.AddUser("bob", 3002);
+        sb.Aica("recover");
+        File.WriteAllText(sb.P("/data/users/bob/notes.txt"), "bob's");
+        Tools.Sh($"chown 3002:3002 '{sb.P("/data/users/bob/notes.txt")}' && chmod 664 '{sb.P("/data/users/bob/notes.txt")}' && ln '{sb.P("/data/users/bob/notes.txt")}' '{sb.P("/data/users/alice/bobs")}'");
         var before = Victim();
         var r = sb.Aica("user", "fix", "alice", "--json");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("etc-shadow -> /etc/shadow", r.StdOut);
         Assert.Contains("hl (hard link owned by uid 0", r.StdOut);
+        Assert.Contains("bobs (hard link owned by uid 3002", r.StdOut);
+        Assert.Equal("3002:3002 664", Tools.Sh($"stat -c '%u:%g %a' '{sb.P("/data/users/bob/notes.txt")}'").StdOut.Trim());
         Assert.Equal(before, Victim());
         Assert.Equal("root:root 600 regular file", sb.Stat("/data/admin/secret"));
         Assert.Equal("root:shadow", Tools.Sh("stat -c %U:%G /etc/shadow").StdOut.Trim());

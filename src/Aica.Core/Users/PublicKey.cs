@@ -19,7 +19,8 @@ public sealed record PublicKey(string Type, string Base64, string Comment)
     public static (PublicKey? Key, string? Reason) Parse(string text)
     {
         if (text.Contains("PRIVATE KEY")) return (null, "this is a private key: give the .pub file (the private key never leaves the member's machine)");
-        var body = text.EndsWith("\r\n") ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
+        // Blank lines at the end (an editor's extra newline) are harmless; any line break before the end is not.
+        var body = text.TrimEnd('\n', '\r');
         if (body.Contains('\n') || body.Contains('\r')) return (null, "a public key file holds exactly one line (embedded newlines found)");
         if (body.Any(c => char.IsControl(c) && c != '\t')) return (null, "control characters in the key line");
         var f = body.Trim().Split([' ', '\t'], 3, StringSplitOptions.RemoveEmptyEntries);

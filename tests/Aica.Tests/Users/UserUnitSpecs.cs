@@ -21,6 +21,16 @@ public sealed class UserUnitSpecs
     }
 
     [Theory]
+    [InlineData("\n\n")]
+    [InlineData("\r\n\r\n")]
+    public void Blank_lines_after_the_key_are_accepted(string tail)
+    {
+        var (key, reason) = PublicKey.Parse(Ed25519 + tail);
+        Assert.Null(reason);
+        Assert.Equal(Ed25519, key!.Line);
+    }
+
+    [Theory]
     [InlineData("garbage", "not an OpenSSH public key")]
     [InlineData("ssh-ed25519 !!!notbase64!!!", "not valid base64")]
     [InlineData("ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIG3s7yh/k/xDZhgzj+GsH2GGoIWqHdd0fte0bisvN1ik", "does not match its type")]

@@ -63,22 +63,31 @@ public sealed class HfCacheCleaner(RootedFs fs, int parallelism)
         finally { foreach (var l in locks) l.Dispose(); }
     }
 
-    /// <summary>Takes every lock file of the repo; true when one of them is held by someone else.</summary>
+    /// <summary>
+    /// Takes every lock file of the repo; true when one of them is held by someone else, or when one cannot be looked at
+    /// (EMFILE, EACCES...): a lock we cannot test counts as held, so a failure never deletes a download in progress.
+    /// </summary>
     private static bool HoldLocks(SafeFd hub, string hubPath, string folder, List<SafeFd> held, SweepLog log)
     {
         var path = $"{hubPath}/.locks/{folder}";
-        using var locksDir = Sys.TryOpenAt(hub.Fd, Sys.Z(".locks"), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out _);
-        if (locksDir is null) return false;
-        using var dir = Sys.TryOpenAt(locksDir.Fd, Sys.Z(folder), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out _);
-        if (dir is null) return false;
+        bool Unknown(int errno, string what)
+        {
+            if (errno == ENOENT) return false;
+            log.Problem(new SysException(errno, "open", what).Message + ": its locks cannot be tested, skipped");
+            return true;
+        }
+        using var locksDir = Sys.TryOpenAt(hub.Fd, Sys.Z(".locks"), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out var e1);
+        if (locksDir is null) return Unknown(e1, $"{hubPath}/.locks");
+        using var dir = Sys.TryOpenAt(locksDir.Fd, Sys.Z(folder), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out var e2);
+        if (dir is null) return Unknown(e2, path);
         List<(byte[] Name, byte Type, ulong Ino)> entries;
         try { entries = Sys.ReadDir(dir, path); }
-        catch (SysException e) { log.Problem(e.Message); return false; }
+        catch (SysException e) { log.Problem(e.Message); return true; }
         var busy = false;
         foreach (var (raw, _, _) in entries)
         {
-            var fd = Sys.TryOpenAt(dir.Fd, Sys.Z(raw), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, out _);
-            if (fd is null) continue;
+            var fd = Sys.TryOpenAt(dir.Fd, Sys.Z(raw), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, out var e3);
+            if (fd is null) { busy |= Unknown(e3, path + "/" + SafeOps.Escape(raw)); continue; }
             try
             {
                 if (!Sys.Fstat(fd, path).IsFile) { fd.Dispose(); continue; }

@@ -337,6 +337,23 @@ public sealed class HfCacheSpecs : IDisposable
     }
 
     [Fact]
+    public void A_lock_that_cannot_be_tested_counts_as_held()
+    {
+        // A lock file aica cannot open without following a link (filelock would lock the link's target): the repo is
+        // skipped, never cleaned on the guess that nobody holds it.
+        var dir = MakeRepo("models--x--y", out var blob, out var commit, detached: true);
+        Directory.CreateDirectory(Path.Combine(Hub, ".locks", "models--x--y"));
+        var target = Path.Combine(Hub, "elsewhere.lock");
+        File.WriteAllText(target, "");
+        File.CreateSymbolicLink(Path.Combine(Hub, ".locks", "models--x--y", blob + ".lock"), target);
+        var (outcomes, log) = Clean(cutoff: _now + 1);
+        Assert.True(Assert.Single(outcomes).Locked);
+        Assert.Contains(log.Problems, p => p.Contains("cannot be tested"));
+        Assert.True(File.Exists(Path.Combine(dir, "snapshots", commit, "model.bin")));
+        Assert.True(File.Exists(target));
+    }
+
+    [Fact]
     public void Older_than_removes_whole_unused_repos_with_their_locks_and_never_a_token_file()
     {
         var oldDir = MakeRepo("models--old--one", out var oldBlob, out _, detached: false);

@@ -44,7 +44,8 @@ public sealed class ContractSpecs
             ct.WaitHandle.WaitOne(20);
         }
         Tools.Run("kill", ["-TERM", p.Id.ToString()]);
+        var stderr = p.StandardError.ReadToEndAsync(ct);
         await p.WaitForExitAsync(ct);
-        Assert.Equal(130, p.ExitCode);
+        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}: {await stderr}");
     }
 }

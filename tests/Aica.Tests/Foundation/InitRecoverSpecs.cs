@@ -240,6 +240,52 @@ public sealed class InitRecoverSpecs
     }
 
     [Fact]
+    public void Doctor_reports_every_problem_in_one_run_each_with_a_fix_and_survives_unreadable_files()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3001);
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+        // Many breakages at once: doctor must name each of them, not stop at the first.
+        File.AppendAllText(sb.P("/data/config/aica.toml"), "\nbogus = 1\n");
+        File.AppendAllText(sb.P("/data/config/users.txt"), "x:y:z\n");
+        var badLine = File.ReadAllLines(sb.P("/data/config/users.txt")).Length;
+        Tools.Sh($"rm '{sb.P("/home/alice")}' '{sb.P("/etc/cron.d/aica")}' '{sb.P("/etc/systemd/system/aica-recovery.service")}'; " +
+                 $"chmod 0777 '{sb.P("/data/models/torch")}'; chmod 0775 '{sb.P("/data/bin")}'");
+        var r = sb.Aica("doctor", "--json");
+        Assert.True(r.ExitCode == 1, r.ToString());
+        var checks = JsonDocument.Parse(r.StdOut).RootElement.GetProperty("checks").EnumerateArray().ToList();
+        JsonElement Fail(string id) => Assert.Single(checks, c => c.GetProperty("id").GetString() == id && c.GetProperty("status").GetString() == "fail");
+        Assert.Contains("line", Fail("config.parse").GetProperty("summary").GetString());
+        Assert.Contains($"line {badLine}", Fail("registry.parse").GetProperty("summary").GetString());
+        Assert.Contains("/data/bin", Fail("path.safe").GetProperty("summary").GetString());
+        foreach (var id in new[] { "home.link:/home/alice", "cron.file:/etc/cron.d/aica", "unit.file:/etc/systemd/system/aica-recovery.service",
+                     "tree.shared:/data/models/torch", "tree.dir:/data/bin" })
+            Fail(id);
+        Assert.DoesNotContain(checks, c => c.GetProperty("id").GetString() == "group.gid-recorded" && c.GetProperty("status").GetString() != "pass");
+        foreach (var c in checks.Where(c => c.GetProperty("status").GetString() != "pass"))
+            Assert.False(string.IsNullOrWhiteSpace(c.GetProperty("fix").GetString()), c.ToString());
+        var human = sb.Aica("doctor");
+        Assert.Equal(1, human.ExitCode);
+        Assert.Contains($"[FAIL] registry.parse", human.StdOut);
+        Assert.Contains($"line {badLine})", human.StdOut);
+        Assert.StartsWith("doctor: ", human.StdOut.TrimEnd().Split('\n')[^1]);
+
+        // Files that cannot be read at all: each is a FAIL under its own id, and the other checks still run.
+        Tools.Sh($"cd '{sb.P("/data/config")}' && mv users.txt users.bak && mkdir users.txt && mv aica.toml aica.bak && mkdir aica.toml");
+        r = sb.Aica("doctor", "--json");
+        Assert.True(r.ExitCode == 1, r.ToString());
+        checks = JsonDocument.Parse(r.StdOut).RootElement.GetProperty("checks").EnumerateArray().ToList();
+        Fail("config.parse");
+        Fail("registry.parse");
+        Fail("tree.dir:/data/bin");
+        Assert.Contains(checks, c => c.GetProperty("id").GetString() == "data.mounted" && c.GetProperty("status").GetString() == "pass");
+        Assert.DoesNotContain(checks, c => c.GetProperty("id").GetString() == "users.unregistered" && c.GetProperty("status").GetString() != "pass");
+        Assert.Contains(checks, c => c.GetProperty("id").GetString() == "gpu.seen");
+    }
+
+    [Fact]
     public void Doctor_json_has_the_documented_shape_and_nothing_else_on_stdout()
     {
         Require.Root();

@@ -16,12 +16,20 @@ public sealed class InitRecoverSpecs
     {
         Require.Root();
         using var sb = new Sandbox(mountData: false);
+        // A registry and a user on the unmounted mount point (a half-copied disk): still refused, nothing derived from it.
+        Tools.Sh($"mkdir -p '{sb.P("/data/config")}' && echo 'alice:gpu-users:3001:3001:/bin/bash:symlink' > '{sb.P("/data/config/users.txt")}'");
+        string All() => Tools.Sh($"cd '{sb.Root}' && find . -printf '%p %y %m %U:%G %T@ %C@\n' | sort").StdOut;
+        var before = All();
         var init = sb.Aica("init", "--gid", "2500");
         Assert.Equal(3, init.ExitCode);
         Assert.Contains("not a mounted file system", init.StdErr);
+        Assert.Equal(before, All()); // nothing anywhere, not even the lock
         var rec = sb.Aica("recover");
         Assert.Equal(3, rec.ExitCode);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(sb.P("/data")));
+        Assert.Equal(before.Split('\n').Where(l => !l.StartsWith("./run") && !l.StartsWith("./var")),
+                     All().Split('\n').Where(l => !l.StartsWith("./run") && !l.StartsWith("./var")));
+        Assert.Equal(3, sb.Aica("recover", "--dry-run").ExitCode);
+        Assert.Equal(["./data/config"], Directory.EnumerateFileSystemEntries(sb.P("/data")).Select(p => "." + p[sb.Root.Length..]));
         Assert.DoesNotContain("gpu-users", File.ReadAllText(sb.P("/etc/group")));
         var status = JsonDocument.Parse(File.ReadAllText(sb.P("/run/aica/recovery.json")));
         Assert.Equal("refused", status.RootElement.GetProperty("status").GetString());
@@ -125,7 +133,9 @@ public sealed class InitRecoverSpecs
         File.WriteAllText(sb.P("/data/config/users.txt"), text);
         var r = sb.Aica("recover");
         Assert.Equal(1, r.ExitCode);
-        foreach (var line in new[] { 5, 6, 7, 8, 9, 10 }) Assert.Contains($"users.txt line {line}:", r.StdOut);
+        var reported = System.Text.RegularExpressions.Regex.Matches(r.StdOut, @"users\.txt line (\d+):").Select(m => int.Parse(m.Groups[1].Value)).Distinct().Order();
+        Assert.Equal([5, 6, 7, 8, 9, 10], reported); // the comment lines, the indented one and the valid lines are not
+        Assert.Equal(text, File.ReadAllText(sb.P("/data/config/users.txt"))); // recover never rewrites what the admin typed
         Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
         Assert.Equal("/data/users/bob", new FileInfo(sb.P("/home/bob")).LinkTarget);
         Assert.False(File.Exists(sb.P("/home/-rf")) || Directory.Exists(sb.P("/data/users/root")));
@@ -138,15 +148,27 @@ public sealed class InitRecoverSpecs
         using var sb = new Sandbox();
         sb.Init();
         sb.AddUser("alice", 3001);
-        File.AppendAllText(sb.P("/data/config/users.txt"), "bob:gpu-users:3002:3002:/bin/bash:symlink\n");
+        File.AppendAllText(sb.P("/data/config/users.txt"), "bob:gpu-users:3002:3002:/bin/bash:symlink\ncarol:gpu-users:3003:3003:/bin/bash:symlink\n");
         Tools.Sh($"groupadd -P '{sb.Root}' -g 3002 mallory && useradd -P '{sb.Root}' -u 3002 -g 3002 -M mallory");
+        // carol's uid is free but her private group's gid is taken by another group.
+        Tools.Sh($"groupadd -P '{sb.Root}' -g 3003 eve");
+        // bob's data from before the reset, in a state recover would otherwise "fix" (owner, mode, no .ssh).
+        Tools.Sh($"mkdir '{sb.P("/data/users/bob")}' && echo mine > '{sb.P("/data/users/bob/notes")}' && chown -R 3002:0 '{sb.P("/data/users/bob")}' && chmod 0777 '{sb.P("/data/users/bob")}'");
+        string Bob() => Tools.Sh($"cd '{sb.P("/data/users")}' && find bob -printf '%p %m %U:%G %T@ %C@\n' | sort").StdOut;
+        var bobBefore = Bob();
         var r = sb.Aica("recover");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("3002 is taken by", r.StdOut);
-        Assert.Contains("recovered 1 users, 1 failed", r.StdOut);
-        Assert.False(Directory.Exists(sb.P("/data/users/bob")));
-        Assert.False(File.Exists(sb.P("/home/bob")) || Directory.Exists(sb.P("/home/bob")));
+        Assert.Contains("gid 3003 is taken by group eve", r.StdOut);
+        Assert.Contains("recovered 1 users, 2 failed", r.StdOut);
+        Assert.Equal(bobBefore, Bob());
+        Assert.False(Directory.Exists(sb.P("/data/users/carol")));
+        Assert.DoesNotContain("\ncarol:", File.ReadAllText(sb.P("/etc/passwd")));
+        Assert.DoesNotContain("gpu-users:x:2500:alice,mallory", File.ReadAllText(sb.P("/etc/group")));
+        foreach (var u in new[] { "bob", "carol" }) Assert.False(File.Exists(sb.P($"/home/{u}")) || Directory.Exists(sb.P($"/home/{u}")));
         Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
+        var status = JsonDocument.Parse(File.ReadAllText(sb.P("/run/aica/recovery.json"))).RootElement;
+        Assert.Equal(("failed", 2), (status.GetProperty("status").GetString(), status.GetProperty("failed").GetInt32()));
     }
 
     [Fact]

@@ -12,3 +12,19 @@ public sealed class SmokeSpecs
         Assert.StartsWith("aica ", r.StdOut);
     }
 }
+
+public sealed class BinaryUsageSpecs
+{
+    [Theory]
+    [InlineData("frobnicate")]
+    [InlineData("recover", "--frobnicate")]
+    [InlineData("init", "--gid", "abc")]
+    [InlineData("user", "frob")]
+    public void The_binary_answers_bad_usage_with_exit_2_and_usage_on_stderr_only(params string[] args)
+    {
+        var r = Tools.Aica(args);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("", r.StdOut);
+        Assert.Contains("usage: ", r.StdErr, StringComparison.OrdinalIgnoreCase);
+    }
+}

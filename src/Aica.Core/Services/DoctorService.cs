@@ -244,6 +244,15 @@ public sealed class DoctorService(AicaServices s)
             }
         }
         catch (IOException) { }
+        // No driver directory (e.g. in a container): ask nvidia-smi when it is installed; one line per GPU.
+        if (s.Runner.Which("nvidia-smi") is { } smi)
+        {
+            var r = s.Runner.Run(smi, "-L");
+            var gpus = r.StdOut.Split('\n').Count(l => l.StartsWith("GPU ", StringComparison.Ordinal));
+            return r.Ok
+                ? new CheckResult("gpu.seen", CheckStatus.Pass, $"{gpus} NVIDIA GPU(s) seen by nvidia-smi")
+                : new CheckResult("gpu.seen", CheckStatus.Pass, $"nvidia-smi -L failed: {r.Brief} (informational)");
+        }
         return new CheckResult("gpu.seen", CheckStatus.Pass, "no NVIDIA GPU seen (informational)");
     }
 }

@@ -60,7 +60,8 @@ public sealed class InitService(AicaServices s)
         var report = await new StateEngine(ctx).Apply(state, ct).ConfigureAwait(false);
         var notes = new List<string>(ctx.Notes);
         notes.Add(await EnableUnit(ct).ConfigureAwait(false));
-        s.Log("init", $"group {config.Group} gid {gid}: {report.Actions.Count(a => a.Ok)} changes, {report.Actions.Count(a => !a.Ok)} failed");
+        if (configChanged || report.Actions.Count > 0) // a run with nothing to do touches no file, the log included
+            s.Log("init", $"group {config.Group} gid {gid}: {report.Actions.Count(a => a.Ok)} changes, {report.Actions.Count(a => !a.Ok)} failed");
         return new InitResult(config, configChanged, [], report, state.Problems, notes);
     }
 

@@ -57,10 +57,12 @@ public sealed class InitRecoverSpecs
         Assert.Equal(0, Tools.Run("visudo", ["-cf", sb.P("/etc/sudoers.d/aica")]).ExitCode);
 
         var before = Snapshot(sb);
+        var log = File.ReadAllText(sb.P("/data/admin/log/aica.log"));
         var again = sb.Aica("init");
         Assert.Equal(0, again.ExitCode);
         Assert.Contains("init: no changes", again.StdOut);
         Assert.Equal(before, Snapshot(sb));
+        Assert.Equal(log, File.ReadAllText(sb.P("/data/admin/log/aica.log")));
     }
 
     [Fact]

@@ -87,7 +87,8 @@ public sealed class DoctorService(AicaServices s)
         });
         try
         {
-            var state = s.Builder(config).Build(registry, db, null, onlyUser is null ? null : [onlyUser]);
+            // With a source named, the state includes the installed binary (bin.installed): the unit runs it at boot.
+            var state = s.Builder(config).Build(registry, db, s.SelfExe ?? config.InstallPath, onlyUser is null ? null : [onlyUser]);
             foreach (var p in state.Problems.Except(registry.Problems.Select(x => x.ToString())))
                 checks.Add(new CheckResult("user.resolve", CheckStatus.Fail, p, Fix: "fix the registry line or re-add the user"));
             if (onlyUser is not null && registry.Find(onlyUser) is null)

@@ -255,7 +255,17 @@ public sealed class InitRecoverSpecs
             ($"chown 3001 '{sb.P("/data/users/alice")}' && chgrp 0 '{sb.P("/data/users/alice")}'", "user.data:/data/users/alice"),
             ($"chmod 0775 '{sb.P("/data/config")}'", "path.safe"),
             ($"sed -i '/^alice:/d' '{sb.P("/etc/passwd")}'", "user.account:alice"),
+            ($"rm '{sb.P("/etc/cron.d/aica")}'", "cron.file:/etc/cron.d/aica"),
+            ($"echo '# edited' >> '{sb.P("/etc/systemd/system/aica-recovery.service")}'", "unit.file:/etc/systemd/system/aica-recovery.service"),
+            ($"rm '{sb.P("/etc/conda/.condarc")}'", "etc.condarc:/etc/conda/.condarc"),
+            ($"sed -i 's/^gpu-users:x:2500:/gpu-users:x:2600:/' '{sb.P("/etc/group")}'", "group:gpu-users"),
+            ($"rm '{sb.P("/data/bin/aica")}'", "bin.installed:/data/bin/aica"),
         ];
+        // Each repair below is the one doctor's fix names (recover, or init for what init installs / a gid put back).
+        var repairs = new Dictionary<string, string>
+        {
+            ["group:gpu-users"] = $"sed -i 's/^gpu-users:x:2600:/gpu-users:x:2500:/' '{sb.P("/etc/group")}'",
+        };
         foreach (var (breakIt, id) in cases)
         {
             Tools.Sh(breakIt);
@@ -263,6 +273,8 @@ public sealed class InitRecoverSpecs
             Assert.True(r.ExitCode == 1, $"{id}: {r}");
             var checks = JsonDocument.Parse(r.StdOut).RootElement.GetProperty("checks").EnumerateArray();
             Assert.Contains(checks, c => c.GetProperty("id").GetString() == id && c.GetProperty("status").GetString() == "fail");
+            if (repairs.TryGetValue(id, out var repair)) Tools.Sh(repair);
+            if (id.StartsWith("bin.")) Assert.Equal(0, sb.Aica("init").ExitCode);
             var fix = sb.Aica("recover");
             Assert.True(fix.ExitCode == 0, $"{id}: {fix}");
             var after = sb.Aica("doctor");

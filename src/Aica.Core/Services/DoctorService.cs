@@ -44,7 +44,7 @@ public sealed class DoctorService(AicaServices s)
         var mounted = s.DataMounted();
         Add("data.mounted", () => mounted
             ? new CheckResult("data.mounted", CheckStatus.Pass, $"{s.Fs.Host("/data")} is a mounted file system")
-            : new CheckResult("data.mounted", CheckStatus.Fail, $"{s.Fs.Host("/data")} is not a mounted file system", Fix: "mount the persistent disk on /data (check /etc/fstab), then aica recover"));
+            : new CheckResult("data.mounted", CheckStatus.Fail, s.DataNotMountedReason(), Fix: "mount the persistent disk on /data (check /etc/fstab), then aica recover"));
         if (mounted) Add("data.free", FreeSpace);
 
         AicaConfig? config = null;

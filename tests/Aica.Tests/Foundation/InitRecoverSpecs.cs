@@ -36,6 +36,31 @@ public sealed class InitRecoverSpecs
     }
 
     [Fact]
+    public void A_data_link_to_a_mounted_disk_is_refused_with_that_reason_and_nothing_is_written_through_it()
+    {
+        Require.Root();
+        using var sb = new Sandbox(mountData: false);
+        Directory.CreateDirectory(sb.P("/mnt/disk"));
+        Assert.Equal(0, Tools.Sh($"mount -t tmpfs -o size=16m,mode=0755 aica-test-link '{sb.P("/mnt/disk")}'").ExitCode);
+        try
+        {
+            Directory.Delete(sb.P("/data"));
+            File.CreateSymbolicLink(sb.P("/data"), sb.P("/mnt/disk"));
+            foreach (var cmd in new[] { "init", "recover" })
+            {
+                var r = sb.Aica(cmd);
+                Assert.Equal(3, r.ExitCode);
+                Assert.Contains("is a symbolic link, not a mounted file system", r.StdErr);
+            }
+            Assert.Empty(Directory.EnumerateFileSystemEntries(sb.P("/mnt/disk")));
+            var doctor = sb.Aica("doctor", "--json");
+            Assert.Equal(1, doctor.ExitCode);
+            Assert.Contains("is a symbolic link", doctor.StdOut);
+        }
+        finally { Tools.Sh($"umount -l '{sb.P("/mnt/disk")}'"); }
+    }
+
+    [Fact]
     public void Init_sets_up_the_spec_layout_and_a_second_run_changes_nothing()
     {
         Require.Root();

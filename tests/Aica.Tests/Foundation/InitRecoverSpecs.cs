@@ -232,6 +232,25 @@ public sealed class InitRecoverSpecs
     }
 
     [Fact]
+    public void Two_recovers_started_together_are_serialised_one_does_the_work_the_other_finds_nothing()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        for (var i = 0; i < 8; i++) sb.AddUser($"u{i:00}", 3100 + i);
+        Tools.Sh($"cd '{sb.Root}' && sed -i '/^u[0-9]/d' etc/passwd etc/group etc/shadow etc/gshadow"); // a full reset of the accounts
+        var r = Tools.Sh($"A='{Tools.AicaBin}'; cd '{sb.Root}' || exit 9; " +
+                         $"( \"$A\" --root '{sb.Root}' recover --json > run/a.json 2>run/a.err; echo \"a=$?\" ) & " +
+                         $"( \"$A\" --root '{sb.Root}' recover --json > run/b.json 2>run/b.err; echo \"b=$?\" ) & wait");
+        var errs = r.StdOut + File.ReadAllText(sb.P("/run/a.err")) + File.ReadAllText(sb.P("/run/b.err")) + File.ReadAllText(sb.P("/run/a.json")) + File.ReadAllText(sb.P("/run/b.json"));
+        Assert.True(r.StdOut.Contains("a=0") && r.StdOut.Contains("b=0"), errs);
+        var actions = new[] { "a", "b" }.Select(n => JsonDocument.Parse(File.ReadAllText(sb.P($"/run/{n}.json"))).RootElement.GetProperty("actions").GetArrayLength()).Order().ToArray();
+        Assert.Equal(0, actions[0]); // the second one waited for the lock and found nothing left to do
+        Assert.True(actions[1] >= 16, $"{actions[1]} actions"); // the first rebuilt every private group and account
+        Assert.Equal(0, sb.Aica("doctor").ExitCode);
+    }
+
+    [Fact]
     public void Recover_killed_at_any_point_converges_on_the_next_run()
     {
         Require.Root();

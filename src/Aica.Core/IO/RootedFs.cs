@@ -242,7 +242,10 @@ public sealed class RootedFs : IDisposable
     private static void RemoveStaleTemps(SafeFd dir, string name, string display)
     {
         var prefix = $".{name}.aica-";
-        foreach (var (raw, _, _) in Sys.ReadDir(dir, display))
+        List<(byte[] Name, byte Type, ulong Ino)> entries;
+        try { entries = Sys.ReadDir(dir, display); }
+        catch (SysException) { return; } // best effort: the write itself succeeded
+        foreach (var (raw, _, _) in entries)
         {
             var n = Encoding.UTF8.GetString(raw);
             if (!n.StartsWith(prefix, StringComparison.Ordinal) || !n.EndsWith(".tmp", StringComparison.Ordinal)) continue;

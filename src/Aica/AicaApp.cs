@@ -85,6 +85,13 @@ public static class AicaApp
         app.Add<Commands.AdoptCommand>();
         app.Add<Commands.EnvCommand>();
         await app.RunAsync(parsed.Help ? [.. rest, "--help"] : rest);
+        if (ctx.ParseFailedCommand is { } failed)
+        {
+            // An unknown or malformed option: the command's usage on stderr (SPEC §7), still exit 2.
+            ConsoleApp.Log = msg => stderr.WriteLine(msg);
+            await app.RunAsync([.. failed.Split(' '), "--help"]);
+            return ExitCodes.Usage;
+        }
         return Environment.ExitCode;
     }
 

@@ -11,6 +11,9 @@ public sealed class CliContext(GlobalOptions options, TextWriter stdout, TextWri
 
     public AicaServices CreateServices() => services(Options);
 
+    /// <summary>Set when the command line of a command did not parse: its usage then goes to stderr.</summary>
+    public string? ParseFailedCommand { get; set; }
+
     public Output Output => _output ??= new Output(Out, Options);
     private Output? _output;
 

@@ -21,7 +21,7 @@ internal sealed class ErrorFilter(ConsoleAppFilter next) : ConsoleAppFilter(next
         catch (ArgumentParseFailedException e)
         {
             cli.Err.WriteLine($"aica {context.CommandName}: {e.Message}");
-            cli.Err.WriteLine($"see: aica {context.CommandName} --help");
+            cli.ParseFailedCommand = context.CommandName;
             Environment.ExitCode = ExitCodes.Usage;
         }
         catch (SysException e)

@@ -5,7 +5,8 @@ namespace Aica.Config;
 /// <summary>Input validation (SPEC §6.5): every name and id is checked before anything changes.</summary>
 public static partial class Names
 {
-    [GeneratedRegex("^[a-z_][a-z0-9_-]{0,31}$")]
+    // \z, not $: .NET's $ also matches before a final newline, and "alice\n" would pass (and split a registry line).
+    [GeneratedRegex(@"^[a-z_][a-z0-9_-]{0,31}\z")]
     private static partial Regex NameRegex();
 
     private static readonly HashSet<string> Reserved =

@@ -36,7 +36,8 @@ public sealed class Registry
 
     public static Registry Parse(string text)
     {
-        var t = text.Replace("\r\n", "\n").Replace('\r', '\n');
+        // A byte-order mark (a Windows editor, like CRLF) would make the first line unparseable and skip that user.
+        var t = (text.StartsWith('\uFEFF') ? text[1..] : text).Replace("\r\n", "\n").Replace('\r', '\n');
         if (t.EndsWith('\n')) t = t[..^1];
         return new Registry(t.Length == 0 ? [] : t.Split('\n').ToList());
     }

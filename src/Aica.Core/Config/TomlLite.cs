@@ -30,6 +30,7 @@ public static class TomlLite
     {
         var result = new Dictionary<string, Dictionary<string, TomlValue>> { [""] = new() };
         var table = "";
+        if (text.StartsWith('\uFEFF')) text = text[1..]; // a byte-order mark from a Windows editor (TOML allows it)
         var lines = text.Replace("\r\n", "\n").Split('\n');
         for (var i = 0; i < lines.Length; i++)
         {

@@ -229,7 +229,31 @@ public sealed class RootedFs : IDisposable
             }
             catch { Sys.TryUnlinkAt(dir.Fd, tmp, false); throw; }
             Sys.Fsync(dir, Host(path));
+            RemoveStaleTemps(dir, Encoding.UTF8.GetString(name.AsSpan(0, name.Length - 1)), Host(path));
             return true;
+        }
+    }
+
+    /// <summary>
+    /// A writer killed between creating its temp file and the rename leaves <c>.NAME.aica-PID-TID.tmp</c>; the next
+    /// write of NAME removes those whose process is gone (unlinkat relative to the opened parent), so a killed run
+    /// converges to the same tree. Only runs after a real write: steady state never reads the directory.
+    /// </summary>
+    private static void RemoveStaleTemps(SafeFd dir, string name, string display)
+    {
+        var prefix = $".{name}.aica-";
+        List<(byte[] Name, byte Type, ulong Ino)> entries;
+        try { entries = Sys.ReadDir(dir, display); }
+        catch (SysException) { return; } // best effort: the write itself succeeded
+        foreach (var (raw, _, _) in entries)
+        {
+            var n = Encoding.UTF8.GetString(raw);
+            if (!n.StartsWith(prefix, StringComparison.Ordinal) || !n.EndsWith(".tmp", StringComparison.Ordinal)) continue;
+            var mid = n[prefix.Length..^4];
+            var dash = mid.IndexOf('-');
+            if (dash <= 0 || !int.TryParse(mid[..dash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)) continue;
+            if (pid == Sys.Pid || Directory.Exists($"/proc/{pid}")) continue; // a live writer's temp file is its own
+            Sys.TryUnlinkAt(dir.Fd, Sys.Z(raw), false);
         }
     }
 

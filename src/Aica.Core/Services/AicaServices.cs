@@ -42,6 +42,14 @@ public sealed class AicaServices : IDisposable
 
     public bool DataMounted() => Fs.IsMountPoint("/data");
 
+    /// <summary>Why /data does not count as mounted, in words an admin can act on.</summary>
+    public string DataNotMountedReason() => Fs.Lstat("/data") switch
+    {
+        null => $"{Fs.Host("/data")} does not exist, so it is not a mounted file system",
+        { IsLink: true } => $"{Fs.Host("/data")} is a symbolic link, not a mounted file system (aica never follows it: mount the disk on /data itself)",
+        _ => $"{Fs.Host("/data")} is not a mounted file system",
+    };
+
     /// <summary>State changes on a real server need root (under --root, a sandbox owner may try).</summary>
     public void RequireRoot(string what)
     {
@@ -53,7 +61,7 @@ public sealed class AicaServices : IDisposable
     public void RequireDataMounted()
     {
         if (!DataMounted())
-            throw AicaException.Refused($"{Fs.Host("/data")} is not a mounted file system: refusing to write (a missing disk would fill the SSD)");
+            throw AicaException.Refused($"{DataNotMountedReason()}: refusing to write (a missing disk would fill the SSD)");
     }
 
     /// <summary>The config; missing means defaults. A bad file is exit 2 with the line number.</summary>

@@ -28,69 +28,111 @@ public sealed class DoctorService(AicaServices s)
     {
         if (onlyUser is not null && Names.ValidateUser(onlyUser) is { } ue) throw AicaException.Usage(ue);
         var checks = new List<CheckResult>();
-        void Add(Func<CheckResult> f)
+        // A check that cannot run is a FAIL under its own id, with a hint; the next checks still run.
+        void Add(string id, Func<CheckResult> f)
         {
             var sw = Stopwatch.StartNew();
             CheckResult r;
             try { r = f(); }
-            catch (Exception e) when (e is SysException or IOException or AicaException or ArgumentException)
+            catch (Exception e) when (IsExpected(e))
             {
-                r = new CheckResult("doctor.internal", CheckStatus.Fail, e.Message);
+                r = new CheckResult(id, CheckStatus.Fail, $"cannot check: {e.Message}", Fix: "fix the file or directory named, then aica doctor again");
             }
             checks.Add(r with { DurationMs = sw.Elapsed.TotalMilliseconds });
         }
 
         var mounted = s.DataMounted();
-        Add(() => mounted
+        Add("data.mounted", () => mounted
             ? new CheckResult("data.mounted", CheckStatus.Pass, $"{s.Fs.Host("/data")} is a mounted file system")
-            : new CheckResult("data.mounted", CheckStatus.Fail, $"{s.Fs.Host("/data")} is not a mounted file system", Fix: "mount the persistent disk on /data (check /etc/fstab), then aica recover"));
-        if (mounted) Add(FreeSpace);
+            : new CheckResult("data.mounted", CheckStatus.Fail, s.DataNotMountedReason(), Fix: "mount the persistent disk on /data (check /etc/fstab), then aica recover"));
+        if (mounted) Add("data.free", FreeSpace);
 
         AicaConfig? config = null;
-        Add(() =>
+        Add("config.parse", () =>
         {
             if (!s.ConfigExists) return new CheckResult("config.parse", CheckStatus.Fail, $"{AicaConfig.ConfigPath} is missing", Fix: "aica init");
-            config = s.LoadConfig();
+            try { config = s.LoadConfig(); }
+            catch (AicaException e)
+            {
+                return new CheckResult("config.parse", CheckStatus.Fail, e.Message,
+                    Fix: $"fix {AicaConfig.ConfigPath} where named (unknown keys are errors); the other checks use the defaults meanwhile");
+            }
             return new CheckResult("config.parse", CheckStatus.Pass, $"{AicaConfig.ConfigPath} parses");
         });
+        var configParsed = config is not null;
         config ??= TryDefaults();
 
         Registry registry = Registry.Parse("");
-        Add(() =>
+        var registryRead = false;
+        Add("registry.parse", () =>
         {
             registry = s.Registry.Load();
+            registryRead = true;
             return registry.Problems.Count == 0
                 ? new CheckResult("registry.parse", CheckStatus.Pass, $"{AicaConfig.RegistryPath}: {registry.Users.Count} users")
-                : new CheckResult("registry.parse", CheckStatus.Fail, $"{registry.Problems.Count} bad line(s) in {AicaConfig.RegistryPath}",
+                : new CheckResult("registry.parse", CheckStatus.Fail,
+                    $"{registry.Problems.Count} bad line(s) in {AicaConfig.RegistryPath} (line {string.Join(", ", registry.Problems.Select(p => p.Line))})",
                     string.Join("; ", registry.Problems), "fix or remove those lines (they are skipped by recover)");
         });
-        Add(() => config.Gid is null
-            ? new CheckResult("group.gid-recorded", CheckStatus.Warn, $"aica.toml records no gid for {config.Group}", Fix: "aica init records it")
-            : new CheckResult("group.gid-recorded", CheckStatus.Pass, $"{config.Group} gid {config.Gid} recorded"));
+        if (configParsed)
+            Add("group.gid-recorded", () => config.Gid is null
+                ? new CheckResult("group.gid-recorded", CheckStatus.Warn, $"aica.toml records no gid for {config.Group}", Fix: "aica init records it")
+                : new CheckResult("group.gid-recorded", CheckStatus.Pass, $"{config.Group} gid {config.Gid} recorded"));
 
-        var db = s.Accounts.Load();
-        var state = s.Builder(config).Build(registry, db, null, onlyUser is null ? null : [onlyUser]);
-        foreach (var p in state.Problems.Except(registry.Problems.Select(x => x.ToString())))
-            checks.Add(new CheckResult("user.resolve", CheckStatus.Fail, p, Fix: "fix the registry line or re-add the user"));
-        if (onlyUser is not null && registry.Find(onlyUser) is null)
-            checks.Add(new CheckResult($"user.registered:{onlyUser}", CheckStatus.Fail, $"{onlyUser} is not registered", Fix: $"aica user add {onlyUser}"));
-        var engineChecks = new StateEngine(s.Context(config)).Check(state);
-        if (onlyUser is not null) engineChecks = engineChecks.Where(c => state.Units.Any(u => u.User == onlyUser && u.Items.Any(i => c.Id == $"{i.Id}:{i.Subject}")));
-        checks.AddRange(engineChecks);
+        var db = new AccountDb(null, null);
+        Add("accounts.read", () =>
+        {
+            db = s.Accounts.Load();
+            return new CheckResult("accounts.read", CheckStatus.Pass, "/etc/passwd and /etc/group read");
+        });
+        try
+        {
+            // With a source named, the state includes the installed binary (bin.installed): the unit runs it at boot.
+            var state = s.Builder(config).Build(registry, db, s.SelfExe ?? config.InstallPath, onlyUser is null ? null : [onlyUser]);
+            foreach (var p in state.Problems.Except(registry.Problems.Select(x => x.ToString())))
+                checks.Add(new CheckResult("user.resolve", CheckStatus.Fail, p, Fix: "fix the registry line or re-add the user"));
+            if (onlyUser is not null && registry.Find(onlyUser) is null)
+                checks.Add(new CheckResult($"user.registered:{onlyUser}", CheckStatus.Fail, $"{onlyUser} is not registered", Fix: $"aica user add {onlyUser}"));
+            var engineChecks = new StateEngine(s.Context(config)).Check(state);
+            if (onlyUser is not null) engineChecks = engineChecks.Where(c => state.Units.Any(u => u.User == onlyUser && u.Items.Any(i => c.Id == $"{i.Id}:{i.Subject}")));
+            checks.AddRange(engineChecks);
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            checks.Add(new CheckResult("state.check", CheckStatus.Fail, $"cannot compute the desired state: {e.Message}", Fix: "fix the file named, then aica doctor again"));
+        }
 
-        Add(() => PathSafety(config));
-        Add(LastRecovery);
+        Add("path.safe", () => PathSafety(config));
+        Add("recovery.last", LastRecovery);
         if (onlyUser is null)
         {
-            Add(() => Orphans(registry, db));
-            Add(() => Unregistered(config, registry, db));
-            Add(() => CacheHygiene(config));
+            if (registryRead) // an unreadable registry would make every user look orphaned or unregistered
+            {
+                Add("users.orphans", () => Orphans(registry, db));
+                Add("users.unregistered", () => Unregistered(config, registry, db));
+            }
+            Add("cache.secrets", () => CacheHygiene(config));
         }
-        Add(Gpus);
+        Add("gpu.seen", Gpus);
         foreach (var ext in Extensions)
-            foreach (var r in ext(s, config)) checks.Add(r);
+        {
+            // An extension that throws keeps what it reported so far and adds one FAIL; the others still run.
+            using var it = ext(s, config).GetEnumerator();
+            while (true)
+            {
+                try { if (!it.MoveNext()) break; }
+                catch (Exception e) when (IsExpected(e))
+                {
+                    checks.Add(new CheckResult("doctor.extension", CheckStatus.Fail, $"a check could not run: {e.Message}", Fix: "fix the file named, then aica doctor again"));
+                    break;
+                }
+                checks.Add(it.Current);
+            }
+        }
         return new DoctorReport(version, Sys.HostName(), checks);
     }
+
+    private static bool IsExpected(Exception e) => e is SysException or IOException or AicaException or ArgumentException or UnauthorizedAccessException;
 
     private AicaConfig TryDefaults() => new();
 
@@ -130,7 +172,7 @@ public sealed class DoctorService(AicaServices s)
         bad = bad.Distinct().ToList();
         return bad.Count == 0
             ? new CheckResult("path.safe", CheckStatus.Pass, "binary, config and registry paths are root-owned and not writable by members")
-            : new CheckResult("path.safe", CheckStatus.Fail, $"{bad.Count} unsafe path component(s): a member could replace what root runs or trusts",
+            : new CheckResult("path.safe", CheckStatus.Fail, $"{bad.Count} unsafe path component(s): a member could replace what root runs or trusts: {string.Join("; ", bad)}",
                 string.Join("; ", bad), "chown root:root and chmod go-w those paths (aica recover fixes the /data ones)");
     }
 
@@ -203,6 +245,15 @@ public sealed class DoctorService(AicaServices s)
             }
         }
         catch (IOException) { }
+        // No driver directory (e.g. in a container): ask nvidia-smi when it is installed; one line per GPU.
+        if (s.Runner.Which("nvidia-smi") is { } smi)
+        {
+            var r = s.Runner.Run(smi, "-L");
+            var gpus = r.StdOut.Split('\n').Count(l => l.StartsWith("GPU ", StringComparison.Ordinal));
+            return r.Ok
+                ? new CheckResult("gpu.seen", CheckStatus.Pass, $"{gpus} NVIDIA GPU(s) seen by nvidia-smi")
+                : new CheckResult("gpu.seen", CheckStatus.Pass, $"nvidia-smi -L failed: {r.Brief} (informational)");
+        }
         return new CheckResult("gpu.seen", CheckStatus.Pass, "no NVIDIA GPU seen (informational)");
     }
 }

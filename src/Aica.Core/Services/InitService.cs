@@ -60,7 +60,8 @@ public sealed class InitService(AicaServices s)
         var report = await new StateEngine(ctx).Apply(state, ct).ConfigureAwait(false);
         var notes = new List<string>(ctx.Notes);
         notes.Add(await EnableUnit(ct).ConfigureAwait(false));
-        s.Log("init", $"group {config.Group} gid {gid}: {report.Actions.Count(a => a.Ok)} changes, {report.Actions.Count(a => !a.Ok)} failed");
+        if (configChanged || report.Actions.Count > 0) // a run with nothing to do touches no file, the log included
+            s.Log("init", $"group {config.Group} gid {gid}: {report.Actions.Count(a => a.Ok)} changes, {report.Actions.Count(a => !a.Ok)} failed");
         return new InitResult(config, configChanged, [], report, state.Problems, notes);
     }
 
@@ -76,8 +77,9 @@ public sealed class InitService(AicaServices s)
     {
         if (!s.Fs.IsRealRoot) return $"unit written under --root; not enabled (enable it on the real host: systemctl enable {Templates.UnitName})";
         if (!Directory.Exists("/run/systemd/system")) return $"systemd is not running here: unit written, enable it at boot with systemctl enable {Templates.UnitName}";
-        var reload = await s.Runner.RunAsync("systemctl", ["daemon-reload"], ct).ConfigureAwait(false);
-        var en = await s.Runner.RunAsync("systemctl", ["enable", Templates.UnitName], ct).ConfigureAwait(false);
+        var systemctl = s.Runner.Which("systemctl") ?? "systemctl";
+        var reload = await s.Runner.RunAsync(systemctl, ["daemon-reload"], ct).ConfigureAwait(false);
+        var en = await s.Runner.RunAsync(systemctl, ["enable", Templates.UnitName], ct).ConfigureAwait(false);
         return reload.Ok && en.Ok ? $"enabled {Templates.UnitName}" : $"systemctl enable {Templates.UnitName} failed: {en.Brief}";
     }
 }

@@ -24,7 +24,7 @@ public sealed class RecoverService(AicaServices s)
         if (!dryRun) s.RequireRoot("recover");
         if (!s.DataMounted())
         {
-            var msg = $"{s.Fs.Host("/data")} is not a mounted file system: refusing to recover (a missing disk would fill the SSD)";
+            var msg = $"{s.DataNotMountedReason()}: refusing to recover (a missing disk would fill the SSD)";
             if (!dryRun) WriteOutcome(new RecoveryReport("refused", 0, 0, [], [], [msg], [], sw.Elapsed.TotalMilliseconds, false), msg);
             throw AicaException.Refused(msg);
         }

@@ -67,7 +67,13 @@ public sealed class ConfigSpecs
     [InlineData("", false)]
     [InlineData("root", false)]
     [InlineData("abcdefghijabcdefghijabcdefghijabc", false)] // 33 characters
-    public void User_names_are_validated(string name, bool ok) => Assert.Equal(ok, Names.ValidateUser(name) is null);
+    [InlineData("alice\n", false)] // a trailing newline would split a registry line
+    [InlineData("alice\r", false)]
+    public void User_names_are_validated(string name, bool ok)
+    {
+        Assert.Equal(ok, Names.ValidateUser(name) is null);
+        Assert.Equal(ok, Names.ValidateGroup(name) is null);
+    }
 
     [Fact]
     public void Octal_helper_reads_modes_as_admins_write_them()

@@ -55,6 +55,18 @@ public sealed class LinkSafetySpecs : IDisposable
     }
 
     [Fact]
+    public void A_temp_file_left_by_a_killed_writer_is_removed_by_the_next_write_and_a_live_writers_is_kept()
+    {
+        var dead = System.Diagnostics.Process.Start("true")!;
+        dead.WaitForExit();
+        File.WriteAllText(H($"/tree/.f.aica-{dead.Id}-1.tmp"), "half");
+        File.WriteAllText(H("/tree/.f.aica-1-1.tmp"), "pid 1 is alive"); // not ours to remove
+        File.WriteAllText(H($"/tree/.g.aica-{dead.Id}-1.tmp"), "another file's");
+        _fs.WriteAtomic("/tree/f", "new"u8, O(644));
+        Assert.Equal([".f.aica-1-1.tmp", $".g.aica-{dead.Id}-1.tmp", "f"], Directory.GetFiles(H("/tree")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Owner_and_mode_changes_never_reach_a_link_target()
     {
         File.CreateSymbolicLink(H("/tree/link"), Path.Combine(_outside, "victim"));

@@ -61,6 +61,31 @@ public sealed class RebootSpecs
     }
 
     [Fact]
+    public void Links_to_etc_planted_in_place_of_a_data_dir_and_a_shared_cache_change_nothing_in_etc()
+    {
+        Require.Root();
+        using var sim = new SimServer();
+        var r = sim.Boot(Reset.None, Setup + """
+
+            rm -rf /data/users/bob /data/models/torch
+            ln -s /etc/sudoers.d /data/users/bob
+            ln -s /etc /data/models/torch
+            snap() { find /etc -xdev -printf '%p %y %m %U:%G %s %T@ %C@\n' | sort; }
+            snap > /run/etc.before
+            /data/bin/aica recover > /run/recover.out; echo "rc=$?"
+            snap | diff /run/etc.before - && echo etc-unchanged
+            stat -c '%n %U:%G %a %F' /data/users/bob /data/models/torch
+            grep -c 'removed planted link' /run/recover.out
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("rc=0", r.StdOut);
+        Assert.Contains("etc-unchanged", r.StdOut);
+        Assert.Contains("/data/users/bob bob:gpu-users 2750 directory", r.StdOut);
+        Assert.Contains("/data/models/torch root:gpu-users 2775 directory", r.StdOut);
+        Assert.Contains("\n2\n", r.StdOut);
+    }
+
+    [Fact]
     public void Recover_at_boot_with_the_disk_missing_refuses_and_writes_only_the_status_file()
     {
         Require.Root();

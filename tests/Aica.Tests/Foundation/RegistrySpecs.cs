@@ -19,6 +19,15 @@ public sealed class RegistrySpecs
     }
 
     [Fact]
+    public void A_byte_order_mark_does_not_cost_the_first_user()
+    {
+        var r = Registry.Parse("\uFEFFalice:gpu-users:3001:3001:/bin/bash:symlink\r\n# c\r\n");
+        Assert.Equal(["alice"], r.Users.Select(u => u.Name));
+        Assert.Empty(r.Problems);
+        Assert.Equal(2500, Aica.Config.AicaConfig.Parse("\uFEFF[group]\r\ngid = 2500\r\n").Gid);
+    }
+
+    [Fact]
     public void Rewrite_keeps_comments_and_unparseable_lines_in_place()
     {
         var text = "# head\nalice:gpu-users\n# keep me\nthis is : garbage\nbob:gpu-users:3002:3002:/bin/bash:symlink";

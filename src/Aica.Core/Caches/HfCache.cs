@@ -56,7 +56,7 @@ public sealed record HfRepoPlan(HfRepo Repo, bool RemoveRepo, IReadOnlyList<HfRe
 /// </summary>
 public static partial class HfCache
 {
-    [GeneratedRegex("^[0-9a-f]{40}$")]
+    [GeneratedRegex(@"^[0-9a-f]{40}\z")]
     private static partial Regex CommitRx();
 
     /// <summary>

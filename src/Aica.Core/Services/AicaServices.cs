@@ -98,7 +98,12 @@ public sealed class AicaServices : IDisposable
     /// <summary>One line to the persistent log on /data (the SSD's /var/log dies with a reset).</summary>
     public void Log(string kind, string line)
     {
-        try { Fs.AppendLine($"/data/admin/log/aica.log", $"{Clock.LogTime()} {kind}: {line}"); }
+        try
+        {
+            // Before init made it, /data/admin is made 0750 as init would (EnsureParents makes plain 0755 folders).
+            if (Fs.Lstat("/data/admin") is null) Fs.Mkdir("/data/admin", Native.Perms.O(750), 0, 0);
+            Fs.AppendLine($"/data/admin/log/aica.log", $"{Clock.LogTime()} {kind}: {line}");
+        }
         catch (Exception e) when (e is Native.SysException or IOException or ArgumentException) { /* logging never fails a command */ }
     }
 

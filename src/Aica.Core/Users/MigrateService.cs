@@ -257,7 +257,7 @@ public sealed partial class MigrateService(AicaServices s)
         return null;
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^(\d{8}_\d{6})(?:-(\d{1,6}))?$")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\d{8}_\d{6})(?:-(\d{1,6}))?\z")]
     private static partial System.Text.RegularExpressions.Regex JournalName();
 
     private void WriteMeta(string journal, string user, string from, string to, string state, List<Record> recs)

@@ -36,6 +36,17 @@ public sealed class InitRecoverSpecs
     }
 
     [Fact]
+    public void Recover_on_a_disk_never_initialised_fails_and_its_log_folder_is_not_world_readable()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        var rec = sb.Aica("recover");
+        Assert.NotEqual(0, rec.ExitCode);
+        // The log line it writes makes /data/admin as init would: root:root 0750, never a readable 0755.
+        Assert.Equal("root:root 750 directory", sb.Stat("/data/admin"));
+    }
+
+    [Fact]
     public void A_data_link_to_a_mounted_disk_is_refused_with_that_reason_and_nothing_is_written_through_it()
     {
         Require.Root();

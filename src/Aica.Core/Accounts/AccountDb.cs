@@ -29,7 +29,7 @@ public sealed class AccountDb
     {
         // getent only on the real root: under --root the files are the whole truth.
         Func<string, string, string?>? getent = fs.IsRealRoot
-            ? (db, key) => { var r = runner.Run(runner.Which("getent") ?? "getent", db, key); return r.Ok ? r.StdOut.Trim() : null; }
+            ? (db, key) => { var r = runner.Run("getent", db, key); return r.Ok ? r.StdOut.Trim() : null; }
             : null;
         return new AccountDb(fs.ReadText("/etc/passwd"), fs.ReadText("/etc/group"), getent);
     }

@@ -11,9 +11,7 @@ public sealed class AccountService(RootedFs fs, ProcessRunner runner)
 
     private async Task Run(string tool, IEnumerable<string> args, string what, CancellationToken ct)
     {
-        // From the standard admin directories, not the caller's PATH: the unit, cloud-init or `env -i` may give none,
-        // and root must not run a useradd found first in a directory someone else can write.
-        var r = await runner.RunAsync(runner.Which(tool) ?? tool, Prefix.Concat(args), ct).ConfigureAwait(false);
+        var r = await runner.RunAsync(tool, Prefix.Concat(args), ct).ConfigureAwait(false);
         if (!r.Ok) throw new AicaException($"{what} failed: {tool} exited {r.ExitCode}: {r.Brief}");
     }
 

@@ -16,6 +16,9 @@ public class ProcessRunner
     public virtual async Task<ProcessResult> RunAsync(string program, IEnumerable<string> args, CancellationToken ct = default,
         IReadOnlyDictionary<string, string?>? env = null, string? stdin = null)
     {
+        // A bare name comes from the standard admin directories, never the caller's PATH: the unit, cron or `env -i`
+        // may give none, and root must not run an rsync found first in a directory someone else can write.
+        if (!program.Contains('/')) program = Which(program) ?? program;
         var cmd = Cli.Wrap(program).WithArguments(args).WithValidation(CommandResultValidation.None);
         if (env is not null) cmd = cmd.WithEnvironmentVariables(env);
         if (stdin is not null) cmd = cmd.WithStandardInputPipe(PipeSource.FromString(stdin));

@@ -77,9 +77,8 @@ public sealed class InitService(AicaServices s)
     {
         if (!s.Fs.IsRealRoot) return $"unit written under --root; not enabled (enable it on the real host: systemctl enable {Templates.UnitName})";
         if (!Directory.Exists("/run/systemd/system")) return $"systemd is not running here: unit written, enable it at boot with systemctl enable {Templates.UnitName}";
-        var systemctl = s.Runner.Which("systemctl") ?? "systemctl";
-        var reload = await s.Runner.RunAsync(systemctl, ["daemon-reload"], ct).ConfigureAwait(false);
-        var en = await s.Runner.RunAsync(systemctl, ["enable", Templates.UnitName], ct).ConfigureAwait(false);
+        var reload = await s.Runner.RunAsync("systemctl", ["daemon-reload"], ct).ConfigureAwait(false);
+        var en = await s.Runner.RunAsync("systemctl", ["enable", Templates.UnitName], ct).ConfigureAwait(false);
         return reload.Ok && en.Ok ? $"enabled {Templates.UnitName}" : $"systemctl enable {Templates.UnitName} failed: {en.Brief}";
     }
 }

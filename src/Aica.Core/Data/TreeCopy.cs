@@ -20,10 +20,17 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<F
     public List<string> Notes { get; } = [];
 
     /// <summary>Copies the entry <paramref name="zname"/> of <paramref name="src"/> into <paramref name="dst"/> (same name).</summary>
-    public void Copy(SafeFd src, byte[] zname, SafeFd dst, string display, CancellationToken ct = default)
+    public void Copy(SafeFd src, byte[] zname, SafeFd dst, string display, CancellationToken ct = default) =>
+        Copy(src, zname, dst, display, null, ct);
+
+    /// <summary><paramref name="dev"/>: the source tree's file system (null at the top). A mount inside the tree fails
+    /// the copy: its files would be copied, verified, then deleted from a file system the walk must never leave.</summary>
+    private void Copy(SafeFd src, byte[] zname, SafeFd dst, string display, ulong? dev, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
         if (Sys.LstatAt(src.Fd, zname, display) is not { } st) return; // removed meanwhile
+        dev ??= st.Dev;
+        if (st.IsDir && st.Dev != dev) throw new SysException(EXDEV, "copy (another file system is mounted here: unmount it first)", display);
         var existing = Sys.LstatAt(dst.Fd, zname, display);
         if (existing is { } ex && !(st.IsDir && ex.IsDir))
         {
@@ -39,7 +46,7 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<F
             if (Sys.Fstat(sd, display).Ino != st.Ino) throw new SysException(EAGAIN, "copy (replaced while copying)", display);
             using var dd = Sys.OpenAt(dst.Fd, zname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
             foreach (var (name, _, _) in Sys.ReadDir(sd, display))
-                Copy(sd, Sys.Z(name), dd, display + "/" + SafeOps.Escape(name), ct);
+                Copy(sd, Sys.Z(name), dd, display + "/" + SafeOps.Escape(name), dev, ct);
             if (existing is null)
             {
                 Sys.Fchown(dd, st.Uid, gid ?? st.Gid, display);

@@ -23,13 +23,17 @@ public sealed class SafeTree(RootedFs fs)
         if (fs.Lstat(src) is null) return false;
         var (sd, sn) = fs.OpenParent(src);
         var (dd, dn) = fs.OpenParent(dst);
-        using (sd) using (dd) CopyAt(sd, sn, dd, dn, fs.Host(src));
+        using (sd) using (dd) CopyAt(sd, sn, dd, dn, fs.Host(src), null);
         return true;
     }
 
-    private void CopyAt(SafeFd srcDir, byte[] srcName, SafeFd dstDir, byte[] dstName, string display)
+    /// <summary>One entry; <paramref name="dev"/> is the source tree's file system (null at the top): a mount inside
+    /// the tree fails the copy rather than pull another file system into a backup that a move then deletes.</summary>
+    private void CopyAt(SafeFd srcDir, byte[] srcName, SafeFd dstDir, byte[] dstName, string display, ulong? dev)
     {
         var st = Sys.LstatAt(srcDir.Fd, srcName, display) ?? throw new SysException(ENOENT, "stat", display);
+        dev ??= st.Dev;
+        if (st.IsDir && st.Dev != dev) throw new SysException(EXDEV, "copy (another file system is mounted here: unmount it first)", display);
         if (st.IsLink)
         {
             var target = Sys.ReadLinkAt(srcDir.Fd, srcName, display) ?? throw new SysException(ENOENT, "readlink", display);
@@ -44,7 +48,7 @@ public sealed class SafeTree(RootedFs fs)
             Sys.MkdirAt(dstDir.Fd, dstName, Perms.O(700), display);
             using var d = Sys.OpenAt(dstDir.Fd, dstName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
             foreach (var (name, _, _) in Sys.ReadDir(s, display))
-                CopyAt(s, Sys.Z(name), d, Sys.Z(name), display + "/" + SafeOps.Escape(name));
+                CopyAt(s, Sys.Z(name), d, Sys.Z(name), display + "/" + SafeOps.Escape(name), dev);
             Sys.Fchown(d, st.Uid, st.Gid, display);
             Sys.Fchmod(d, st.Perm, display);
             Sys.Futimens(d, st.AtimeSec, st.MtimeSec, st.MtimeNsec, display);
@@ -72,16 +76,30 @@ public sealed class SafeTree(RootedFs fs)
         return true;
     }
 
-    /// <summary>Removes the entry <paramref name="name"/> of an opened directory, recursively, following nothing.</summary>
+    /// <summary>
+    /// Removes the entry <paramref name="name"/> of an opened directory, recursively, following nothing and never
+    /// entering another file system (SPEC §6.2): a mount inside the tree stops the removal with EXDEV before anything
+    /// in it is touched.
+    /// </summary>
     public static void RemoveAt(SafeFd dir, byte[] name, string display)
+    {
+        if (Sys.LstatAt(dir.Fd, name, display) is { } st) RemoveAt(dir, name, display, st.Dev);
+    }
+
+    private static void RemoveAt(SafeFd dir, byte[] name, string display, ulong dev)
     {
         var st = Sys.LstatAt(dir.Fd, name, display);
         if (st is null) return;
         if (st.Value.IsDir)
         {
+            if (st.Value.Dev != dev) throw new SysException(EXDEV, "remove (another file system is mounted here: unmount it first)", display);
             using (var d = Sys.OpenAt(dir.Fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display))
+            {
+                if (Sys.Fstat(d, display) is var now && (now.Ino != st.Value.Ino || now.Dev != dev))
+                    throw new SysException(EAGAIN, "remove (changed while we looked)", display);
                 foreach (var (child, _, _) in Sys.ReadDir(d, display))
-                    RemoveAt(d, Sys.Z(child), display + "/" + SafeOps.Escape(child));
+                    RemoveAt(d, Sys.Z(child), display + "/" + SafeOps.Escape(child), dev);
+            }
             Sys.UnlinkAt(dir.Fd, name, true, display);
             return;
         }

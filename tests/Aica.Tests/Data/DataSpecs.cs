@@ -165,6 +165,37 @@ public sealed class DataSpecs : IDisposable
     }
 
     [Fact]
+    public void An_orphan_with_a_file_system_mounted_inside_is_kept_whole_and_the_mount_untouched()
+    {
+        MakeOrphans();
+        Mount(_sb.P("/data/admin/backups"), "size=16m,mode=0750");
+        Mount(_sb.P("/data/users/ghost/scratch"), "size=4m");
+        File.WriteAllText(_sb.P("/data/users/ghost/scratch/other-disk.txt"), "not ours to delete");
+        string Ghost() => Tools.Sh($"cd '{_sb.P("/data/users/ghost")}' && find . -printf '%s %u %m %p\\n' | sort").StdOut;
+        var before = Ghost();
+        var r = _sb.Aica("data", "orphans", "--remove", "--yes");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("another file system is mounted here", r.StdOut + r.StdErr);
+        Assert.Equal(before, Ghost());
+        Assert.Equal("not ours to delete", File.ReadAllText(_sb.P("/data/users/ghost/scratch/other-disk.txt")));
+        Assert.Equal("", Tools.Sh($"find '{_sb.P("/data/admin/backups")}' -name other-disk.txt").StdOut);
+    }
+
+    [Fact]
+    public void Removing_a_tree_never_enters_a_file_system_mounted_inside_it()
+    {
+        var top = _sb.P("/data/admin/tree");
+        Directory.CreateDirectory(top + "/a/b");
+        File.WriteAllText(top + "/a/file", "x");
+        Mount(top + "/a/b", "size=4m");
+        File.WriteAllText(top + "/a/b/keep.txt", "kept");
+        using var fs = new Aica.IO.RootedFs(_sb.Root);
+        var e = Assert.Throws<Aica.Native.SysException>(() => new Aica.IO.SafeTree(fs).Remove("/data/admin/tree"));
+        Assert.Equal(Aica.Native.Flags.EXDEV, e.Errno);
+        Assert.Equal("kept", File.ReadAllText(top + "/a/b/keep.txt"));
+    }
+
+    [Fact]
     public void A_copy_that_fails_half_way_is_removed_and_the_original_kept()
     {
         MakeOrphans();

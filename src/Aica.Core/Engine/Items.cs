@@ -101,8 +101,12 @@ public sealed class LinkItem(string path, string target, string id = "home.link"
         }
         if (st.Value.IsDir && IsEmptyDir(ctx))
             return new Drift($"{Path} is an empty directory, want a link to {Target}", "aica recover replaces it");
-        return new Drift($"{Path} is a {(st.Value.IsDir ? "directory with content" : "file")}, want a link to {Target}",
-            $"move {ctx.Fs.Host(Path)} aside (or aica user migrate), then aica recover", Conflict: true);
+        // A real home found where the symlink layout wants its link (an account adopted with its SSD home): migrate
+        // moves its files onto /data with a backup first; anything else is moved aside by hand.
+        var fix = Id == "home.link" && st.Value.IsDir
+            ? $"aica user migrate {System.IO.Path.GetFileName(Path)} --to symlink (moves its files into {Target}, backed up first), then aica recover"
+            : $"move {ctx.Fs.Host(Path)} aside, then aica recover";
+        return new Drift($"{Path} is a {(st.Value.IsDir ? "directory with content" : "file")}, want a link to {Target}", fix, Conflict: true);
     }
 
     private bool IsEmptyDir(EngineContext ctx)

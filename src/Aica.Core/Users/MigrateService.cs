@@ -58,11 +58,14 @@ public sealed partial class MigrateService(AicaServices s)
         if (spec is null) throw AicaException.Usage(problem!);
         if (o.Rollback) return Rollback(config, spec, o.DryRun, ct);
         var from = spec.Layout;
-        if (from == o.To) return new MigrateResult(o.Name, from, o.To, null, [], [], o.DryRun, false);
+        // Registered symlink with a real home on the SSD (an account adopted with its old home): the same conversion as
+        // from hybrid moves its files onto /data, backed up first, so the home link can be made.
+        var realHome = from == "symlink" && s.Fs.Lstat(spec.Home) is { IsDir: true };
+        if (from == o.To && !(o.To == "symlink" && realHome)) return new MigrateResult(o.Name, from, o.To, null, [], [], o.DryRun, false);
         if (Latest(config, o.Name) is { State: not ("done" or "rolled-back") } pending)
             throw AicaException.Refused($"an unfinished migration of {o.Name} is recorded in {pending.Dir} (state {pending.State}): aica user migrate {o.Name} --rollback first");
 
-        var plan = o.To == "hybrid" ? ToHybrid(config, spec) : ToSymlink(config, spec);
+        var plan = o.To == "hybrid" ? ToHybrid(config, spec) : ToSymlink(config, spec, fromHybrid: from == "hybrid");
         var steps = plan.Moves.Select(m => $"move {m.From} -> {m.To}").Concat(plan.Removes.Select(r => $"remove {r} (backed up)")).ToList();
         steps.Insert(0, $"back up {string.Join(", ", plan.Records.Where(r => r.Existed).Select(r => r.Path))}");
         steps.AddRange(plan.Dropped.Select(d => $"keep the SSD copy {d} only in the journal (the persistent one wins)"));
@@ -138,20 +141,24 @@ public sealed partial class MigrateService(AicaServices s)
         return plan;
     }
 
-    /// <summary>hybrid → symlink: dotfiles/ content and what the user keeps on the SSD move to /data/users/U; the SSD home goes.</summary>
-    private Plan ToSymlink(AicaConfig config, UserSpec u)
+    /// <summary>
+    /// hybrid → symlink: dotfiles/ content and what the user keeps on the SSD move to /data/users/U; the SSD home goes.
+    /// Not <paramref name="fromHybrid"/> (a symlink user adopted with a real SSD home): only the SSD home's files move,
+    /// and a dotfiles/ folder in the user's data is theirs, left alone.
+    /// </summary>
+    private Plan ToSymlink(AicaConfig config, UserSpec u, bool fromHybrid)
     {
         RequireRealDir(u.DataDir);
         var dot = HybridLayout.DotfilesDir(u);
-        RequireRealDir(dot);
+        if (fromHybrid) RequireRealDir(dot);
         var tree = new SafeTree(s.Fs);
         var recs = new List<Record>();
         var plan = new Plan(recs, [], [], []);
         Add(recs, s.Fs, u.Home);
-        Add(recs, s.Fs, dot);
+        if (fromHybrid) Add(recs, s.Fs, dot);
         if (s.Fs.Lstat($"{u.DataDir}/conda") is null) Add(recs, s.Fs, $"{u.DataDir}/conda"); // environments are never copied: only a new one is recorded
         var clash = new List<string>();
-        var dotNames = tree.List(dot);
+        var dotNames = fromHybrid ? tree.List(dot) : [];
         foreach (var n in dotNames)
         {
             if (s.Fs.Lstat($"{u.DataDir}/{n}") is not null) clash.Add($"{u.DataDir}/{n}");
@@ -164,7 +171,7 @@ public sealed partial class MigrateService(AicaServices s)
                 var p = $"{u.Home}/{n}";
                 var st = s.Fs.Lstat(p)!.Value;
                 var link = st.IsLink ? s.Fs.ReadLink(p) : null;
-                if (link == $"{dot}/{n}" || (n == "data" && link == u.DataDir)) continue; // aica's own links
+                if ((fromHybrid && link == $"{dot}/{n}") || (n == "data" && link == u.DataDir)) continue; // aica's own links
                 if (dotNames.Contains(n)) { plan.Dropped.Add(p); continue; } // an SSD copy of a persistent dotfile: the persistent one wins
                 if (s.Fs.Lstat($"{u.DataDir}/{n}") is not null) clash.Add($"{u.DataDir}/{n} (and {p} on the SSD)");
                 plan.Moves.Add((p, $"{u.DataDir}/{n}"));
@@ -174,7 +181,7 @@ public sealed partial class MigrateService(AicaServices s)
         foreach (var (_, to) in plan.Moves) Add(recs, s.Fs, to);
         // The engine may create .profile, .ssh... there, and adds its block to a .bash_profile/.bash_login found there.
         foreach (var d in HybridLayout.Managed(config).Concat([".bash_profile", ".bash_login"])) Add(recs, s.Fs, $"{u.DataDir}/{d}");
-        plan.Removes.Add(dot);
+        if (fromHybrid) plan.Removes.Add(dot);
         if (s.Fs.Lstat(u.Home) is not null) plan.Removes.Add(u.Home);
         return plan;
     }

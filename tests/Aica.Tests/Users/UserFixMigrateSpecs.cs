@@ -195,6 +195,39 @@ public sealed class UserFixMigrateSpecs
         Assert.Equal(["home.dotfile:/home/bob/.gitconfig"], DoctorFails(sb, "bob")); // the original had that SSD copy, and doctor still sees it
     }
 
+    [Fact]
+    public void An_account_adopted_with_its_ssd_home_is_moved_onto_data_by_migrate_as_the_fix_says()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        // An account from before aica, with a real home on the SSD holding a dotfile, a file, a folder and a data/ folder.
+        Assert.Equal(0, Tools.Sh($"useradd -P '{sb.Root}' -u 3003 -U -m -s /bin/bash carol").ExitCode);
+        File.WriteAllText(sb.P("/home/carol/notes.txt"), "keep me\n");
+        Directory.CreateDirectory(sb.P("/home/carol/proj/src"));
+        File.WriteAllText(sb.P("/home/carol/proj/src/main.py"), "print(1)\n");
+        File.WriteAllText(sb.P("/home/carol/.bashrc"), "alias ll='ls -l'\n");
+        Tools.Sh($"chown -R 3003:3003 '{sb.P("/home/carol")}'");
+        var add = sb.Aica("user", "add", "carol");
+        Assert.Equal(1, add.ExitCode); // the home link cannot replace a home with content...
+        Assert.Contains("aica user migrate carol --to symlink", add.StdOut); // ...and the fix names the command that can
+        var before = Homes(sb);
+
+        var r = sb.Aica("user", "migrate", "carol", "--to", "symlink", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("/data/users/carol", new FileInfo(sb.P("/home/carol")).LinkTarget);
+        Assert.Equal("keep me\n", File.ReadAllText(sb.P("/data/users/carol/notes.txt")));
+        Assert.Equal("print(1)\n", File.ReadAllText(sb.P("/data/users/carol/proj/src/main.py")));
+        Assert.StartsWith("alias ll='ls -l'\n", File.ReadAllText(sb.P("/data/users/carol/.bashrc")));
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+        Assert.DoesNotContain("FAIL", sb.Aica("doctor", "--user", "carol").StdOut);
+
+        // Rollback: the SSD home exactly as it was, nothing left on /data.
+        r = sb.Aica("user", "migrate", "carol", "--rollback", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(before, Homes(sb));
+    }
+
     [Theory]
     [InlineData("symlink", 1)]
     [InlineData("symlink", 4)]

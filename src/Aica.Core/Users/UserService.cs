@@ -289,6 +289,10 @@ public sealed class UserService(AicaServices s)
                 rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, e.Layout, "wrong-group", $"registered in {e.Group}, server group is {config.Group}"));
             else if (!db.IsMember(e.Name, config.Group))
                 rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, e.Layout, "not-member", $"not in {config.Group}: aica recover adds it"));
+            else if ((e.Layout ?? config.DefaultLayout) == "symlink" && s.Fs.Lstat($"/home/{e.Name}") is { IsDir: true }
+                     && new SafeTree(s.Fs).List($"/home/{e.Name}").Count > 0) // an empty one recover replaces by itself
+                rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, "symlink", "home-conflict",
+                    $"/home/{e.Name} is a real directory, not the link to /data: aica user migrate {e.Name} --to symlink moves it onto /data"));
             else
                 rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, e.Layout ?? config.DefaultLayout, "ok", e.IsLegacy ? "legacy line (upgraded at next recover)" : ""));
         }

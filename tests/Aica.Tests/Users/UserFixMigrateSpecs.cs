@@ -211,6 +211,8 @@ public sealed class UserFixMigrateSpecs
         var add = sb.Aica("user", "add", "carol");
         Assert.Equal(1, add.ExitCode); // the home link cannot replace a home with content...
         Assert.Contains("aica user migrate carol --to symlink", add.StdOut); // ...and the fix names the command that can
+        var listed = JsonDocument.Parse(sb.Aica("user", "list", "--json").StdOut).RootElement.GetProperty("users").EnumerateArray().Single(u => u.GetProperty("name").GetString() == "carol");
+        Assert.Equal("home-conflict", listed.GetProperty("status").GetString());
         var before = Homes(sb);
 
         var r = sb.Aica("user", "migrate", "carol", "--to", "symlink", "--yes");
@@ -221,6 +223,7 @@ public sealed class UserFixMigrateSpecs
         Assert.StartsWith("alias ll='ls -l'\n", File.ReadAllText(sb.P("/data/users/carol/.bashrc")));
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         Assert.DoesNotContain("FAIL", sb.Aica("doctor", "--user", "carol").StdOut);
+        Assert.Contains("\"status\": \"ok\"", sb.Aica("user", "list", "--json").StdOut);
 
         // Rollback: the SSD home exactly as it was, nothing left on /data.
         r = sb.Aica("user", "migrate", "carol", "--rollback", "--yes");

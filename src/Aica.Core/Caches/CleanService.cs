@@ -165,7 +165,7 @@ public sealed class CleanService(AicaServices s)
 
     private string? SafeRead(string path)
     {
-        try { return s.Fs.ReadLink(path); } catch (Exception e) when (e is SysException or ArgumentException) { return null; }
+        try { return s.Fs.ShowLink(path); } catch (ArgumentException) { return null; }
     }
 
     /// <summary>uv's cache lock: uv holds it while it uses the cache (<c>uv cache clean</c> waits for it too).</summary>

@@ -70,7 +70,7 @@ public sealed class MirrorService(AicaServices s)
             var target = s.Fs.ReadLink(p.Legacy);
             return target == p.Source
                 ? (new MirrorResult(p, MirrorState.AlreadyLinked, $"{p.Legacy} -> {p.Source} (one copy, nothing to keep in step)", 0, 0), default)
-                : (new MirrorResult(p, MirrorState.Refused, $"{p.Legacy} is a link to {target}, not to {p.Source}: left alone", 0, 0), default);
+                : (new MirrorResult(p, MirrorState.Refused, $"{p.Legacy} is a link to {s.Fs.ShowLink(p.Legacy)}, not to {p.Source}: left alone", 0, 0), default);
         }
         if (!st.Value.IsDir) return (new MirrorResult(p, MirrorState.Refused, $"{p.Legacy} is not a directory: left alone", 0, 0), default);
         // Every component above must be a real directory (a link there would redirect root's writes).

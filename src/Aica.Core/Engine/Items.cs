@@ -49,7 +49,7 @@ public sealed class DirItem(string path, uint uid, uint gid, uint mode, ModePoli
         if (st is null) return new Drift($"{Path} is missing", "aica recover (or aica init)");
         var s = st.Value;
         if (s.IsLink)
-            return new Drift($"{Path} is a symbolic link to {ctx.Fs.ReadLink(Path)} (tampered: a directory belongs here)",
+            return new Drift($"{Path} is a symbolic link to {ctx.Fs.ShowLink(Path)} (tampered: a directory belongs here)",
                 "aica recover removes the link (as a link) and recreates the directory");
         if (!s.IsDir) return new Drift($"{Path} is not a directory", $"move {ctx.Fs.Host(Path)} away, then aica recover", Conflict: true);
         var problems = new List<string>();
@@ -63,7 +63,7 @@ public sealed class DirItem(string path, uint uid, uint gid, uint mode, ModePoli
         var st = ctx.Fs.Lstat(Path);
         if (st is { IsLink: true })
         {
-            var target = ctx.Fs.ReadLink(Path);
+            var target = ctx.Fs.ShowLink(Path);
             ctx.Fs.Unlink(Path); // unlinkat on the link itself: its target is never touched
             ctx.Notes.Add($"removed planted link {Path} -> {target}");
             st = null;
@@ -97,7 +97,7 @@ public sealed class LinkItem(string path, string target, string id = "home.link"
         if (st.Value.IsLink)
         {
             var t = ctx.Fs.ReadLink(Path);
-            return t == Target ? null : new Drift($"{Path} points to {t}, want {Target}", "aica recover replaces the link");
+            return t == Target ? null : new Drift($"{Path} points to {ctx.Fs.ShowLink(Path)}, want {Target}", "aica recover replaces the link");
         }
         if (st.Value.IsDir && IsEmptyDir(ctx))
             return new Drift($"{Path} is an empty directory, want a link to {Target}", "aica recover replaces it");

@@ -94,6 +94,20 @@ public sealed class RootedFs : IDisposable
         }
     }
 
+    /// <summary>
+    /// A link's target for messages: escaped (<see cref="SafeOps.Escape"/>), since whoever planted the link chose it
+    /// and it must not reach an admin's terminal or a log as control characters. Never compare with it.
+    /// </summary>
+    public string? ShowLink(string path)
+    {
+        try
+        {
+            var (dir, name) = OpenParent(path);
+            using (dir) return Sys.ReadLinkAt(dir.Fd, name, Host(path)) is { } b ? SafeOps.Escape(b) : null;
+        }
+        catch (SysException) { return "?"; }
+    }
+
     /// <summary>Contents of a regular file, or null when absent. Refuses a link (ELOOP) and anything not regular.</summary>
     public byte[]? ReadFile(string path)
     {

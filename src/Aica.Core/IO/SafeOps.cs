@@ -85,11 +85,15 @@ public static class SafeOps
         return changed ? Result.Changed : Result.Unchanged;
     }
 
-    /// <summary>A name for humans: UTF-8 as is, control characters and invalid bytes escaped.</summary>
+    /// <summary>
+    /// A name for humans: UTF-8 as is; control characters (C0, DEL and the C1 range U+0080–U+009F, whose U+009B is a
+    /// CSI to some terminals) and invalid bytes escaped, so a name or link target a member chose never drives the
+    /// admin's terminal (OSC 52 clipboard writes, erased lines).
+    /// </summary>
     public static string Escape(ReadOnlySpan<byte> name)
     {
         var clean = true;
-        foreach (var b in name) if (b < 0x20 || b == 0x7f || b == '\\') { clean = false; break; }
+        foreach (var b in name) if (b < 0x20 || b == 0x7f || b == '\\' || b == 0xc2) { clean = false; break; }
         if (clean)
         {
             try { return new UTF8Encoding(false, true).GetString(name); }
@@ -107,7 +111,7 @@ public static class SafeOps
             if (b < 0x20 || b == 0x7f) { sb.Append($"\\x{b:x2}"); i++; continue; }
             if (b < 0x80) { sb.Append((char)b); i++; continue; }
             var len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
-            if (i + len <= name.Length)
+            if (i + len <= name.Length && !(b == 0xc2 && name[i + 1] < 0xa0)) // U+0080–U+009F: C1 controls
             {
                 try { sb.Append(strict.GetString(name.Slice(i, len))); i += len; continue; }
                 catch (DecoderFallbackException) { }

@@ -149,7 +149,7 @@ public sealed partial class AdoptService(AicaServices s)
         foreach (var p in paths.Distinct())
         {
             if (s.Fs.Lstat(p) is not { IsLink: true }) continue;
-            var target = s.Fs.ReadLink(p);
+            var target = s.Fs.ShowLink(p);
             _problems.Add($"{p} is a symbolic link to {target} (planted while the folder was group-writable?): not followed, "
                 + $"removed as a link (recorded in the backup); restore the real file from your own backup if it existed");
             Backup(p);
@@ -383,7 +383,7 @@ public sealed partial class AdoptService(AicaServices s)
         {
             if (s.Fs.Lstat(dir) is { IsLink: true })
             {
-                _warnings.Add($"{dir} is a symbolic link to {s.Fs.ReadLink(dir)}: not followed, no wrappers put there");
+                _warnings.Add($"{dir} is a symbolic link to {s.Fs.ShowLink(dir)}: not followed, no wrappers put there");
                 continue;
             }
             if (s.Fs.Lstat(dir) is not { IsDir: true } st) continue;

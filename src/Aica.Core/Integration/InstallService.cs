@@ -163,7 +163,7 @@ public sealed class InstallService(AicaServices s)
         {
             var p = "/" + string.Join('/', parts[..i]);
             if (s.Fs.Lstat(p) is { IsLink: true })
-                throw AicaException.Refused($"{p} is a symbolic link to {s.Fs.ReadLink(p)}: refusing to install through it (remove the link, then rerun)");
+                throw AicaException.Refused($"{p} is a symbolic link to {s.Fs.ShowLink(p)}: refusing to install through it (remove the link, then rerun)");
         }
     }
 

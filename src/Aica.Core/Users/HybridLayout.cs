@@ -166,6 +166,6 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
         if (rel.Contains('/') && ctx.Fs.Lstat(dest[..dest.LastIndexOf('/')]) is null) ctx.Fs.Mkdir(dest[..dest.LastIndexOf('/')], O(700), 0, 0);
         if (ctx.Fs.Lstat(dest) is not null) dest += $".{ctx.Clock.Stamp()}";
         tree.Move(from, dest);
-        ctx.Notes.Add($"backed up {from} to {dest}");
+        ctx.Notes.Add($"backed up {SafeOps.Escape(System.Text.Encoding.UTF8.GetBytes(from))} to {SafeOps.Escape(System.Text.Encoding.UTF8.GetBytes(dest))}");
     }
 }

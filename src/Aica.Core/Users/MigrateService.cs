@@ -113,7 +113,7 @@ public sealed partial class MigrateService(AicaServices s)
     private void RequireRealDir(string path)
     {
         var st = s.Fs.Lstat(path);
-        if (st is { IsDir: false }) throw AicaException.Refused($"{path} is {(st.Value.IsLink ? $"a symbolic link to {s.Fs.ReadLink(path)}" : "not a directory")} (tampered): not migrating; aica recover first");
+        if (st is { IsDir: false }) throw AicaException.Refused($"{path} is {(st.Value.IsLink ? $"a symbolic link to {s.Fs.ShowLink(path)}" : "not a directory")} (tampered): not migrating; aica recover first");
     }
 
     /// <summary>symlink → hybrid: the managed dotfiles at the top of /data/users/U move into dotfiles/; the home link goes.</summary>

@@ -181,7 +181,7 @@ public static class UserTamper
     public static Drift? NotRegular(EngineContext ctx, string path, FileStat st, CheckStatus severity = CheckStatus.Warn)
     {
         if (st.IsLink)
-            return new Drift($"tampered: {path} is a symbolic link to {ctx.Fs.ReadLink(path)} (not followed, not written)",
+            return new Drift($"tampered: {path} is a symbolic link to {ctx.Fs.ShowLink(path)} (not followed, not written)",
                 $"replace the link {ctx.Fs.Host(path)} with a regular file", Conflict: true, Severity: severity);
         if (!st.IsFile)
             return new Drift($"tampered: {path} is not a regular file (not written)", $"move {ctx.Fs.Host(path)} away", Conflict: true, Severity: severity);

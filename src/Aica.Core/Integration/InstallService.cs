@@ -100,12 +100,15 @@ public sealed class InstallService(AicaServices s)
         if (o.DryRun) return new InstallResult(o.Tool.Name, prefix, from, sha, "planned", null, steps, null, null);
 
         EnsureAppsDir(prefix, steps);
+        var copy = Sibling(prefix, "installer");
         var oldUmask = Sys.Umask(O(22)); // the child installs with 022, whatever the admin's shell had
         try
         {
+            if (Snapshot(from, copy) is var copied && copied != sha)
+                return Failed($"{from} changed after it was checked (sha256 now {copied}): nothing installed; check who can write it");
             var (version, error) = inPlace
-                ? await InstallInPlace(from, prefix, aside, marker, ct).ConfigureAwait(false)
-                : await InstallBeside(from, prefix, staging, aside, marker, ct).ConfigureAwait(false);
+                ? await InstallInPlace(s.Fs.Host(copy), prefix, aside, marker, ct).ConfigureAwait(false)
+                : await InstallBeside(s.Fs.Host(copy), prefix, staging, aside, marker, ct).ConfigureAwait(false);
             if (error is not null)
             {
                 s.Log("install", $"{o.Tool.Name} from {from} failed: {error}; previous install left in place");
@@ -117,7 +120,11 @@ public sealed class InstallService(AicaServices s)
             s.Log("install", $"{o.Tool.Name} {version} from {from} (sha256 {sha}) at {prefix}{(previous is null ? "" : $", previous kept in {previous}")}");
             return new InstallResult(o.Tool.Name, prefix, from, sha, "installed", version, steps, previous, null);
         }
-        finally { Sys.Umask(oldUmask); }
+        finally
+        {
+            Sys.Umask(oldUmask);
+            try { s.Fs.Unlink(copy); } catch (SysException) { /* never made, or already gone */ }
+        }
 
         InstallResult Failed(string error) => new(o.Tool.Name, prefix, from, sha, "failed", null, steps, null, error);
     }
@@ -153,6 +160,40 @@ public sealed class InstallService(AicaServices s)
         else if (head.Length < 2 || head[0] != 0x1f || head[1] != 0x8b)
             throw new AicaException($"{from} is not a gzip-compressed tar archive (uv-<arch>-unknown-linux-gnu.tar.gz)");
         return sha;
+    }
+
+    /// <summary>
+    /// The installer as root runs it: a root-only copy (0600, beside the install in the root-owned apps directory),
+    /// made in one read that also hashes it; the admin's path is never read again. Running the path that was checked
+    /// would let whoever can replace that file (often a member's folder or a shared one) swap it after the sha256
+    /// check: root would run their script, or unpack their archive. Returns the sha256 of what was copied.
+    /// </summary>
+    private string Snapshot(string from, string copy)
+    {
+        var host = s.Fs.Host(copy);
+        var (dir, name) = s.Fs.OpenParent(copy);
+        using (dir)
+        {
+            Sys.TryUnlinkAt(dir.Fd, name, false); // left by a killed run
+            using var fd = Sys.OpenAt(dir.Fd, name, Flags.O_WRONLY | Flags.O_CREAT | Flags.O_EXCL | Flags.O_NOFOLLOW, O(600), host);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            try
+            {
+                using var src = File.OpenRead(from);
+                var buf = new byte[1 << 20];
+                int n;
+                while ((n = src.Read(buf)) > 0)
+                {
+                    hash.AppendData(buf, 0, n);
+                    Sys.WriteAll(fd, buf.AsSpan(0, n), host);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new AicaException($"cannot read installer {from}: {e.Message}");
+            }
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
     }
 
     /// <summary>A link on the way to the prefix (planted while /data/apps was group-writable) is never followed: exit 3.</summary>

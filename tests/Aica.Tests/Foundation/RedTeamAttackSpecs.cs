@@ -42,3 +42,60 @@ public sealed class RedTeamAttackSpecs
         }
     }
 }
+
+/// <summary>In-process (the test holds aica's lock to stop it at an exact moment), so in the "cli" collection.</summary>
+[Collection("cli")]
+public sealed class InstallerSwapAttackSpecs
+{
+    private static string Installer(string version, string extra = "") => $$"""
+        #!/bin/sh
+        P=$3
+        {{extra}}
+        mkdir -p "$P/bin"
+        printf '#!/bin/sh\necho "conda {{version}}"\n' > "$P/bin/conda"
+        chmod 755 "$P/bin/conda"
+        """.Replace("\r", "");
+
+    [Fact]
+    public async Task An_installer_replaced_after_its_sha256_was_checked_is_never_run_as_root()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        // The admin installs a file a member handed over (in the member's folder), pinned with the published sha256.
+        var dir = sb.P("/data/users/alice");
+        Directory.CreateDirectory(dir);
+        var file = Path.Combine(dir, "Miniconda3-latest-Linux-x86_64.sh");
+        File.WriteAllText(file, Installer("25.1.0"));
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)));
+        var pwned = sb.P("/tmp/pwned");
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var lockPath = "/run/aica/aica.lock";
+        using var fs = new Aica.IO.RootedFs(sb.Root);
+        Task<(int Code, string Out, string Err)> run;
+        using (Aica.IO.FileLock.Acquire(fs, lockPath, TimeSpan.Zero, "test", cts.Token))
+        {
+            run = Task.Run(() => Integration.InProcess.Aica(sb.Root, "install", "miniconda", "--from", file, "--sha256", sha, "--wait", "60"));
+            // aica has checked the installer once it holds its own descriptor of the lock file: then the member swaps it.
+            while (Directory.EnumerateFiles("/proc/self/fd").Count(f => SafeTarget(f) == sb.P(lockPath)) < 2)
+            {
+                if (run.IsCompleted) Assert.Fail($"aica finished before it waited for the lock: {await run}");
+                cts.Token.WaitHandle.WaitOne(10);
+                cts.Token.ThrowIfCancellationRequested();
+            }
+            File.WriteAllText(file + ".new", Installer("6.6.6", $"touch '{pwned}'"));
+            File.Move(file + ".new", file, true);
+        }
+        var (code, stdout, stderr) = await run.WaitAsync(cts.Token);
+        Assert.False(File.Exists(pwned), "the swapped installer ran as root");
+        Assert.DoesNotContain("6.6.6", stdout + stderr);
+        Assert.True(code != 0 || stdout.Contains("25.1.0"), $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(sb.P("/data/apps"), ".*installer*"));
+    }
+
+    private static string? SafeTarget(string fd)
+    {
+        try { return new FileInfo(fd).LinkTarget; } catch (IOException) { return null; }
+    }
+}

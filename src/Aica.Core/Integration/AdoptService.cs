@@ -390,10 +390,15 @@ public sealed partial class AdoptService(AicaServices s)
             using var fd = s.Fs.OpenDir(dir);
             var names = Sys.ReadDir(fd, s.Fs.Host(dir)).Select(e => Encoding.UTF8.GetString(e.Name)).ToHashSet();
             if (!WrappedScripts.Any(names.Contains)) continue;
-            if (st.Uid != 0 || st.Gid != 0 || (st.Perm & O(22)) != 0)
+            // The folder and every folder above it: whoever can write a parent can rename the folder away and put
+            // their own scripts under its name (a bash-era clone made from a member's account, say), run by root.
+            var parts = dir.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            for (var i = 1; i <= parts.Length; i++)
             {
-                Change("fix", dir, $"was {Convert.ToString(st.Perm, 8)} {st.Uid}:{st.Gid}, now root:root without group/world write (root runs these scripts)");
-                if (!_dry) s.Fs.SetOwnerMode(dir, 0, 0, st.Perm & ~O(2022));
+                var p = "/" + string.Join('/', parts[..i]);
+                if (s.Fs.Lstat(p) is not { IsDir: true } ps || (ps.Uid == 0 && ps.Gid == 0 && (ps.Perm & O(22)) == 0)) continue;
+                Change("fix", p, $"was {Convert.ToString(ps.Perm, 8)} {ps.Uid}:{ps.Gid}, now root:root without group/world write (root runs the scripts in {dir})");
+                if (!_dry) s.Fs.SetOwnerMode(p, 0, 0, ps.Perm & ~O(2022));
             }
             foreach (var name in WrappedScripts)
             {

@@ -66,6 +66,32 @@ public sealed class RedTeamAttackSpecs
     }
 }
 
+/// <summary>End to end on a simulated server: what a login shell of root gets from the generated profile.</summary>
+public sealed class ProfilePathAttackSpecs
+{
+    [Fact]
+    public void A_conda_launcher_folder_members_can_write_never_goes_on_roots_path()
+    {
+        Require.Root();
+        using var sim = new SimServer();
+        var r = sim.Boot(Reset.None, """
+            $AICA init --gid 2500 -q || exit 10
+            C=/data/apps/miniconda3
+            mkdir -p $C/condabin && printf '#!/bin/sh\necho conda\n' > $C/condabin/conda && chmod 755 $C/condabin/conda
+            echo "root-only=$(bash -lc 'command -v conda')"
+            # a bash-era shared install: the tree belongs to the group, as members were to install into it
+            chgrp -R gpu-users $C && chmod 2775 $C $C/condabin
+            printf '#!/bin/sh\necho pwned\n' > $C/condabin/ls && chmod 755 $C/condabin/ls
+            echo "writable-ls=$(bash -lc 'command -v ls')"
+            echo "writable-path=$(bash -lc 'echo $PATH')"
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("root-only=/data/apps/miniconda3/condabin/conda\n", r.StdOut);
+        Assert.DoesNotContain("writable-ls=/data/apps", r.StdOut);
+        Assert.DoesNotContain("condabin", r.StdOut[r.StdOut.IndexOf("writable-path=", StringComparison.Ordinal)..]);
+    }
+}
+
 /// <summary>In-process (the test holds aica's lock to stop it at an exact moment), so in the "cli" collection.</summary>
 [Collection("cli")]
 public sealed class InstallerSwapAttackSpecs

@@ -4,7 +4,7 @@ using System.Text;
 namespace Aica.Users;
 
 /// <summary>An OpenSSH public key line, parsed before it reaches authorized_keys (SPEC §6.5).</summary>
-public sealed record PublicKey(string Type, string Base64, string Comment)
+public sealed partial record PublicKey(string Type, string Base64, string Comment)
 {
     private static readonly HashSet<string> Types =
     [
@@ -25,7 +25,10 @@ public sealed record PublicKey(string Type, string Base64, string Comment)
         if (body.Any(c => char.IsControl(c) && c != '\t')) return (null, "control characters in the key line");
         var f = body.Trim().Split([' ', '\t'], 3, StringSplitOptions.RemoveEmptyEntries);
         if (f.Length < 2) return (null, "not an OpenSSH public key (expected: type base64 [comment])");
-        if (!Types.Contains(f[0])) return (null, $"unsupported key type '{Config.Names.Printable(f[0].Length > 40 ? f[0][..40] : f[0])}' (options before the type are not accepted)");
+        // The type is named back only when it looks like one: the file may be a link to someone's secret.
+        if (!Types.Contains(f[0]))
+            return (null, KeyTypeRx().IsMatch(f[0]) ? $"unsupported key type '{f[0]}' (options before the type are not accepted)"
+                : "unsupported key type (the line does not start with one: ssh-ed25519, ssh-rsa, ecdsa-sha2-..., sk-...; options before the type are not accepted)");
         byte[] blob;
         try { blob = Convert.FromBase64String(f[1]); }
         catch (FormatException) { return (null, "the key data is not valid base64"); }
@@ -37,6 +40,9 @@ public sealed record PublicKey(string Type, string Base64, string Comment)
         if (f[0] == "ssh-rsa" && blob.Length < 200) return (null, "RSA key too short (use at least 2048 bits, or ed25519)");
         return (new PublicKey(f[0], f[1], f.Length > 2 ? f[2].Trim() : ""), null);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(ssh|ecdsa|sk)-[a-z0-9@.-]{1,40}$")]
+    private static partial System.Text.RegularExpressions.Regex KeyTypeRx();
 
     /// <summary>Whether an authorized_keys text already holds this key (same type and data, any comment or options).</summary>
     public bool IsIn(string authorizedKeys) =>

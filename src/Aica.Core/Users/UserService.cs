@@ -36,15 +36,22 @@ public sealed class UserService(AicaServices s)
     public static PublicKey ReadPublicKey(string file)
     {
         string text;
-        try
+        // Often a file a member handed over: opened without blocking (a FIFO would hang the admin's command until
+        // someone writes to it) and read only when it is a regular file of a public key's size.
+        var fd = Native.Sys.TryOpenAt(Native.Flags.AT_FDCWD, Native.Sys.Z(file), Native.Flags.O_RDONLY | Native.Flags.O_NONBLOCK | Native.Flags.O_NOCTTY, out var errno);
+        if (fd is null)
+            throw AicaException.Usage(errno == Native.Flags.ENOENT ? $"--pubkey-file {file}: no such file" : $"--pubkey-file {file}: {Native.Sys.StrError(errno)}");
+        using (fd)
         {
-            var info = new FileInfo(file);
-            if (!info.Exists) throw AicaException.Usage($"--pubkey-file {file}: no such file");
-            if (info.Length > 16384) throw AicaException.Usage($"--pubkey-file {file}: too large for a public key");
-            text = File.ReadAllText(file);
+            try
+            {
+                var st = Native.Sys.Fstat(fd, file);
+                if (!st.IsFile) throw AicaException.Usage($"--pubkey-file {file}: not a regular file");
+                if (st.Size > 16384) throw AicaException.Usage($"--pubkey-file {file}: too large for a public key");
+                text = System.Text.Encoding.UTF8.GetString(Native.Sys.ReadAll(fd, file, 16384));
+            }
+            catch (Native.SysException e) { throw AicaException.Usage($"--pubkey-file {file}: {e.Message}"); }
         }
-        catch (IOException e) { throw AicaException.Usage($"--pubkey-file {file}: {e.Message}"); }
-        catch (UnauthorizedAccessException e) { throw AicaException.Usage($"--pubkey-file {file}: {e.Message}"); }
         var (key, reason) = PublicKey.Parse(text);
         return key ?? throw AicaException.Usage($"--pubkey-file {file}: {reason}");
     }

@@ -43,6 +43,27 @@ public sealed class RedTeamAttackSpecs
     }
 
     [Fact]
+    public void A_pubkey_file_a_member_hands_over_never_echoes_what_it_links_to_nor_blocks_the_admin()
+    {
+        using var sb = Server();
+        var dir = Directory.CreateTempSubdirectory("aica-pub-").FullName;
+        try
+        {
+            // root's single-line secret, and the member's "bob.pub" linked to it
+            File.WriteAllText(Path.Combine(dir, "vault-token"), "hvs.CAESIJsecretTOKENvalue0123456789abc s.TAIL\n");
+            File.CreateSymbolicLink(Path.Combine(dir, "bob.pub"), Path.Combine(dir, "vault-token"));
+            var r = sb.Aica("user", "add", "bob", "--pubkey-file", Path.Combine(dir, "bob.pub"));
+            Assert.Equal(2, r.ExitCode);
+            Assert.DoesNotContain("CAES", r.All);
+            // a FIFO would hang the admin's command until someone writes to it
+            Assert.Equal(0, Tools.Sh($"mkfifo '{dir}/carol.pub'").ExitCode);
+            var f = Tools.Run(Tools.AicaBin, ["--root", sb.Root, "user", "add", "carol", "--pubkey-file", $"{dir}/carol.pub"], timeoutSeconds: 20);
+            Assert.Equal(2, f.ExitCode);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void Adopt_leaves_no_member_able_to_swap_the_script_folder_root_runs_from_cron()
     {
         Require.Root();

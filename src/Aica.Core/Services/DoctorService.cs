@@ -110,6 +110,7 @@ public sealed class DoctorService(AicaServices s)
             {
                 Add("users.orphans", () => Orphans(registry, db));
                 Add("users.unregistered", () => Unregistered(config, registry, db));
+                Add("users.hf-token", () => HfTokens(config, registry));
             }
             Add("cache.secrets", () => CacheHygiene(config));
         }
@@ -232,6 +233,30 @@ public sealed class DoctorService(AicaServices s)
             ? new CheckResult("cache.secrets", CheckStatus.Pass, "shared caches hold no tokens or code")
             : new CheckResult("cache.secrets", CheckStatus.Warn, $"{found.Count} code/secret item(s) in shared caches", string.Join("; ", found),
                 "keep HF_HOME per user; move repositories out of the shared torch hub");
+    }
+
+    /// <summary>
+    /// HuggingFace tokens other members can read: under the symlink layout /data/users/U is group-readable (2750) and
+    /// members' umask is 002, so a token huggingface_hub writes is 0664 in a folder the group can enter.
+    /// </summary>
+    private CheckResult HfTokens(AicaConfig config, Registry registry)
+    {
+        var open = new List<string>();
+        foreach (var u in registry.Users.Where(u => (u.Layout ?? config.DefaultLayout) == "symlink"))
+        {
+            var dir = $"/data/users/{u.Name}/{Users.PrivateDirItem.HfHome}";
+            try
+            {
+                if (s.Fs.Lstat(dir) is not { IsDir: true } d || (d.Perm & O(011)) == 0) continue;
+                foreach (var t in Caches.HfCache.TokenFiles)
+                    if (s.Fs.Lstat($"{dir}/{t}") is { IsFile: true } f && (f.Perm & O(044)) != 0) open.Add($"{dir}/{t}");
+            }
+            catch (SysException) { } // a link on the way is not followed (user.tampered reports planted ones)
+        }
+        return open.Count == 0
+            ? new CheckResult("users.hf-token", CheckStatus.Pass, "no member's HuggingFace token is readable by others")
+            : new CheckResult("users.hf-token", CheckStatus.Warn, $"{open.Count} HuggingFace token(s) readable by other members", string.Join("; ", open),
+                "the user runs chmod 700 ~/.cache/huggingface (users added by aica get it private)");
     }
 
     private CheckResult Gpus()

@@ -137,6 +137,48 @@ public sealed class SkelItem(string persistentBase, string homeBase, IReadOnlySe
 }
 
 /// <summary>
+/// A folder for secrets made private (2700) when a user is added: under the symlink layout /data/users/U is readable
+/// by the group (2750) and members' umask is 002, so the HuggingFace token huggingface_hub writes into
+/// ~/.cache/huggingface would be readable by every member. Created only when missing (missing parents U:G 2750); an
+/// existing folder, or a link or file on the way, is the user's and is left alone. Used by user add only.
+/// </summary>
+public sealed class PrivateDirItem(string baseDir, string relative, uint uid, uint gid) : Item
+{
+    public const string HfHome = ".cache/huggingface";
+    public override string Id => "user.private-dir";
+    public override string Subject => $"{baseDir}/{relative}";
+    public override string Describe => $"private directory {Subject} (2700)";
+
+    /// <summary>The folders to create, outermost first; none when the path exists or something not a folder is on the way.</summary>
+    private List<string> ToCreate(EngineContext ctx)
+    {
+        var missing = new List<string>();
+        var path = baseDir;
+        foreach (var part in relative.Split('/'))
+        {
+            path += "/" + part;
+            if (missing.Count > 0) { missing.Add(path); continue; }
+            FileStat? st;
+            try { st = ctx.Fs.Lstat(path); }
+            catch (SysException) { return []; }
+            if (st is null) missing.Add(path);
+            else if (!st.Value.IsDir) return [];
+        }
+        return missing;
+    }
+
+    public override Drift? Check(EngineContext ctx) =>
+        ToCreate(ctx).Count == 0 ? null : new Drift($"{Subject} is missing", "aica user add creates it private");
+
+    public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
+    {
+        var create = ToCreate(ctx);
+        foreach (var p in create) ctx.Fs.Mkdir(p, p == create[^1] ? O(2700) : O(2750), uid, gid);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
 /// Links a user's top-level directories may hold that point into system places (a planted /data/users/U/evil →
 /// /etc/shadow): reported as tampering (WARN, never followed, never "fixed" by deleting the user's entry).
 /// </summary>

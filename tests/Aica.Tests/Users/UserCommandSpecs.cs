@@ -194,6 +194,36 @@ public sealed class UserCommandSpecs
     }
 
     [Fact]
+    public void A_members_huggingface_token_is_private_from_the_start_and_doctor_warns_about_one_that_is_not()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "alice").ExitCode);
+        Assert.Equal(0, sb.Aica("user", "add", "bob").ExitCode);
+        var uid = int.Parse(Tools.Sh($"stat -c %u '{sb.P("/data/users/alice")}'").StdOut.Trim());
+        var bobUid = int.Parse(Tools.Sh($"stat -c %u '{sb.P("/data/users/bob")}'").StdOut.Trim());
+        Assert.Equal("alice:gpu-users 2700 directory", sb.Stat("/data/users/alice/.cache/huggingface"));
+        Assert.Equal("alice:gpu-users 2750 directory", sb.Stat("/data/users/alice/.cache"));
+        // huggingface_hub writes the token with the member's umask 002: 0664. Another member still cannot read it.
+        var token = sb.P("/data/users/alice/.cache/huggingface/token");
+        File.WriteAllText(token, "hf_secret");
+        Tools.Sh($"chown {uid}:{uid} '{token}' && chmod 664 '{token}'");
+        var peek = Tools.Run("setpriv", ["--reuid", bobUid.ToString(), "--regid", bobUid.ToString(), "--groups", "2500", "cat", token]);
+        Assert.NotEqual(0, peek.ExitCode);
+        Assert.DoesNotContain("hf_secret", peek.StdOut);
+        Assert.Contains("[PASS] users.hf-token", sb.Aica("doctor").StdOut);
+        // A folder opened up (or made by a tool before aica): doctor names the token, and user add leaves the folder as it is.
+        Tools.Sh($"chmod 2775 '{sb.P("/data/users/alice/.cache/huggingface")}'");
+        Assert.Equal(0, Tools.Run("setpriv", ["--reuid", bobUid.ToString(), "--regid", bobUid.ToString(), "--groups", "2500", "cat", token]).ExitCode);
+        var doctor = sb.Aica("doctor", "-v").StdOut;
+        Assert.Contains("[WARN] users.hf-token", doctor);
+        Assert.Contains("/data/users/alice/.cache/huggingface/token", doctor);
+        Assert.Equal(0, sb.Aica("user", "add", "alice").ExitCode);
+        Assert.Equal("alice:gpu-users 2775 directory", sb.Stat("/data/users/alice/.cache/huggingface"));
+    }
+
+    [Fact]
     public void Add_adopts_an_existing_account_without_changing_uid_password_or_shell()
     {
         Require.Root();

@@ -114,6 +114,7 @@ public sealed class DoctorService(AicaServices s)
             }
             Add("cache.secrets", () => CacheHygiene(config));
         }
+        Add("kernel.protected-hardlinks", ProtectedHardlinks);
         Add("gpu.seen", Gpus);
         foreach (var ext in Extensions)
         {
@@ -257,6 +258,23 @@ public sealed class DoctorService(AicaServices s)
             ? new CheckResult("users.hf-token", CheckStatus.Pass, "no member's HuggingFace token is readable by others")
             : new CheckResult("users.hf-token", CheckStatus.Warn, $"{open.Count} HuggingFace token(s) readable by other members", string.Join("; ", open),
                 "the user runs chmod 700 ~/.cache/huggingface (users added by aica get it private)");
+    }
+
+    /// <summary>
+    /// The walks keep hard links owned by root or non-members (SPEC §6.2) but change a member's; that is safe only while
+    /// the kernel refuses to let a member hard-link a file they cannot write (another member's private file).
+    /// The kernel's setting, so read from the real /proc even under --root.
+    /// </summary>
+    private static CheckResult ProtectedHardlinks()
+    {
+        const string id = "kernel.protected-hardlinks";
+        string? value;
+        try { value = File.ReadAllText("/proc/sys/fs/protected_hardlinks").Trim(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { value = null; }
+        return value == "1"
+            ? new CheckResult(id, CheckStatus.Pass, "fs.protected_hardlinks = 1")
+            : new CheckResult(id, CheckStatus.Warn, $"fs.protected_hardlinks = {value ?? "unknown"}: a member can hard-link another member's private file into a shared tree, and aica perms would open it to the group",
+                Fix: "sysctl -w fs.protected_hardlinks=1, and keep it in /etc/sysctl.d/");
     }
 
     private CheckResult Gpus()

@@ -400,6 +400,10 @@ public sealed class InitRecoverSpecs
         }
         var s = root.GetProperty("summary");
         Assert.Equal(root.GetProperty("checks").GetArrayLength(), s.GetProperty("pass").GetInt32() + s.GetProperty("warn").GetInt32() + s.GetProperty("fail").GetInt32());
+        // The kernel's hard-link protection, which the walks' hard-link rule relies on, as this kernel has it.
+        var hardlinks = root.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("id").GetString() == "kernel.protected-hardlinks");
+        var expected = File.ReadAllText("/proc/sys/fs/protected_hardlinks").Trim() == "1" ? "pass" : "warn";
+        Assert.Equal(expected, hardlinks.GetProperty("status").GetString());
     }
 }
 

@@ -146,12 +146,14 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
             if (existing is null) { tree.Move(from, to); continue; }
             if (entry == "authorized_keys" && existing.Value.IsFile && ctx.Fs.Lstat(from) is { IsFile: true })
             {
-                var mine = ctx.Fs.ReadText(to) ?? "";
-                var extra = (ctx.Fs.ReadText(from) ?? "").Split('\n').Where(l => l.Trim().Length > 0 && !mine.Split('\n').Contains(l)).ToList();
+                // Latin-1 on both sides, so each key line is compared and carried over byte for byte, UTF-8 or not.
+                var latin1 = System.Text.Encoding.Latin1;
+                var mine = latin1.GetString(ctx.Fs.ReadFile(to) ?? []);
+                var extra = latin1.GetString(ctx.Fs.ReadFile(from) ?? []).Split('\n').Where(l => l.Trim().Length > 0 && !mine.Split('\n').Contains(l)).ToList();
                 if (extra.Count > 0)
                 {
                     if (mine.Length > 0 && !mine.EndsWith('\n')) mine += "\n";
-                    ctx.Fs.WriteAtomic(to, System.Text.Encoding.UTF8.GetBytes(mine + string.Join("\n", extra) + "\n"), O(600), existing.Value.Uid, existing.Value.Gid);
+                    ctx.Fs.WriteAtomic(to, latin1.GetBytes(mine + string.Join("\n", extra) + "\n"), O(600), existing.Value.Uid, existing.Value.Gid);
                 }
             }
             ToBackup(ctx, tree, from, $"{name}/{entry}");

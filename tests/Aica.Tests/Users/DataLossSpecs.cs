@@ -1,0 +1,42 @@
+using Aica.Tests.Infra;
+
+namespace Aica.Tests.Users;
+
+/// <summary>
+/// Bytes aica does not understand are still the user's or the admin's: names and file contents that are not UTF-8
+/// survive every rewrite, move, backup and rollback byte for byte (SPEC §4 "nothing an admin typed is ever lost",
+/// §5 exact rollback, §6.6 nothing is lost).
+/// </summary>
+public sealed class DataLossSpecs
+{
+    private static string Hex(byte[] b) => Convert.ToHexString(b);
+
+    /// <summary>The bytes of a link's target, read on the host side (readlink(2), no decoding).</summary>
+    private static string LinkHex(string hostPath) => Tools.Sh($"readlink -n '{hostPath}' | od -An -tx1 | tr -d ' \\n'").StdOut.Trim().ToUpperInvariant();
+
+    [Fact]
+    public void Rewrites_of_the_registry_rc_files_and_authorized_keys_keep_bytes_that_are_not_utf8()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "alice").ExitCode);
+        var d = sb.P("/data/users/alice");
+        // Latin-1 text an admin or a user typed: é = \351, ö = \366, ü = \374 (not UTF-8).
+        Tools.Sh($"printf '# K\\366nig, room 4\\n' >> '{sb.P("/data/config/users.txt")}'");
+        Tools.Sh($"printf '# caf\\351\\nexport A=1\\n' > '{d}/.profile' && printf '# J\\374rgen laptop\\n' > '{d}/.ssh/authorized_keys' && chown 1000:2500 '{d}/.profile' '{d}/.ssh/authorized_keys'");
+
+        var r = sb.Aica("user", "add", "bob"); // rewrites users.txt
+        Assert.True(r.ExitCode == 0, r.ToString());
+        r = sb.Aica("recover"); // puts aica's block back into .profile
+        Assert.True(r.ExitCode == 0, r.ToString());
+        r = sb.Aica("user", "add", "alice", "--pubkey-file", UserCommandSpecs.KeyFile(sb, UserUnitSpecs.Ed25519 + "\n")); // adds a key line
+        Assert.True(r.ExitCode == 0, r.ToString());
+
+        Assert.Contains(Hex([.. "# K"u8, 0xf6, .. "nig, room 4\n"u8]), Hex(File.ReadAllBytes(sb.P("/data/config/users.txt"))));
+        Assert.StartsWith(Hex([.. "# caf"u8, 0xe9, .. "\nexport A=1\n"u8]), Hex(File.ReadAllBytes($"{d}/.profile")));
+        Assert.Contains("umask 002", File.ReadAllText($"{d}/.profile"));
+        Assert.StartsWith(Hex([.. "# J"u8, 0xfc, .. "rgen laptop\n"u8]), Hex(File.ReadAllBytes($"{d}/.ssh/authorized_keys")));
+        Assert.Contains(UserUnitSpecs.Ed25519, File.ReadAllText($"{d}/.ssh/authorized_keys"));
+    }
+}

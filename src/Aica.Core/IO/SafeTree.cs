@@ -37,7 +37,7 @@ public sealed class SafeTree(RootedFs fs)
         if (st.IsLink)
         {
             var target = Sys.ReadLinkAt(srcDir.Fd, srcName, display) ?? throw new SysException(ENOENT, "readlink", display);
-            Sys.SymlinkAt(Encoding.UTF8.GetString(target), dstDir.Fd, dstName, display);
+            Sys.SymlinkAt(target, dstDir.Fd, dstName, display); // the raw bytes: a non-UTF-8 target stays exact
             Sys.LchownAt(dstDir.Fd, dstName, st.Uid, st.Gid, display);
             return;
         }

@@ -39,4 +39,25 @@ public sealed class DataLossSpecs
         Assert.StartsWith(Hex([.. "# J"u8, 0xfc, .. "rgen laptop\n"u8]), Hex(File.ReadAllBytes($"{d}/.ssh/authorized_keys")));
         Assert.Contains(UserUnitSpecs.Ed25519, File.ReadAllText($"{d}/.ssh/authorized_keys"));
     }
+
+    [Fact]
+    public void Migrate_keeps_a_link_target_that_is_not_utf8_and_rollback_restores_it()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
+        // A link on the SSD (another file system than /data here: the move copies) whose target is Latin-1.
+        Tools.Sh($"ln -s \"$(printf 'r\\351sum\\351.pdf')\" '{sb.P("/home/bob/cv")}' && chown -h 1000:1000 '{sb.P("/home/bob/cv")}'");
+        var want = Hex([(byte)'r', 0xe9, .. "sum"u8, 0xe9, .. ".pdf"u8]);
+        Assert.Equal(want, LinkHex(sb.P("/home/bob/cv")));
+
+        var r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(want, LinkHex(sb.P("/data/users/bob/cv")));
+
+        r = sb.Aica("user", "migrate", "bob", "--rollback", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(want, LinkHex(sb.P("/home/bob/cv")));
+    }
 }

@@ -119,6 +119,18 @@ public sealed class SafeTree(RootedFs fs)
         }
     }
 
+    /// <summary>
+    /// Entries of a directory whose names are not valid UTF-8, shown escaped (<c>\xe9</c>): <see cref="List"/> cannot
+    /// give them back by name, so an entry-by-entry move would miss them. Empty when the directory is missing.
+    /// </summary>
+    public List<string> NotUtf8(string dir)
+    {
+        using var fd = fs.TryOpenDir(dir, out _);
+        if (fd is null) return [];
+        return Sys.ReadDir(fd, fs.Host(dir)).Where(e => !Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(e.Name)).AsSpan().SequenceEqual(e.Name))
+            .Select(e => SafeOps.Escape(e.Name)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+    }
+
     /// <summary>Names in a directory (empty when it is missing or not a directory).</summary>
     public List<string> List(string dir)
     {

@@ -152,6 +152,11 @@ public sealed partial class MigrateService(AicaServices s)
         var dot = HybridLayout.DotfilesDir(u);
         if (fromHybrid) RequireRealDir(dot);
         var tree = new SafeTree(s.Fs);
+        // Entries are moved one by one by name, and then their folders removed: a name that cannot be given back
+        // (not UTF-8) would be left behind and go with its folder (kept only in the journal). Refused before anything changes.
+        var odd = (fromHybrid ? tree.NotUtf8(dot).Select(n => $"{dot}/{n}") : [])
+            .Concat(s.Fs.Lstat(u.Home) is { IsDir: true } ? tree.NotUtf8(u.Home).Select(n => $"{u.Home}/{n}") : []).ToList();
+        if (odd.Count > 0) throw AicaException.Refused($"names that are not UTF-8: {string.Join(", ", odd)}; rename them (e.g. convmv), then migrate");
         var recs = new List<Record>();
         var plan = new Plan(recs, [], [], []);
         Add(recs, s.Fs, u.Home);

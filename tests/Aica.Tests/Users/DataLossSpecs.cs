@@ -60,4 +60,29 @@ public sealed class DataLossSpecs
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(want, LinkHex(sb.P("/home/bob/cv")));
     }
+
+    [Fact]
+    public void Migrate_refuses_names_that_are_not_utf8_instead_of_dropping_them_from_the_users_data()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
+        var name = "$(printf 'not\\351s')";
+        Tools.Sh($"printf 'keep me\\n' > '{sb.P("/data/users/bob/dotfiles")}'/\"{name}\"");
+        string Find() => Tools.Sh($"find '{sb.P("/data/users/bob")}' '{sb.P("/home/bob")}' -name \"{name}\" -type f -exec cat {{}} +").StdOut;
+        Assert.Equal("keep me\n", Find());
+
+        var r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
+        Assert.True(r.ExitCode == 3, r.ToString());
+        Assert.Contains("not UTF-8", r.All);
+        Assert.Equal("keep me\n", Find());
+        Assert.Contains("bob:gpu-users:1000:1000:/bin/bash:hybrid", File.ReadAllText(sb.P("/data/config/users.txt")));
+
+        // The same on the SSD side (it used to stop with an unhandled error).
+        Tools.Sh($"mv '{sb.P("/data/users/bob/dotfiles")}'/\"{name}\" '{sb.P("/home/bob")}'/");
+        r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
+        Assert.True(r.ExitCode == 3, r.ToString());
+        Assert.Equal("keep me\n", Find());
+    }
 }

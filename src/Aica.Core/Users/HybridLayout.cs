@@ -158,7 +158,10 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
             }
             ToBackup(ctx, tree, from, $"{name}/{entry}");
         }
-        tree.Remove(Path);
+        // Only an empty folder is removed: what could not be moved by name (not UTF-8) or appeared meanwhile goes to the
+        // backup with the folder, never deleted.
+        try { ctx.Fs.Rmdir(Path); }
+        catch (Aica.Native.SysException e) when (e.Errno is Aica.Native.Flags.ENOTEMPTY or Aica.Native.Flags.EEXIST) { ToBackup(ctx, tree, Path, name); }
     }
 
     private void ToBackup(EngineContext ctx, SafeTree tree, string from, string rel)

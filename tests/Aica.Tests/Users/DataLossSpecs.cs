@@ -85,4 +85,22 @@ public sealed class DataLossSpecs
         Assert.True(r.ExitCode == 3, r.ToString());
         Assert.Equal("keep me\n", Find());
     }
+
+    [Fact]
+    public void Recover_never_deletes_a_file_it_cannot_name_when_it_merges_a_real_ssh_directory()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
+        // The user replaced the ~/.ssh link by a real directory holding a key whose name is Latin-1.
+        var name = "$(printf 'id_\\351')";
+        Tools.Sh($"rm '{sb.P("/home/bob/.ssh")}' && mkdir '{sb.P("/home/bob/.ssh")}' && printf 'secret\\n' > '{sb.P("/home/bob/.ssh")}'/\"{name}\" && printf 'cfg\\n' > '{sb.P("/home/bob/.ssh/config")}' && chown -R 1000:1000 '{sb.P("/home/bob/.ssh")}'");
+
+        var r = sb.Aica("recover");
+        Assert.Equal("/data/users/bob/dotfiles/.ssh", new FileInfo(sb.P("/home/bob/.ssh")).LinkTarget);
+        Assert.Equal("cfg\n", File.ReadAllText(sb.P("/data/users/bob/dotfiles/.ssh/config")));
+        Assert.Equal("secret\n", Tools.Sh($"find '{sb.P("/data")}' -name \"{name}\" -type f -exec cat {{}} +").StdOut);
+        Assert.True(r.ExitCode == 0, r.ToString());
+    }
 }

@@ -65,6 +65,7 @@ public sealed partial class MigrateService(AicaServices s)
         if (Latest(config, o.Name) is { State: not ("done" or "rolled-back") } pending)
             throw AicaException.Refused($"an unfinished migration of {o.Name} is recorded in {pending.Dir} (state {pending.State}): aica user migrate {o.Name} --rollback first");
 
+        RefuseRunning(spec);
         var plan = o.To == "hybrid" ? ToHybrid(config, spec) : ToSymlink(config, spec, fromHybrid: from == "hybrid");
         var steps = plan.Moves.Select(m => $"move {m.From} -> {m.To}").Concat(plan.Removes.Select(r => $"remove {r} (backed up)")).ToList();
         steps.Insert(0, $"back up {string.Join(", ", plan.Records.Where(r => r.Existed).Select(r => r.Path))}");
@@ -97,6 +98,16 @@ public sealed partial class MigrateService(AicaServices s)
         WriteMeta(journal, o.Name, from, o.To!, "done", plan.Records);
         s.Log("user", $"migrate {o.Name} {from} -> {o.To} (journal {journal})");
         return new MigrateResult(o.Name, from, o.To!, journal, steps, [], false, false, warnings);
+    }
+
+    /// <summary>
+    /// A move between the SSD and /data copies, then deletes the original: what a running process of the user writes
+    /// meanwhile (a training log, an editor's save) would go with it, and its working directory would vanish.
+    /// </summary>
+    private static void RefuseRunning(UserSpec u)
+    {
+        if (UserService.ProcessesOf(u.Uid) is { Count: > 0 } procs)
+            throw AicaException.Refused($"{u.Name} has {procs.Count} running process(es) (pid {string.Join(", ", procs.Take(5))}): what they write while files move would be lost; log them out first");
     }
 
     private sealed record Plan(List<Record> Records, List<string> Mkdirs, List<(string From, string To)> Moves, List<string> Removes)
@@ -211,6 +222,7 @@ public sealed partial class MigrateService(AicaServices s)
         var tree = new SafeTree(s.Fs);
         var latest = Latest(config, u.Name);
         if (latest is null || latest.State == "rolled-back") throw AicaException.Usage($"no migration of {u.Name} to roll back in {config.BackupDir}");
+        RefuseRunning(u);
         var (journal, meta, recs) = (latest.Dir, latest.Meta, latest.Records);
         var from = meta["from"];
         var to = meta["to"];

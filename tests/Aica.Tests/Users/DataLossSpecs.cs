@@ -103,4 +103,38 @@ public sealed class DataLossSpecs
         Assert.Equal("secret\n", Tools.Sh($"find '{sb.P("/data")}' -name \"{name}\" -type f -exec cat {{}} +").StdOut);
         Assert.True(r.ExitCode == 0, r.ToString());
     }
+
+    [Fact]
+    public void Migrate_and_rollback_refuse_while_the_user_has_processes_that_could_write_to_what_moves()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
+        File.WriteAllText(sb.P("/home/bob/train.log"), "epoch 1\n");
+        Tools.Sh($"chown 1000:1000 '{sb.P("/home/bob/train.log")}'");
+        // A job of bob's with the log open: a move across file systems copies, then deletes what the job still writes to.
+        using var job = System.Diagnostics.Process.Start("setpriv", ["--reuid=1000", "--regid=1000", "--clear-groups", "sleep", "300"]);
+        try
+        {
+            var r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
+            Assert.True(r.ExitCode == 3, r.ToString());
+            Assert.Contains($"pid {job.Id}", r.All);
+            Assert.Equal("epoch 1\n", File.ReadAllText(sb.P("/home/bob/train.log")));
+            Assert.Empty(Directory.GetDirectories(sb.P("/data/admin/backups"), "migrate-bob_*"));
+        }
+        finally { job.Kill(); job.WaitForExit(); }
+
+        Assert.Equal(0, sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes").ExitCode);
+        using var job2 = System.Diagnostics.Process.Start("setpriv", ["--reuid=1000", "--regid=1000", "--clear-groups", "sleep", "300"]);
+        try
+        {
+            var r = sb.Aica("user", "migrate", "bob", "--rollback", "--yes");
+            Assert.True(r.ExitCode == 3, r.ToString());
+            Assert.Equal("epoch 1\n", File.ReadAllText(sb.P("/data/users/bob/train.log")));
+        }
+        finally { job2.Kill(); job2.WaitForExit(); }
+        Assert.Equal(0, sb.Aica("user", "migrate", "bob", "--rollback", "--yes").ExitCode);
+        Assert.Equal("epoch 1\n", File.ReadAllText(sb.P("/home/bob/train.log")));
+    }
 }

@@ -94,7 +94,7 @@ public sealed partial class MigrateService(AicaServices s)
                 [.. problems, $"verification failed: aica user migrate {o.Name} --rollback restores the {from} layout"], false, false, warnings);
         }
         Step(); // converted and verified, not registered yet
-        s.Registry.Update(reg => reg.Upsert(entry with { Layout = o.To }), s.Wait, ct);
+        SetLayout(spec, entry, o.To!, ct);
         WriteMeta(journal, o.Name, from, o.To!, "done", plan.Records);
         s.Log("user", $"migrate {o.Name} {from} -> {o.To} (journal {journal})");
         return new MigrateResult(o.Name, from, o.To!, journal, steps, [], false, false, warnings);
@@ -250,12 +250,20 @@ public sealed partial class MigrateService(AicaServices s)
                 Step();
             }
         }
-        var entry = s.Registry.Load().Find(u.Name)!;
-        s.Registry.Update(reg => reg.Upsert(entry with { Layout = from }), s.Wait, ct);
+        SetLayout(u, s.Registry.Load().Find(u.Name), from, ct);
         WriteMeta(journal, u.Name, from, to, "rolled-back", recs);
         s.Log("user", $"migrate {u.Name} rolled back to {from} (journal {journal})");
         return new MigrateResult(u.Name, to, from, journal, steps, [], false, true);
     }
+
+    /// <summary>
+    /// Registers the layout on the line as it is now, under the lock: an admin's hand edit of the user's line made while
+    /// the migration ran (minutes, for a big home) is kept; only the layout field changes (a legacy name:group line gets
+    /// the ids it was migrated with, else the layout could not be written down).
+    /// </summary>
+    private void SetLayout(UserSpec u, UserEntry? read, string layout, CancellationToken ct) =>
+        s.Registry.Update(reg => (reg.Find(u.Name) ?? read) is { } cur
+            && reg.Upsert(cur.IsLegacy ? cur with { Uid = u.Uid, Gid = u.Gid, Shell = u.Shell, Layout = layout } : cur with { Layout = layout }), s.Wait, ct);
 
     private sealed record Journal(string Dir, string State, Dictionary<string, string> Meta, List<Record> Records);
 

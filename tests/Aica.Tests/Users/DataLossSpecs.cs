@@ -137,4 +137,37 @@ public sealed class DataLossSpecs
         Assert.Equal(0, sb.Aica("user", "migrate", "bob", "--rollback", "--yes").ExitCode);
         Assert.Equal("epoch 1\n", File.ReadAllText(sb.P("/home/bob/train.log")));
     }
+
+    [Fact]
+    public void Migrate_keeps_a_hand_edit_of_the_users_registry_line_made_while_it_ran()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
+        var users = sb.P("/data/config/users.txt");
+        // Another writer holds the registry lock (fcntl, as aica takes it) until its stdin closes.
+        var psi = new System.Diagnostics.ProcessStartInfo("python3", ["-c",
+            "import fcntl,sys; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); sys.stdin.read()", sb.P("/data/config/.users.txt.lock")])
+            { RedirectStandardInput = true, RedirectStandardOutput = true };
+        using var holder = System.Diagnostics.Process.Start(psi)!;
+        Assert.Equal("locked", holder.StandardOutput.ReadLine());
+        using var migrate = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(Tools.AicaBin,
+            ["--root", sb.Root, "--wait", "60", "user", "migrate", "bob", "--to", "symlink", "--yes"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        try
+        {
+            // Once the new layout is on disk, only verification and registering are left: the admin edits bob's line now.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (new FileInfo(sb.P("/home/bob")).LinkTarget is null)
+            {
+                Assert.True(DateTime.UtcNow < deadline && !migrate.HasExited, "the migration never made the home link");
+                TestContext.Current.CancellationToken.WaitHandle.WaitOne(20);
+            }
+            File.WriteAllText(users, File.ReadAllText(users).Replace("bob:gpu-users:1000:1000:/bin/bash:hybrid", "bob:gpu-users:1000:1000:/bin/sh:hybrid"));
+        }
+        finally { holder.StandardInput.Close(); holder.WaitForExit(); }
+        migrate.WaitForExit();
+        Assert.True(migrate.ExitCode == 0, migrate.StandardOutput.ReadToEnd() + migrate.StandardError.ReadToEnd());
+        Assert.Contains("bob:gpu-users:1000:1000:/bin/sh:symlink\n", File.ReadAllText(users));
+    }
 }

@@ -14,9 +14,18 @@ public sealed class SafeTree(RootedFs fs)
     /// <summary>Entries that are neither file, directory nor link (FIFOs, sockets, devices): not copied, listed here.</summary>
     public List<string> Skipped { get; } = [];
 
+    /// <summary>Extended attributes (ACLs, capabilities, user.*) a copy could not carry over: "path: name (why)".</summary>
+    public List<string> NotKept { get; } = [];
+
+    private void CopyXattrs(SafeFd from, SafeFd to, string display)
+    {
+        foreach (var n in Sys.CopyXattrs(from, to, display)) lock (NotKept) NotKept.Add($"{display}: extended attribute {n} not kept");
+    }
+
     /// <summary>
     /// Copies <paramref name="src"/> (file, link or directory tree) to <paramref name="dst"/>, which must not exist,
-    /// keeping bytes, owner, mode and modification times. Returns false when <paramref name="src"/> does not exist.
+    /// keeping bytes, owner, mode, extended attributes (<see cref="NotKept"/> lists those the target could not take) and
+    /// modification times. Returns false when <paramref name="src"/> does not exist.
     /// </summary>
     public bool Copy(string src, string dst)
     {
@@ -51,6 +60,7 @@ public sealed class SafeTree(RootedFs fs)
                 CopyAt(s, Sys.Z(name), d, Sys.Z(name), display + "/" + SafeOps.Escape(name), dev);
             Sys.Fchown(d, st.Uid, st.Gid, display);
             Sys.Fchmod(d, st.Perm, display);
+            CopyXattrs(s, d, display);
             Sys.Futimens(d, st.AtimeSec, st.MtimeSec, st.MtimeNsec, display);
             return;
         }
@@ -63,6 +73,7 @@ public sealed class SafeTree(RootedFs fs)
             Sys.CopyData(s, d, display);
             Sys.Fchown(d, st.Uid, st.Gid, display);
             Sys.Fchmod(d, st.Perm, display);
+            CopyXattrs(s, d, display);
             Sys.Futimens(d, st.AtimeSec, st.MtimeSec, st.MtimeNsec, display);
         }
     }

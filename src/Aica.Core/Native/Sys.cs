@@ -309,6 +309,67 @@ public static unsafe class Sys
         if (Libc.futimens(fd.Fd, ts) != 0) throw new SysException(Err(), "utimens", display);
     }
 
+    /// <summary>
+    /// Copies every extended attribute (user.*, POSIX ACLs, file capabilities, ...) of one descriptor to another; call it
+    /// after chown and chmod (chown clears a capability, chmod rewrites an ACL's mask). Returns the attributes the target
+    /// could not take (a file system without them, such as NFS v3), each with the reason: the caller reports them.
+    /// </summary>
+    public static List<string> CopyXattrs(SafeFd from, SafeFd to, string display)
+    {
+        var notKept = new List<string>();
+        foreach (var zname in ListXattrs(from, display))
+        {
+            var value = GetXattr(from, zname, display);
+            if (value is null) continue; // removed meanwhile
+            fixed (byte* n = zname)
+            fixed (byte* v = value)
+                if (Libc.fsetxattr(to.Fd, n, v, value.Length, 0) != 0)
+                    notKept.Add($"{Encoding.UTF8.GetString(zname, 0, zname.Length - 1)} ({StrError(Err())})");
+        }
+        return notKept;
+    }
+
+    /// <summary>The attribute names of a descriptor, each NUL-terminated; none where the file system has no attributes.</summary>
+    private static List<byte[]> ListXattrs(SafeFd fd, string display)
+    {
+        while (true)
+        {
+            var size = Libc.flistxattr(fd.Fd, null, 0);
+            if (size < 0) return Err() is EOPNOTSUPP ? [] : throw new SysException(Err(), "listxattr", display);
+            if (size == 0) return [];
+            var buf = new byte[size];
+            nint n;
+            fixed (byte* b = buf) n = Libc.flistxattr(fd.Fd, b, buf.Length);
+            if (n < 0)
+            {
+                if (Err() == ERANGE) continue; // grew meanwhile
+                throw new SysException(Err(), "listxattr", display);
+            }
+            var names = new List<byte[]>();
+            var start = 0;
+            for (var i = 0; i < n; i++)
+                if (buf[i] == 0) { names.Add(buf[start..(i + 1)]); start = i + 1; }
+            return names;
+        }
+    }
+
+    private static byte[]? GetXattr(SafeFd fd, byte[] zname, string display)
+    {
+        fixed (byte* n = zname)
+            while (true)
+            {
+                var size = Libc.fgetxattr(fd.Fd, n, null, 0);
+                if (size < 0) return Err() == ENODATA ? null : throw new SysException(Err(), "getxattr", display);
+                var buf = new byte[size];
+                nint got;
+                fixed (byte* b = buf) got = Libc.fgetxattr(fd.Fd, n, b, buf.Length);
+                if (got >= 0) return buf[..(int)got];
+                if (Err() == ERANGE) continue;
+                if (Err() == ENODATA) return null;
+                throw new SysException(Err(), "getxattr", display);
+            }
+    }
+
     /// <summary>Copies everything readable from one descriptor to another.</summary>
     public static void CopyData(SafeFd from, SafeFd to, string display)
     {

@@ -131,6 +131,7 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
             else ToBackup(ctx, tree, Path, name);
             ctx.Notes.Add($"{Path}: SSD copy {(persistent is null ? $"moved to {Target}" : "moved to a backup (the persistent copy wins)")}");
         }
+        ctx.Notes.AddRange(tree.NotKept);
         ctx.Fs.ReplaceWithSymlink(Path, Target, (uint)u.Uid, (uint)u.Gid);
         return Task.CompletedTask;
     }

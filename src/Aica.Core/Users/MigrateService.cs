@@ -87,6 +87,7 @@ public sealed partial class MigrateService(AicaServices s)
 
         var target = spec with { Layout = o.To! };
         var (problems, warnings) = await ApplyAndVerify(config, entry with { Layout = o.To }, target, ct).ConfigureAwait(false);
+        warnings.InsertRange(0, tree.NotKept); // a target without extended attributes (NFS v3): the journal's orig/ has them when the SSD did
         if (problems.Count > 0)
         {
             WriteMeta(journal, o.Name, from, o.To!, "failed", plan.Records);
@@ -250,6 +251,7 @@ public sealed partial class MigrateService(AicaServices s)
                 Step();
             }
         }
+        steps.AddRange(tree.NotKept);
         SetLayout(u, s.Registry.Load().Find(u.Name), from, ct);
         WriteMeta(journal, u.Name, from, to, "rolled-back", recs);
         s.Log("user", $"migrate {u.Name} rolled back to {from} (journal {journal})");

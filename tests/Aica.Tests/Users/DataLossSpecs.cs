@@ -195,4 +195,33 @@ public sealed class DataLossSpecs
         Assert.Equal(0, sb.Aica("init").ExitCode);
         Assert.Equal(2, Directory.GetFiles(sb.P("/data/admin/backups"), "aica.toml", SearchOption.AllDirectories).Length); // nothing to change: no backup
     }
+
+    /// <summary>The value of an extended attribute (python's os.getxattr: no attr tools on a fresh machine), or "none".</summary>
+    private static string Xattr(string hostPath, string name) =>
+        Tools.Run("python3", ["-c", "import os,sys\ntry: print(os.getxattr(sys.argv[1], sys.argv[2], follow_symlinks=False).decode())\nexcept OSError: print('none')", hostPath, name]).StdOut.Trim();
+
+    [Fact]
+    public void Moves_and_backups_across_file_systems_keep_extended_attributes()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
+        Directory.CreateDirectory(sb.P("/home/bob/runs"));
+        File.WriteAllText(sb.P("/home/bob/runs/model.bin"), "weights\n");
+        Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob/runs")}'");
+        // user.* attributes (checksums, Samba's DOS attributes...); POSIX ACLs and capabilities are attributes too.
+        Tools.Run("python3", ["-c", "import os,sys\nfor p in sys.argv[1:]: os.setxattr(p, 'user.sha256', b'abc123')", sb.P("/home/bob/runs"), sb.P("/home/bob/runs/model.bin")]);
+        Assert.Equal("abc123", Xattr(sb.P("/home/bob/runs/model.bin"), "user.sha256"));
+
+        var r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes"); // /home is on another file system than /data here
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("abc123", Xattr(sb.P("/data/users/bob/runs/model.bin"), "user.sha256"));
+        Assert.Equal("abc123", Xattr(sb.P("/data/users/bob/runs"), "user.sha256"));
+
+        r = sb.Aica("user", "migrate", "bob", "--rollback", "--yes"); // from the journal's copy
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("abc123", Xattr(sb.P("/home/bob/runs/model.bin"), "user.sha256"));
+        Assert.Equal("abc123", Xattr(sb.P("/home/bob/runs"), "user.sha256"));
+    }
 }

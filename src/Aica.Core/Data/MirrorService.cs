@@ -124,19 +124,20 @@ public sealed class MirrorService(AicaServices s)
         // What an earlier run kept beside a file as its owner (below) is never deleted nor counted as pending.
         string[] opts = ["-a", .. config.MirrorDelete ? new[] { "--delete" } : [], .. runAs is null ? new[] { "--no-owner", "--no-devices", "--chmod=go-w,ug-s" } : [],
             $"--filter=P *{KeptSuffix}*"];
-        var pending = await Count(prefix, rsync, [.. opts, "-n", "--out-format=%n", src, dst], ct).ConfigureAwait(false);
-        var extra = await Count([], rsync, ["-a", "-n", "--ignore-existing", $"--exclude=*{KeptSuffix}*", "--out-format=%n", dst, src], ct).ConfigureAwait(false);
+        // Nothing is lost (SPEC §6.6): what rsync replaces or deletes in the legacy path (containers may still write
+        // there) is kept. As root, in the backup directory; as the owner (who cannot enter /data/admin), beside the file
+        // with a suffix, which rsync also protects from --delete. The count below runs with the same options (a backup
+        // without a folder leaves directory times alone: counted otherwise, they would stay pending forever).
+        var stamp = s.Clock.Stamp();
+        var keptIn = runAs is null ? KeptDir(config, p, stamp) : null;
+        string[] keep = keptIn is not null ? ["--backup", $"--backup-dir={s.Fs.Host(keptIn)}"] : ["--backup", $"--suffix={KeptSuffix}{stamp}"];
+        var pending = await Count(prefix, rsync, [.. opts, .. keep, "-n", "--out-format=%n", src, dst], ct).ConfigureAwait(false);
+        var extra = await Count([], rsync, ["-a", "-n", "--ignore-existing", "--omit-dir-times", $"--exclude=*{KeptSuffix}*", "--out-format=%n", dst, src], ct).ConfigureAwait(false);
         if (pending < 0 || extra < 0) return new MirrorResult(p, MirrorState.Failed, "rsync could not compare the trees", 0, 0, runAs);
         var extraNote = extra > 0 ? $"; {extra} entr{(extra == 1 ? "y" : "ies")} only in {p.Legacy} (kept{(config.MirrorDelete ? "" : ", no --delete")}; --link merges them into /data)" : "";
         if (pending == 0) return new MirrorResult(p, MirrorState.InStep, $"{p.Legacy} is in step with {p.Source}{extraNote}", 0, extra, runAs);
         if (dryRun) return new MirrorResult(p, MirrorState.Drift, $"{pending} entr{(pending == 1 ? "y" : "ies")} to copy from {p.Source} to {p.Legacy}{extraNote}", pending, extra, runAs);
 
-        // Nothing is lost (SPEC §6.6): what rsync replaces or deletes in the legacy path (containers may still write
-        // there) is kept. As root, in the backup directory; as the owner (who cannot enter /data/admin), beside the file
-        // with a suffix, which rsync also protects from --delete.
-        var stamp = s.Clock.Stamp();
-        var keptIn = runAs is null ? KeptDir(config, p, stamp) : null;
-        string[] keep = keptIn is not null ? ["--backup", $"--backup-dir={s.Fs.Host(keptIn)}"] : ["--backup", $"--suffix={KeptSuffix}{stamp}"];
         string[] syncArgs = [.. opts, .. keep, src, dst];
         var program = prefix.Count > 0 ? prefix[0] : rsync;
         var args = prefix.Count > 0 ? prefix.Skip(1).Append(rsync).Concat(syncArgs) : syncArgs;

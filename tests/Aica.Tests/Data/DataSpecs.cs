@@ -117,6 +117,22 @@ public sealed class DataSpecs : IDisposable
     }
 
     [Fact]
+    public void Data_of_an_account_whose_name_aica_would_not_create_is_not_an_orphan()
+    {
+        // Accounts made by useradd, LDAP or sssd may have names aica refuses to create (a dot, user@domain): still theirs.
+        Assert.Equal(0, Tools.Sh($"useradd -P '{_sb.Root}' -u 4001 -M john.doe").ExitCode);
+        Directory.CreateDirectory(_sb.P("/data/users/john.doe"));
+        File.WriteAllText(_sb.P("/data/users/john.doe/thesis.tex"), "chapter 1\n");
+        Directory.CreateDirectory(_sb.P("/data/users/ghost"));
+
+        var r = _sb.Aica("--json", "data", "orphans", "--remove", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(["ghost"], Json(r).GetProperty("orphans").EnumerateArray().Select(o => o.GetProperty("name").GetString()));
+        Assert.Equal("chapter 1\n", File.ReadAllText(_sb.P("/data/users/john.doe/thesis.tex")));
+        Assert.DoesNotContain("john.doe", _sb.Aica("doctor").StdOut.Split('\n').Where(l => l.Contains("users.orphans")).FirstOrDefault() ?? "");
+    }
+
+    [Fact]
     public void Orphans_with_odd_names_are_shown_escaped_and_moved_with_their_exact_names()
     {
         Directory.CreateDirectory(_sb.P("/data/users/old user"));

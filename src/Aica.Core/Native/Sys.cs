@@ -370,25 +370,60 @@ public static unsafe class Sys
             }
     }
 
-    /// <summary>Copies everything readable from one descriptor to another.</summary>
+    /// <summary>
+    /// Copies everything readable from one descriptor to another, keeping holes as holes (SEEK_DATA/SEEK_HOLE): a sparse
+    /// disk image or preallocated file copied byte for byte would take its full size on the target and could fill it.
+    /// </summary>
     public static void CopyData(SafeFd from, SafeFd to, string display)
     {
+        const int SEEK_DATA = 3, SEEK_HOLE = 4;
         var buf = new byte[1 << 16];
+        long off = 0;
+        while (true)
+        {
+            var data = Libc.lseek(from.Fd, off, SEEK_DATA);
+            if (data < 0)
+            {
+                var e = Err();
+                if (e == ENXIO) break; // nothing but a hole up to the end
+                if (e is EINVAL or EOPNOTSUPP) { CopyRange(from, to, off, long.MaxValue, buf, display); return; } // no hole support: every byte
+                throw new SysException(e, "lseek", display);
+            }
+            var hole = Libc.lseek(from.Fd, data, SEEK_HOLE);
+            if (hole < 0) throw new SysException(Err(), "lseek", display);
+            if (hole <= data) break;
+            var copied = CopyRange(from, to, data, hole - data, buf, display);
+            off = data + copied;
+            if (copied < hole - data) return; // the file ended early (shrank meanwhile): what was there is copied
+        }
+        // A hole at the end: the target gets the same length without blocks.
+        var size = Fstat(from, display).Size;
+        if (Fstat(to, display).Size < size && Libc.ftruncate(to.Fd, size) != 0) throw new SysException(Err(), "ftruncate", display);
+    }
+
+    /// <summary>Copies up to <paramref name="length"/> bytes at <paramref name="offset"/> (same offset in both); returns how many (less at end of file).</summary>
+    private static long CopyRange(SafeFd from, SafeFd to, long offset, long length, byte[] buf, string display)
+    {
+        if (Libc.lseek(from.Fd, offset, 0 /* SEEK_SET */) < 0) throw new SysException(Err(), "lseek", display);
+        if (Libc.lseek(to.Fd, offset, 0) < 0) throw new SysException(Err(), "lseek", display);
+        long done = 0;
         fixed (byte* p = buf)
         {
-            while (true)
+            while (done < length)
             {
-                var n = Libc.read(from.Fd, p, buf.Length);
+                var n = Libc.read(from.Fd, p, (int)Math.Min(buf.Length, length - done));
                 if (n < 0)
                 {
                     var e = Err();
                     if (e == EINTR) continue;
                     throw new SysException(e, "read", display);
                 }
-                if (n == 0) return;
+                if (n == 0) break;
                 WriteAll(to, new ReadOnlySpan<byte>(p, (int)n), display);
+                done += n;
             }
         }
+        return done;
     }
 
     /// <summary>Sends a signal (0 probes whether the process exists).</summary>

@@ -224,4 +224,25 @@ public sealed class DataLossSpecs
         Assert.Equal("abc123", Xattr(sb.P("/home/bob/runs/model.bin"), "user.sha256"));
         Assert.Equal("abc123", Xattr(sb.P("/home/bob/runs"), "user.sha256"));
     }
+
+    [Fact]
+    public void A_sparse_file_moved_across_file_systems_stays_sparse_instead_of_filling_data()
+    {
+        Require.Root();
+        using var sb = new Sandbox(); // /data is a 512 MiB tmpfs
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
+        // A 1 GiB disk image (twice the size of /data here) with a little data at both ends and in the middle (a VM image, a preallocated dataset file).
+        var img = sb.P("/home/bob/disk.img");
+        Tools.Sh($"truncate -s 1G '{img}' && printf head | dd of='{img}' conv=notrunc status=none && printf mid | dd of='{img}' bs=1 seek=536870912 conv=notrunc status=none"
+            + $" && printf tail | dd of='{img}' bs=1 seek=1073741820 conv=notrunc status=none && chown 1000:1000 '{img}'");
+        var sum = Tools.Sh($"sha256sum < '{img}'").StdOut;
+
+        var r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var moved = sb.P("/data/users/bob/disk.img");
+        Assert.Equal("1073741824", Tools.Sh($"stat -c %s '{moved}'").StdOut.Trim());
+        Assert.True(long.Parse(Tools.Sh($"stat -c %b '{moved}'").StdOut.Trim()) < 1024, "the copy is not sparse");
+        Assert.Equal(sum, Tools.Sh($"sha256sum < '{moved}'").StdOut);
+    }
 }

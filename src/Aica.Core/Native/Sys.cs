@@ -202,6 +202,14 @@ public static unsafe class Sys
             if (Libc.renameat2(olddir, o, newdir, n, flags) != 0) throw new SysException(Err(), "rename", display);
     }
 
+    /// <summary>linkat without following anything: 0, or the errno.</summary>
+    public static int TryLinkAt(int olddirfd, byte[] zold, int newdirfd, byte[] znew)
+    {
+        fixed (byte* o = zold)
+        fixed (byte* n = znew)
+            return Libc.linkat(olddirfd, o, newdirfd, n, 0) == 0 ? 0 : Err();
+    }
+
     public static int TryUnlinkAt(int dirfd, byte[] zname, bool dir)
     {
         fixed (byte* p = zname) return Libc.unlinkat(dirfd, p, dir ? AT_REMOVEDIR : 0) == 0 ? 0 : Err();

@@ -245,4 +245,27 @@ public sealed class DataLossSpecs
         Assert.True(long.Parse(Tools.Sh($"stat -c %b '{moved}'").StdOut.Trim()) < 1024, "the copy is not sparse");
         Assert.Equal(sum, Tools.Sh($"sha256sum < '{moved}'").StdOut);
     }
+
+    [Fact]
+    public void Hard_links_moved_across_file_systems_stay_one_file()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
+        // uv and conda link packages into environments: one file, several names (copied apart, it takes that much more room).
+        Tools.Sh($"mkdir -p '{sb.P("/home/bob/.cache/uv")}' '{sb.P("/home/bob/venv/lib")}' && head -c 100000 /dev/zero > '{sb.P("/home/bob/.cache/uv/torch.so")}'"
+            + $" && ln '{sb.P("/home/bob/.cache/uv/torch.so")}' '{sb.P("/home/bob/venv/lib/torch.so")}' && chown -R 1000:1000 '{sb.P("/home/bob/.cache")}' '{sb.P("/home/bob/venv")}'");
+        string Inodes(string dir) => Tools.Sh($"stat -c %i '{sb.P(dir + "/.cache/uv/torch.so")}' '{sb.P(dir + "/venv/lib/torch.so")}' | sort -u | wc -l").StdOut.Trim();
+        Assert.Equal("1", Inodes("/home/bob"));
+
+        var r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("1", Inodes("/data/users/bob"));
+        // ... and not the journal's copy of the original, which must stay as it was whatever the user changes now.
+        Assert.Equal("2", Tools.Sh($"stat -c %h '{sb.P("/data/users/bob/venv/lib/torch.so")}'").StdOut.Trim());
+        r = sb.Aica("user", "migrate", "bob", "--rollback", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("1", Inodes("/home/bob"));
+    }
 }

@@ -41,9 +41,11 @@ public sealed class SafeTree(RootedFs fs)
     /// say, a file moved into /data/users/U to its copy in a migration journal, which must stay the original).</summary>
     private string _scope = "";
 
-    /// <summary>Files with several names met in this copy: their first copy (path, inode), so the next name becomes a link to it.</summary>
-    /// A move removes the first name before it copies the next one: the count of names may have dropped to 1 by then, so
-    /// the lookup is by inode, and size and time must match too (an inode number freed meanwhile could be reused).
+    /// <summary>
+    /// Files with several names met so far: their first copy (path, inode), so the next name becomes a link to it. A move
+    /// removes the first name before it copies the next one: the count of names may have dropped to 1 by then, so the
+    /// lookup is by inode, and size and time must match too (an inode number freed meanwhile could be reused).
+    /// </summary>
     private readonly Dictionary<(ulong Dev, ulong Ino, string Scope), (string Path, ulong Ino, long Size, long Mtime, long MtimeNsec)> _firstCopy = [];
 
     /// <summary>

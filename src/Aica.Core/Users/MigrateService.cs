@@ -87,7 +87,7 @@ public sealed partial class MigrateService(AicaServices s)
 
         var target = spec with { Layout = o.To! };
         var (problems, warnings) = await ApplyAndVerify(config, entry with { Layout = o.To }, target, ct).ConfigureAwait(false);
-        warnings.InsertRange(0, tree.NotKept); // a target without extended attributes (NFS v3): the journal's orig/ has them when the SSD did
+        warnings.InsertRange(0, tree.NotKept); // attributes /data cannot hold (NFS v3): named, never dropped silently
         if (problems.Count > 0)
         {
             WriteMeta(journal, o.Name, from, o.To!, "failed", plan.Records);

@@ -15,14 +15,15 @@ public sealed class RegistryStore(RootedFs fs)
     public T Update<T>(Func<Registry, T> change, TimeSpan wait, CancellationToken ct = default)
     {
         using var _ = FileLock.Acquire(fs, LockPath, wait, "the user registry", ct);
-        var before = fs.ReadText(AicaConfig.RegistryPath) ?? "";
+        // Decoded losslessly: a line an admin typed in another encoding is written back byte for byte (SPEC §4).
+        var (before, encoding) = RawText.Decode(fs.ReadFile(AicaConfig.RegistryPath) ?? []);
         var reg = Registry.Parse(before);
         var result = change(reg);
         var after = reg.Render();
         if (after != before)
         {
             fs.EnsureParents(AicaConfig.RegistryPath);
-            fs.WriteAtomic(AicaConfig.RegistryPath, Encoding.UTF8.GetBytes(after), O(644));
+            fs.WriteAtomic(AicaConfig.RegistryPath, encoding.GetBytes(after), O(644));
         }
         return result;
     }

@@ -37,6 +37,9 @@ public sealed class MirrorService(AicaServices s)
 {
     private const int Partial = 23, Vanished = 24; // rsync: some files unreadable / vanished; the rest was handled
 
+    /// <summary>Suffix of what a sync run as the legacy path's owner replaced or deleted there, kept beside it.</summary>
+    public const string KeptSuffix = ".aica-replaced-";
+
     public const string ContainerNote = "containers that bind-mounted the old path keep seeing the old directory until they are restarted";
 
     public async Task<IReadOnlyList<MirrorResult>> Run(bool link, bool dryRun, CancellationToken ct = default)
@@ -118,15 +121,24 @@ public sealed class MirrorService(AicaServices s)
         // As root the mirror is written root-owned and not group/world-writable, so it never becomes a tree members
         // can plant links in (the next run would refuse it); as the owner it is written as that user. Set-id bits go:
         // a member's setuid file copied root-owned would be a setuid-root program. No device nodes are made.
-        string[] opts = ["-a", .. config.MirrorDelete ? new[] { "--delete" } : [], .. runAs is null ? new[] { "--no-owner", "--no-devices", "--chmod=go-w,ug-s" } : []];
-        var pending = await Count(prefix, rsync, [.. opts, "-n", "--out-format=%n", src, dst], ct).ConfigureAwait(false);
-        var extra = await Count([], rsync, ["-a", "-n", "--ignore-existing", "--out-format=%n", dst, src], ct).ConfigureAwait(false);
+        // What an earlier run kept beside a file as its owner (below) is never deleted nor counted as pending.
+        string[] opts = ["-a", .. config.MirrorDelete ? new[] { "--delete" } : [], .. runAs is null ? new[] { "--no-owner", "--no-devices", "--chmod=go-w,ug-s" } : [],
+            $"--filter=P *{KeptSuffix}*"];
+        // Nothing is lost (SPEC §6.6): what rsync replaces or deletes in the legacy path (containers may still write
+        // there) is kept. As root, in the backup directory; as the owner (who cannot enter /data/admin), beside the file
+        // with a suffix, which rsync also protects from --delete. The count below runs with the same options (a backup
+        // without a folder leaves directory times alone: counted otherwise, they would stay pending forever).
+        var stamp = s.Clock.Stamp();
+        var keptIn = runAs is null ? KeptDir(config, p, stamp) : null;
+        string[] keep = keptIn is not null ? ["--backup", $"--backup-dir={s.Fs.Host(keptIn)}"] : ["--backup", $"--suffix={KeptSuffix}{stamp}"];
+        var pending = await Count(prefix, rsync, [.. opts, .. keep, "-n", "--out-format=%n", src, dst], ct).ConfigureAwait(false);
+        var extra = await Count([], rsync, ["-a", "-n", "--ignore-existing", "--omit-dir-times", $"--exclude=*{KeptSuffix}*", "--out-format=%n", dst, src], ct).ConfigureAwait(false);
         if (pending < 0 || extra < 0) return new MirrorResult(p, MirrorState.Failed, "rsync could not compare the trees", 0, 0, runAs);
         var extraNote = extra > 0 ? $"; {extra} entr{(extra == 1 ? "y" : "ies")} only in {p.Legacy} (kept{(config.MirrorDelete ? "" : ", no --delete")}; --link merges them into /data)" : "";
         if (pending == 0) return new MirrorResult(p, MirrorState.InStep, $"{p.Legacy} is in step with {p.Source}{extraNote}", 0, extra, runAs);
         if (dryRun) return new MirrorResult(p, MirrorState.Drift, $"{pending} entr{(pending == 1 ? "y" : "ies")} to copy from {p.Source} to {p.Legacy}{extraNote}", pending, extra, runAs);
 
-        string[] syncArgs = [.. opts, src, dst];
+        string[] syncArgs = [.. opts, .. keep, src, dst];
         var program = prefix.Count > 0 ? prefix[0] : rsync;
         var args = prefix.Count > 0 ? prefix.Skip(1).Append(rsync).Concat(syncArgs) : syncArgs;
         var r = await s.Runner.RunAsync(program, args, ct).ConfigureAwait(false);
@@ -135,7 +147,18 @@ public sealed class MirrorService(AicaServices s)
             return new MirrorResult(p, MirrorState.Failed, r.ExitCode == Partial
                 ? $"rsync could not read some files{(runAs is null ? "" : $" as {runAs}")} ({r.Brief}); the rest was copied"
                 : $"rsync exited {r.ExitCode}: {r.Brief}", pending, extra, runAs);
-        return new MirrorResult(p, MirrorState.Synced, $"{pending} entr{(pending == 1 ? "y" : "ies")} copied to {p.Legacy}{(runAs is null ? "" : $" (as {runAs})")}{extraNote}", pending, extra, runAs);
+        var kept = keptIn is null ? $"; files it replaced{(config.MirrorDelete ? " or deleted" : "")} there are kept beside them as NAME{KeptSuffix}{stamp}"
+            : s.Fs.Lstat(keptIn) is not null ? $"; files it replaced{(config.MirrorDelete ? " or deleted" : "")} there are kept in {keptIn}" : "";
+        return new MirrorResult(p, MirrorState.Synced, $"{pending} entr{(pending == 1 ? "y" : "ies")} copied to {p.Legacy}{(runAs is null ? "" : $" (as {runAs})")}{kept}{extraNote}", pending, extra, runAs);
+    }
+
+    /// <summary>A backup folder no earlier run used: <c>BACKUPS/mirror_TS/LEGACY_PATH_WITH_UNDERSCORES[-N]</c> (rsync creates it when it keeps something).</summary>
+    private string KeptDir(AicaConfig config, MirrorPair p, string stamp)
+    {
+        var dir = $"{config.BackupDir}/mirror_{stamp}/{p.Legacy.Trim('/').Replace('/', '_')}";
+        var unique = dir;
+        for (var i = 2; s.Fs.Lstat(unique) is not null; i++) unique = $"{dir}-{i}";
+        return unique;
     }
 
     private async Task<long> Count(List<string> prefix, string rsync, string[] args, CancellationToken ct)

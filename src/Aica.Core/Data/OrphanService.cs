@@ -44,9 +44,11 @@ public sealed class OrphanService(AicaServices s)
             var name = SafeOps.Escape(raw);
             var z = Sys.Z(raw);
             if (Sys.LstatAt(users.Fd, z, UsersDir) is not { IsDir: true } st) continue;
-            // A name that is not a valid user name cannot belong to an account or a registry entry.
-            var valid = Names.ValidateUser(name) is null && name == Encoding.UTF8.GetString(raw);
-            if (valid && (registry.Find(name) is not null || db.User(name) is not null)) continue;
+            // Only a valid user name can be registered; an account can have a name aica would not create (john.doe from
+            // useradd, user@domain from sssd): its data is not an orphan either (as doctor and user list see it).
+            var printable = name == Encoding.UTF8.GetString(raw);
+            if (printable && Names.ValidateUser(name) is null && registry.Find(name) is not null) continue;
+            if (printable && !name.StartsWith('-') && !name.Contains(':') && db.User(name) is not null) continue;
             using var fd = Sys.TryOpenAt(users.Fd, z, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out _);
             if (fd is null) continue;
             var size = new SizeCounter();

@@ -51,6 +51,7 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<F
             {
                 Sys.Fchown(dd, st.Uid, gid ?? st.Gid, display);
                 Sys.Fchmod(dd, st.Perm, display);
+                CopyXattrs(sd, dd, display);
                 Sys.Futimens(dd, st.AtimeSec, st.MtimeSec, st.MtimeNsec, display);
             }
         }
@@ -68,6 +69,7 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<F
             Bytes += st.Size;
             Sys.Fchown(df, st.Uid, gid ?? st.Gid, display);
             Sys.Fchmod(df, st.Perm, display);
+            CopyXattrs(sf, df, display);
             Sys.Futimens(df, st.AtimeSec, st.MtimeSec, st.MtimeNsec, display);
             Sys.Fsync(df, display);
             Files++;
@@ -84,6 +86,12 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<F
             Specials++;
             Notes.Add($"{display}: {TreeNormaliser.TypeName(st)} not copied (holds no data)");
         }
+    }
+
+    /// <summary>Extended attributes (ACLs, capabilities, user.*) go with the copy; those the target cannot take are noted.</summary>
+    private void CopyXattrs(SafeFd from, SafeFd to, string display)
+    {
+        foreach (var n in Sys.CopyXattrs(from, to, display)) Notes.Add($"{display}: extended attribute {n} not kept");
     }
 
     /// <summary>Null when <paramref name="dst"/> holds the same tree as <paramref name="src"/> (types, bytes, link targets); else the first difference.</summary>

@@ -238,13 +238,13 @@ public sealed partial class AdoptService(AicaServices s)
     /// <summary>Two-field lines get the live account's uid, gid, shell and layout; a user without an account is reported and the line kept.</summary>
     private Registry AdoptRegistry(AicaConfig config, Accounts.AccountDb db, CancellationToken ct)
     {
-        if (s.Fs.Lstat(AicaConfig.RegistryPath) is null && s.Fs.ReadText("/data/system/config/users.txt") is { } old)
+        if (s.Fs.Lstat(AicaConfig.RegistryPath) is null && s.Fs.ReadFile("/data/system/config/users.txt") is { } old)
         {
             Change("copy", AicaConfig.RegistryPath, "from /data/system/config/users.txt (the old location is left as it was)");
             if (!_dry)
             {
                 s.Fs.EnsureParents(AicaConfig.RegistryPath);
-                s.Fs.WriteAtomic(AicaConfig.RegistryPath, Encoding.UTF8.GetBytes(old), O(644));
+                s.Fs.WriteAtomic(AicaConfig.RegistryPath, old, O(644)); // byte for byte
             }
         }
         var current = s.Registry.Load();

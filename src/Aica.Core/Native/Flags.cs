@@ -21,9 +21,9 @@ public static class Flags
     public const short F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
     public const int LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
 
-    public const int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, EBADF = 9, EAGAIN = 11, EACCES = 13, EBUSY = 16, EEXIST = 17,
+    public const int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, ENXIO = 6, EBADF = 9, EAGAIN = 11, EACCES = 13, EBUSY = 16, EEXIST = 17,
         EXDEV = 18, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOSPC = 28, EROFS = 30, EMLINK = 31, ENOTEMPTY = 39, ELOOP = 40,
-        EOPNOTSUPP = 95, ESTALE = 116, EDQUOT = 122;
+        ERANGE = 34, ENODATA = 61, EOPNOTSUPP = 95, ESTALE = 116, EDQUOT = 122;
 
     public const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000, S_IFIFO = 0x1000, S_IFSOCK = 0xC000,
         S_IFCHR = 0x2000, S_IFBLK = 0x6000;

@@ -202,6 +202,14 @@ public static unsafe class Sys
             if (Libc.renameat2(olddir, o, newdir, n, flags) != 0) throw new SysException(Err(), "rename", display);
     }
 
+    /// <summary>linkat without following anything: 0, or the errno.</summary>
+    public static int TryLinkAt(int olddirfd, byte[] zold, int newdirfd, byte[] znew)
+    {
+        fixed (byte* o = zold)
+        fixed (byte* n = znew)
+            return Libc.linkat(olddirfd, o, newdirfd, n, 0) == 0 ? 0 : Err();
+    }
+
     public static int TryUnlinkAt(int dirfd, byte[] zname, bool dir)
     {
         fixed (byte* p = zname) return Libc.unlinkat(dirfd, p, dir ? AT_REMOVEDIR : 0) == 0 ? 0 : Err();
@@ -309,25 +317,121 @@ public static unsafe class Sys
         if (Libc.futimens(fd.Fd, ts) != 0) throw new SysException(Err(), "utimens", display);
     }
 
-    /// <summary>Copies everything readable from one descriptor to another.</summary>
-    public static void CopyData(SafeFd from, SafeFd to, string display)
+    /// <summary>
+    /// Copies every extended attribute (user.*, POSIX ACLs, file capabilities, ...) of one descriptor to another; call it
+    /// after chown and chmod (chown clears a capability, chmod rewrites an ACL's mask). Returns the attributes the target
+    /// could not take (a file system without them, such as NFS v3), each with the reason: the caller reports them.
+    /// </summary>
+    public static List<string> CopyXattrs(SafeFd from, SafeFd to, string display)
     {
-        var buf = new byte[1 << 16];
-        fixed (byte* p = buf)
+        var notKept = new List<string>();
+        foreach (var zname in ListXattrs(from, display))
         {
+            var value = GetXattr(from, zname, display);
+            if (value is null) continue; // removed meanwhile
+            fixed (byte* n = zname)
+            fixed (byte* v = value)
+                if (Libc.fsetxattr(to.Fd, n, v, value.Length, 0) != 0)
+                    notKept.Add($"{Encoding.UTF8.GetString(zname, 0, zname.Length - 1)} ({StrError(Err())})");
+        }
+        return notKept;
+    }
+
+    /// <summary>The attribute names of a descriptor, each NUL-terminated; none where the file system has no attributes.</summary>
+    private static List<byte[]> ListXattrs(SafeFd fd, string display)
+    {
+        while (true)
+        {
+            var size = Libc.flistxattr(fd.Fd, null, 0);
+            if (size < 0) return Err() is EOPNOTSUPP ? [] : throw new SysException(Err(), "listxattr", display);
+            if (size == 0) return [];
+            var buf = new byte[size];
+            nint n;
+            fixed (byte* b = buf) n = Libc.flistxattr(fd.Fd, b, buf.Length);
+            if (n < 0)
+            {
+                if (Err() == ERANGE) continue; // grew meanwhile
+                throw new SysException(Err(), "listxattr", display);
+            }
+            var names = new List<byte[]>();
+            var start = 0;
+            for (var i = 0; i < n; i++)
+                if (buf[i] == 0) { names.Add(buf[start..(i + 1)]); start = i + 1; }
+            return names;
+        }
+    }
+
+    private static byte[]? GetXattr(SafeFd fd, byte[] zname, string display)
+    {
+        fixed (byte* n = zname)
             while (true)
             {
-                var n = Libc.read(from.Fd, p, buf.Length);
+                var size = Libc.fgetxattr(fd.Fd, n, null, 0);
+                if (size < 0) return Err() == ENODATA ? null : throw new SysException(Err(), "getxattr", display);
+                var buf = new byte[size];
+                nint got;
+                fixed (byte* b = buf) got = Libc.fgetxattr(fd.Fd, n, b, buf.Length);
+                if (got >= 0) return buf[..(int)got];
+                if (Err() == ERANGE) continue;
+                if (Err() == ENODATA) return null;
+                throw new SysException(Err(), "getxattr", display);
+            }
+    }
+
+    /// <summary>
+    /// Copies everything readable from one descriptor to another, keeping holes as holes (SEEK_DATA/SEEK_HOLE): a sparse
+    /// disk image or preallocated file copied byte for byte would take its full size on the target and could fill it.
+    /// </summary>
+    public static void CopyData(SafeFd from, SafeFd to, string display)
+    {
+        const int SEEK_DATA = 3, SEEK_HOLE = 4;
+        var buf = new byte[1 << 16];
+        long off = 0;
+        while (true)
+        {
+            var data = Libc.lseek(from.Fd, off, SEEK_DATA);
+            if (data < 0)
+            {
+                var e = Err();
+                if (e == ENXIO) break; // nothing but a hole up to the end
+                if (e is EINVAL or EOPNOTSUPP) { CopyRange(from, to, off, long.MaxValue, buf, display); return; } // no hole support: every byte
+                throw new SysException(e, "lseek", display);
+            }
+            var hole = Libc.lseek(from.Fd, data, SEEK_HOLE);
+            if (hole < 0) throw new SysException(Err(), "lseek", display);
+            if (hole <= data) break;
+            var copied = CopyRange(from, to, data, hole - data, buf, display);
+            off = data + copied;
+            if (copied < hole - data) return; // the file ended early (shrank meanwhile): what was there is copied
+        }
+        // A hole at the end: the target gets the same length without blocks.
+        var size = Fstat(from, display).Size;
+        if (Fstat(to, display).Size < size && Libc.ftruncate(to.Fd, size) != 0) throw new SysException(Err(), "ftruncate", display);
+    }
+
+    /// <summary>Copies up to <paramref name="length"/> bytes at <paramref name="offset"/> (same offset in both); returns how many (less at end of file).</summary>
+    private static long CopyRange(SafeFd from, SafeFd to, long offset, long length, byte[] buf, string display)
+    {
+        if (Libc.lseek(from.Fd, offset, 0 /* SEEK_SET */) < 0) throw new SysException(Err(), "lseek", display);
+        if (Libc.lseek(to.Fd, offset, 0) < 0) throw new SysException(Err(), "lseek", display);
+        long done = 0;
+        fixed (byte* p = buf)
+        {
+            while (done < length)
+            {
+                var n = Libc.read(from.Fd, p, (int)Math.Min(buf.Length, length - done));
                 if (n < 0)
                 {
                     var e = Err();
                     if (e == EINTR) continue;
                     throw new SysException(e, "read", display);
                 }
-                if (n == 0) return;
+                if (n == 0) break;
                 WriteAll(to, new ReadOnlySpan<byte>(p, (int)n), display);
+                done += n;
             }
         }
+        return done;
     }
 
     /// <summary>Sends a signal (0 probes whether the process exists).</summary>

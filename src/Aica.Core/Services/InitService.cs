@@ -51,18 +51,34 @@ public sealed class InitService(AicaServices s)
         if (o.DryRun)
             return new InitResult(config, configChanged, new StateEngine(ctx).Plan(state), null, state.Problems, []);
 
+        string? kept = null;
         if (configChanged)
         {
             s.Fs.EnsureParents(AicaConfig.ConfigPath);
             if (s.Fs.Lstat("/data/config") is null) s.Fs.Mkdir("/data/config", O(755), 0, 0);
+            // The file is written from the model: the admin's comments and layout would go. The old one is kept first.
+            if (existing is not null && s.Fs.ReadFile(AicaConfig.ConfigPath) is { } previous) kept = KeepPrevious(config, previous);
             s.Fs.WriteAtomic(AicaConfig.ConfigPath, Encoding.UTF8.GetBytes(config.Render()), O(644));
         }
         var report = await new StateEngine(ctx).Apply(state, ct).ConfigureAwait(false);
         var notes = new List<string>(ctx.Notes);
+        if (kept is not null) notes.Add($"{AicaConfig.ConfigPath} rewritten (group gid, default layout); the previous file, comments included, is kept in {kept}");
         notes.Add(await EnableUnit(ct).ConfigureAwait(false));
         if (configChanged || report.Actions.Count > 0) // a run with nothing to do touches no file, the log included
             s.Log("init", $"group {config.Group} gid {gid}: {report.Actions.Count(a => a.Ok)} changes, {report.Actions.Count(a => !a.Ok)} failed");
         return new InitResult(config, configChanged, [], report, state.Problems, notes);
+    }
+
+    /// <summary>Copies the previous aica.toml byte for byte to <c>BACKUPS/init_TS[-N]/aica.toml</c> (a folder no earlier run used).</summary>
+    private string KeepPrevious(AicaConfig config, byte[] previous)
+    {
+        var stamp = s.Clock.Stamp();
+        var dir = $"{config.BackupDir}/init_{stamp}";
+        for (var i = 2; s.Fs.Lstat(dir) is not null; i++) dir = $"{config.BackupDir}/init_{stamp}-{i}";
+        s.Fs.EnsureParents(dir);
+        s.Fs.Mkdir(dir, O(700), 0, 0);
+        s.Fs.WriteAtomic($"{dir}/aica.toml", previous, O(644));
+        return $"{dir}/aica.toml";
     }
 
     private static int FreeGid(AccountDb db, int from)

@@ -131,6 +131,7 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
             else ToBackup(ctx, tree, Path, name);
             ctx.Notes.Add($"{Path}: SSD copy {(persistent is null ? $"moved to {Target}" : "moved to a backup (the persistent copy wins)")}");
         }
+        ctx.Notes.AddRange(tree.NotKept);
         ctx.Fs.ReplaceWithSymlink(Path, Target, (uint)u.Uid, (uint)u.Gid);
         return Task.CompletedTask;
     }
@@ -146,17 +147,22 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
             if (existing is null) { tree.Move(from, to); continue; }
             if (entry == "authorized_keys" && existing.Value.IsFile && ctx.Fs.Lstat(from) is { IsFile: true })
             {
-                var mine = ctx.Fs.ReadText(to) ?? "";
-                var extra = (ctx.Fs.ReadText(from) ?? "").Split('\n').Where(l => l.Trim().Length > 0 && !mine.Split('\n').Contains(l)).ToList();
+                // Latin-1 on both sides, so each key line is compared and carried over byte for byte, UTF-8 or not.
+                var latin1 = System.Text.Encoding.Latin1;
+                var mine = latin1.GetString(ctx.Fs.ReadFile(to) ?? []);
+                var extra = latin1.GetString(ctx.Fs.ReadFile(from) ?? []).Split('\n').Where(l => l.Trim().Length > 0 && !mine.Split('\n').Contains(l)).ToList();
                 if (extra.Count > 0)
                 {
                     if (mine.Length > 0 && !mine.EndsWith('\n')) mine += "\n";
-                    ctx.Fs.WriteAtomic(to, System.Text.Encoding.UTF8.GetBytes(mine + string.Join("\n", extra) + "\n"), O(600), existing.Value.Uid, existing.Value.Gid);
+                    ctx.Fs.WriteAtomic(to, latin1.GetBytes(mine + string.Join("\n", extra) + "\n"), O(600), existing.Value.Uid, existing.Value.Gid);
                 }
             }
             ToBackup(ctx, tree, from, $"{name}/{entry}");
         }
-        tree.Remove(Path);
+        // Only an empty folder is removed: what could not be moved by name (not UTF-8) or appeared meanwhile goes to the
+        // backup with the folder, never deleted.
+        try { ctx.Fs.Rmdir(Path); }
+        catch (Aica.Native.SysException e) when (e.Errno is Aica.Native.Flags.ENOTEMPTY or Aica.Native.Flags.EEXIST) { ToBackup(ctx, tree, Path, name); }
     }
 
     private void ToBackup(EngineContext ctx, SafeTree tree, string from, string rel)

@@ -65,6 +65,7 @@ public sealed partial class MigrateService(AicaServices s)
         if (Latest(config, o.Name) is { State: not ("done" or "rolled-back") } pending)
             throw AicaException.Refused($"an unfinished migration of {o.Name} is recorded in {pending.Dir} (state {pending.State}): aica user migrate {o.Name} --rollback first");
 
+        RefuseRunning(spec);
         var plan = o.To == "hybrid" ? ToHybrid(config, spec) : ToSymlink(config, spec, fromHybrid: from == "hybrid");
         var steps = plan.Moves.Select(m => $"move {m.From} -> {m.To}").Concat(plan.Removes.Select(r => $"remove {r} (backed up)")).ToList();
         steps.Insert(0, $"back up {string.Join(", ", plan.Records.Where(r => r.Existed).Select(r => r.Path))}");
@@ -86,6 +87,7 @@ public sealed partial class MigrateService(AicaServices s)
 
         var target = spec with { Layout = o.To! };
         var (problems, warnings) = await ApplyAndVerify(config, entry with { Layout = o.To }, target, ct).ConfigureAwait(false);
+        warnings.InsertRange(0, tree.NotKept); // attributes /data cannot hold (NFS v3): named, never dropped silently
         if (problems.Count > 0)
         {
             WriteMeta(journal, o.Name, from, o.To!, "failed", plan.Records);
@@ -93,10 +95,20 @@ public sealed partial class MigrateService(AicaServices s)
                 [.. problems, $"verification failed: aica user migrate {o.Name} --rollback restores the {from} layout"], false, false, warnings);
         }
         Step(); // converted and verified, not registered yet
-        s.Registry.Update(reg => reg.Upsert(entry with { Layout = o.To }), s.Wait, ct);
+        SetLayout(spec, entry, o.To!, ct);
         WriteMeta(journal, o.Name, from, o.To!, "done", plan.Records);
         s.Log("user", $"migrate {o.Name} {from} -> {o.To} (journal {journal})");
         return new MigrateResult(o.Name, from, o.To!, journal, steps, [], false, false, warnings);
+    }
+
+    /// <summary>
+    /// A move between the SSD and /data copies, then deletes the original: what a running process of the user writes
+    /// meanwhile (a training log, an editor's save) would go with it, and its working directory would vanish.
+    /// </summary>
+    private static void RefuseRunning(UserSpec u)
+    {
+        if (UserService.ProcessesOf(u.Uid) is { Count: > 0 } procs)
+            throw AicaException.Refused($"{u.Name} has {procs.Count} running process(es) (pid {string.Join(", ", procs.Take(5))}): what they write while files move would be lost; log them out first");
     }
 
     private sealed record Plan(List<Record> Records, List<string> Mkdirs, List<(string From, string To)> Moves, List<string> Removes)
@@ -152,6 +164,11 @@ public sealed partial class MigrateService(AicaServices s)
         var dot = HybridLayout.DotfilesDir(u);
         if (fromHybrid) RequireRealDir(dot);
         var tree = new SafeTree(s.Fs);
+        // Entries are moved one by one by name, and then their folders removed: a name that cannot be given back
+        // (not UTF-8) would be left behind and go with its folder (kept only in the journal). Refused before anything changes.
+        var odd = (fromHybrid ? tree.NotUtf8(dot).Select(n => $"{dot}/{n}") : [])
+            .Concat(s.Fs.Lstat(u.Home) is { IsDir: true } ? tree.NotUtf8(u.Home).Select(n => $"{u.Home}/{n}") : []).ToList();
+        if (odd.Count > 0) throw AicaException.Refused($"names that are not UTF-8: {string.Join(", ", odd)}; rename them (e.g. convmv), then migrate");
         var recs = new List<Record>();
         var plan = new Plan(recs, [], [], []);
         Add(recs, s.Fs, u.Home);
@@ -206,6 +223,7 @@ public sealed partial class MigrateService(AicaServices s)
         var tree = new SafeTree(s.Fs);
         var latest = Latest(config, u.Name);
         if (latest is null || latest.State == "rolled-back") throw AicaException.Usage($"no migration of {u.Name} to roll back in {config.BackupDir}");
+        RefuseRunning(u);
         var (journal, meta, recs) = (latest.Dir, latest.Meta, latest.Records);
         var from = meta["from"];
         var to = meta["to"];
@@ -233,12 +251,21 @@ public sealed partial class MigrateService(AicaServices s)
                 Step();
             }
         }
-        var entry = s.Registry.Load().Find(u.Name)!;
-        s.Registry.Update(reg => reg.Upsert(entry with { Layout = from }), s.Wait, ct);
+        steps.AddRange(tree.NotKept);
+        SetLayout(u, s.Registry.Load().Find(u.Name), from, ct);
         WriteMeta(journal, u.Name, from, to, "rolled-back", recs);
         s.Log("user", $"migrate {u.Name} rolled back to {from} (journal {journal})");
         return new MigrateResult(u.Name, to, from, journal, steps, [], false, true);
     }
+
+    /// <summary>
+    /// Registers the layout on the line as it is now, under the lock: an admin's hand edit of the user's line made while
+    /// the migration ran (minutes, for a big home) is kept; only the layout field changes (a legacy name:group line gets
+    /// the ids it was migrated with, else the layout could not be written down).
+    /// </summary>
+    private void SetLayout(UserSpec u, UserEntry? read, string layout, CancellationToken ct) =>
+        s.Registry.Update(reg => (reg.Find(u.Name) ?? read) is { } cur
+            && reg.Upsert(cur.IsLegacy ? cur with { Uid = u.Uid, Gid = u.Gid, Shell = u.Shell, Layout = layout } : cur with { Layout = layout }), s.Wait, ct);
 
     private sealed record Journal(string Dir, string State, Dictionary<string, string> Meta, List<Record> Records);
 

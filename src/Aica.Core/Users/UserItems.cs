@@ -51,23 +51,25 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
     public override Drift? Check(EngineContext ctx)
     {
         // One O_NOFOLLOW open in the steady state; a link (ELOOP) or a non-regular file (EINVAL) is looked at only then.
-        string? text;
-        try { text = ctx.Fs.ReadText(Path); }
+        byte[]? bytes;
+        try { bytes = ctx.Fs.ReadFile(Path); }
         catch (SysException e) when (e.Errno is Flags.ELOOP or Flags.EINVAL && ctx.Fs.Lstat(Path) is { } st0 && UserTamper.NotRegular(ctx, Path, st0) is { } tampered)
         {
             return tampered;
         }
-        if (text is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
-        return Merge(text, Block) == text ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
+        if (bytes is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
+        var (text, enc) = RawText.Decode(bytes);
+        return Merge(text, RawText.As(enc, Block)) == text ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
     }
 
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {
         var st = ctx.Fs.Lstat(Path);
-        var text = st is { IsFile: true } ? ctx.Fs.ReadText(Path) ?? "" : "";
+        // The user's bytes are kept as they are, UTF-8 or not (a Latin-1 comment must not turn into U+FFFD).
+        var (text, enc) = RawText.Decode(st is { IsFile: true } ? ctx.Fs.ReadFile(Path) ?? [] : []);
         var mode = st is { IsFile: true } ? st.Value.Perm & O(777) : O(644);
         // A new inode renamed over the old name: never writes through a link or into a hard-linked file.
-        ctx.Fs.WriteAtomic(Path, Encoding.UTF8.GetBytes(Merge(text, Block)), mode, uid, gid);
+        ctx.Fs.WriteAtomic(Path, enc.GetBytes(Merge(text, RawText.As(enc, Block))), mode, uid, gid);
         return Task.CompletedTask;
     }
 }
@@ -89,9 +91,9 @@ public sealed class AuthorizedKeyItem(string path, PublicKey key, uint uid, uint
 
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {
-        var text = ctx.Fs.ReadText(path) ?? "";
+        var (text, enc) = RawText.Decode(ctx.Fs.ReadFile(path) ?? []);
         if (text.Length > 0 && !text.EndsWith('\n')) text += "\n";
-        ctx.Fs.WriteAtomic(path, Encoding.UTF8.GetBytes(text + key.Line + "\n"), O(600), uid, gid);
+        ctx.Fs.WriteAtomic(path, enc.GetBytes(text + RawText.As(enc, key.Line) + "\n"), O(600), uid, gid);
         return Task.CompletedTask;
     }
 }

@@ -225,6 +225,7 @@ public sealed class UserService(AicaServices s)
             else tree.Remove(home);
         }
         if (o.Purge && s.Fs.Lstat(data) is { IsDir: true }) tree.Move(data, $"{Backup()}/data");
+        steps.AddRange(tree.NotKept); // moved across file systems to a backup that cannot hold them
         s.Registry.Update(r =>
         {
             r.Remove(o.Name);

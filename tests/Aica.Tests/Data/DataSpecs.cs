@@ -117,6 +117,22 @@ public sealed class DataSpecs : IDisposable
     }
 
     [Fact]
+    public void Data_of_an_account_whose_name_aica_would_not_create_is_not_an_orphan()
+    {
+        // Accounts made by useradd, LDAP or sssd may have names aica refuses to create (a dot, user@domain): still theirs.
+        Assert.Equal(0, Tools.Sh($"useradd -P '{_sb.Root}' -u 4001 -M john.doe").ExitCode);
+        Directory.CreateDirectory(_sb.P("/data/users/john.doe"));
+        File.WriteAllText(_sb.P("/data/users/john.doe/thesis.tex"), "chapter 1\n");
+        Directory.CreateDirectory(_sb.P("/data/users/ghost"));
+
+        var r = _sb.Aica("--json", "data", "orphans", "--remove", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(["ghost"], Json(r).GetProperty("orphans").EnumerateArray().Select(o => o.GetProperty("name").GetString()));
+        Assert.Equal("chapter 1\n", File.ReadAllText(_sb.P("/data/users/john.doe/thesis.tex")));
+        Assert.DoesNotContain("john.doe", _sb.Aica("doctor").StdOut.Split('\n').Where(l => l.Contains("users.orphans")).FirstOrDefault() ?? "");
+    }
+
+    [Fact]
     public void Orphans_with_odd_names_are_shown_escaped_and_moved_with_their_exact_names()
     {
         Directory.CreateDirectory(_sb.P("/data/users/old user"));
@@ -262,6 +278,39 @@ public sealed class DataSpecs : IDisposable
         var again = _sb.Aica("--json", "data", "mirror");
         Assert.Equal(0, again.ExitCode);
         Assert.Equal("in_step", Json(again).GetProperty("mirrors")[0].GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public void Mirror_keeps_what_it_replaces_or_deletes_in_the_legacy_path_in_a_backup()
+    {
+        // Containers still write to the old path: a file edited there, and one only there, must not just vanish.
+        Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/Benchmark")}' '{_sb.P("/opt/ai-lab-data/shared/Benchmark")}' '{_sb.P("/opt/mine/Benchmark")}' && chown 3001:3001 '{_sb.P("/opt/mine")}' '{_sb.P("/opt/mine/Benchmark")}'"
+            + $" && echo b > '{_sb.P("/data/dataset/Benchmark/b.csv")}' && touch -d '2020-01-01' '{_sb.P("/data/dataset/Benchmark/b.csv")}'");
+        foreach (var legacy in new[] { "/opt/ai-lab-data/shared", "/opt/mine" })
+        {
+            File.WriteAllText(_sb.P($"{legacy}/Benchmark/b.csv"), "edited in the old place\n");
+            File.WriteAllText(_sb.P($"{legacy}/only-here.txt"), "written by a container\n");
+        }
+        Tools.Sh($"chown -R 3001:3001 '{_sb.P("/opt/mine")}'");
+        SetConfig("legacy_mirrors = []", "legacy_mirrors = [\"/opt/ai-lab-data/shared\", \"/opt/mine\"]");
+        SetConfig("mirror_delete = false", "mirror_delete = true");
+
+        var r = _sb.Aica("--json", "data", "mirror");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.All(Json(r).GetProperty("mirrors").EnumerateArray(), m => Assert.Equal("synced", m.GetProperty("state").GetString()));
+        foreach (var legacy in new[] { "/opt/ai-lab-data/shared", "/opt/mine" })
+        {
+            Assert.Equal("b\n", File.ReadAllText(_sb.P($"{legacy}/Benchmark/b.csv"))); // in step
+            Assert.False(File.Exists(_sb.P($"{legacy}/only-here.txt"))); // --delete
+        }
+        // Everything replaced or deleted is still on the server, once per legacy path.
+        string Found(string content) => Tools.Sh($"grep -rlx '{content}' '{_sb.P("/data")}' '{_sb.P("/opt")}' | wc -l").StdOut.Trim();
+        Assert.Equal("2", Found("edited in the old place"));
+        Assert.Equal("2", Found("written by a container"));
+        var again = _sb.Aica("--json", "data", "mirror");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.All(Json(again).GetProperty("mirrors").EnumerateArray(), m => Assert.True(m.GetProperty("state").GetString() == "in_step", again.StdOut));
+        Assert.Equal("2", Found("edited in the old place"));
     }
 
     [Fact]

@@ -161,6 +161,7 @@ public sealed class EnvLoginSpecs
         var r = sim.Boot(Reset.None, """
             $AICA init --gid 2500 -q || exit 10
             /data/bin/aica user add alice --uid 3001 -q || exit 11
+            mkdir -p /data/apps/miniconda3/condabin   # a root-owned install: the profile puts its launcher on PATH
             echo "login: $(su - alice -c '/data/bin/aica env --json --no-disk' | tr -d '\n ')"
             su alice -s /bin/sh -c 'env -i PATH=/usr/bin:/bin /data/bin/aica env --no-disk' | grep 'bash -l' | head -1
             """);

@@ -21,16 +21,17 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<F
 
     /// <summary>Copies the entry <paramref name="zname"/> of <paramref name="src"/> into <paramref name="dst"/> (same name).</summary>
     public void Copy(SafeFd src, byte[] zname, SafeFd dst, string display, CancellationToken ct = default) =>
-        Copy(src, zname, dst, display, null, ct);
+        Copy(src, zname, dst, display, null, 0, ct);
 
     /// <summary><paramref name="dev"/>: the source tree's file system (null at the top). A mount inside the tree fails
     /// the copy: its files would be copied, verified, then deleted from a file system the walk must never leave.</summary>
-    private void Copy(SafeFd src, byte[] zname, SafeFd dst, string display, ulong? dev, CancellationToken ct)
+    private void Copy(SafeFd src, byte[] zname, SafeFd dst, string display, ulong? dev, int depth, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
         if (Sys.LstatAt(src.Fd, zname, display) is not { } st) return; // removed meanwhile
         dev ??= st.Dev;
         if (st.IsDir && st.Dev != dev) throw new SysException(EXDEV, "copy (another file system is mounted here: unmount it first)", display);
+        if (st.IsDir && depth >= SafeTree.MaxDepth) throw SafeTree.TooDeep("copy", display);
         var existing = Sys.LstatAt(dst.Fd, zname, display);
         if (existing is { } ex && !(st.IsDir && ex.IsDir))
         {
@@ -46,7 +47,7 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<F
             if (Sys.Fstat(sd, display).Ino != st.Ino) throw new SysException(EAGAIN, "copy (replaced while copying)", display);
             using var dd = Sys.OpenAt(dst.Fd, zname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
             foreach (var (name, _, _) in Sys.ReadDir(sd, display))
-                Copy(sd, Sys.Z(name), dd, display + "/" + SafeOps.Escape(name), dev, ct);
+                Copy(sd, Sys.Z(name), dd, display + "/" + SafeOps.Escape(name), dev, depth + 1, ct);
             if (existing is null)
             {
                 Sys.Fchown(dd, st.Uid, gid ?? st.Gid, display);
@@ -95,7 +96,10 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<F
     }
 
     /// <summary>Null when <paramref name="dst"/> holds the same tree as <paramref name="src"/> (types, bytes, link targets); else the first difference.</summary>
-    public static string? Verify(SafeFd src, byte[] zname, SafeFd dst, string display, CancellationToken ct = default)
+    public static string? Verify(SafeFd src, byte[] zname, SafeFd dst, string display, CancellationToken ct = default) =>
+        Verify(src, zname, dst, display, 0, ct);
+
+    private static string? Verify(SafeFd src, byte[] zname, SafeFd dst, string display, int depth, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
         var a = Sys.LstatAt(src.Fd, zname, display);
@@ -121,10 +125,11 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<F
                 if (na == 0) return null;
             }
         }
+        if (depth >= SafeTree.MaxDepth) return $"{display}: nested more than {SafeTree.MaxDepth} levels deep, not verified";
         using var sd = Sys.OpenAt(src.Fd, zname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
         using var dd = Sys.OpenAt(dst.Fd, zname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
         foreach (var (name, _, _) in Sys.ReadDir(sd, display))
-            if (Verify(sd, Sys.Z(name), dd, display + "/" + SafeOps.Escape(name), ct) is { } diff) return diff;
+            if (Verify(sd, Sys.Z(name), dd, display + "/" + SafeOps.Escape(name), depth + 1, ct) is { } diff) return diff;
         return null;
     }
 

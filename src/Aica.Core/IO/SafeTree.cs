@@ -11,6 +11,13 @@ namespace Aica.IO;
 /// </summary>
 public sealed class SafeTree(RootedFs fs)
 {
+    /// <summary>How deep copies and removals go (as the walkers): one more level is two more descriptors and a stack
+    /// frame, and a member's chain of a million folders must not crash the admin's command.</summary>
+    public const int MaxDepth = 256;
+
+    internal static SysException TooDeep(string what, string display) =>
+        new(Flags.ENAMETOOLONG, $"{what} (nested more than {MaxDepth} levels deep: not entered)", display);
+
     /// <summary>Entries that are neither file, directory nor link (FIFOs, sockets, devices): not copied, listed here.</summary>
     public List<string> Skipped { get; } = [];
 
@@ -33,7 +40,7 @@ public sealed class SafeTree(RootedFs fs)
         var (sd, sn) = fs.OpenParent(src);
         var (dd, dn) = fs.OpenParent(dst);
         _scope = dst[..dst.LastIndexOf('/')];
-        using (sd) using (dd) CopyAt(sd, sn, dd, dn, fs.Host(src), null, dst);
+        using (sd) using (dd) CopyAt(sd, sn, dd, dn, fs.Host(src), null, dst, 0);
         return true;
     }
 
@@ -71,7 +78,7 @@ public sealed class SafeTree(RootedFs fs)
 
     /// <summary>One entry; <paramref name="dev"/> is the source tree's file system (null at the top): a mount inside
     /// the tree fails the copy rather than pull another file system into a backup that a move then deletes.</summary>
-    private void CopyAt(SafeFd srcDir, byte[] srcName, SafeFd dstDir, byte[] dstName, string display, ulong? dev, string? dstPath)
+    private void CopyAt(SafeFd srcDir, byte[] srcName, SafeFd dstDir, byte[] dstName, string display, ulong? dev, string? dstPath, int depth)
     {
         var st = Sys.LstatAt(srcDir.Fd, srcName, display) ?? throw new SysException(ENOENT, "stat", display);
         dev ??= st.Dev;
@@ -85,12 +92,13 @@ public sealed class SafeTree(RootedFs fs)
         }
         if (st.IsDir)
         {
+            if (depth >= MaxDepth) throw TooDeep("copy", display);
             using var s = Sys.OpenAt(srcDir.Fd, srcName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
             if (Sys.Fstat(s, display).Ino != st.Ino) throw new SysException(EAGAIN, "copy (changed while we looked)", display);
             Sys.MkdirAt(dstDir.Fd, dstName, Perms.O(700), display);
             using var d = Sys.OpenAt(dstDir.Fd, dstName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
             foreach (var (name, _, _) in Sys.ReadDir(s, display))
-                CopyAt(s, Sys.Z(name), d, Sys.Z(name), display + "/" + SafeOps.Escape(name), dev, Child(dstPath, name));
+                CopyAt(s, Sys.Z(name), d, Sys.Z(name), display + "/" + SafeOps.Escape(name), dev, Child(dstPath, name), depth + 1);
             Sys.Fchown(d, st.Uid, st.Gid, display);
             Sys.Fchmod(d, st.Perm, display);
             CopyXattrs(s, d, display);
@@ -129,22 +137,23 @@ public sealed class SafeTree(RootedFs fs)
     /// </summary>
     public static void RemoveAt(SafeFd dir, byte[] name, string display)
     {
-        if (Sys.LstatAt(dir.Fd, name, display) is { } st) RemoveAt(dir, name, display, st.Dev);
+        if (Sys.LstatAt(dir.Fd, name, display) is { } st) RemoveAt(dir, name, display, st.Dev, 0);
     }
 
-    private static void RemoveAt(SafeFd dir, byte[] name, string display, ulong dev)
+    private static void RemoveAt(SafeFd dir, byte[] name, string display, ulong dev, int depth)
     {
         var st = Sys.LstatAt(dir.Fd, name, display);
         if (st is null) return;
         if (st.Value.IsDir)
         {
             if (st.Value.Dev != dev) throw new SysException(EXDEV, "remove (another file system is mounted here: unmount it first)", display);
+            if (depth >= MaxDepth) throw TooDeep("remove", display);
             using (var d = Sys.OpenAt(dir.Fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display))
             {
                 if (Sys.Fstat(d, display) is var now && (now.Ino != st.Value.Ino || now.Dev != dev))
                     throw new SysException(EAGAIN, "remove (changed while we looked)", display);
                 foreach (var (child, _, _) in Sys.ReadDir(d, display))
-                    RemoveAt(d, Sys.Z(child), display + "/" + SafeOps.Escape(child), dev);
+                    RemoveAt(d, Sys.Z(child), display + "/" + SafeOps.Escape(child), dev, depth + 1);
             }
             Sys.UnlinkAt(dir.Fd, name, true, display);
             return;

@@ -123,6 +123,7 @@ public sealed class OrphanService(AicaServices s)
         {
             copy.Copy(users, z, backup, display, ct);
             if (TreeCopy.Verify(users, z, backup, display, ct) is { } diff) throw new AicaException($"verification failed: {diff}");
+            Sys.Syncfs(backup, display); // the copy on disk before the original is deleted
         }
         catch (Exception e) when (e is SysException or AicaException)
         {

@@ -169,9 +169,20 @@ public sealed class SafeTree(RootedFs fs)
         catch (SysException e) when (e.Errno == EXDEV)
         {
             Copy(src, dst);
+            Flush(dst);
             Remove(src);
             return true;
         }
+    }
+
+    /// <summary>
+    /// Puts a copy on disk (syncfs of its file system) before its original goes: after a power cut the original must
+    /// not be deleted while its copy was still only in the page cache.
+    /// </summary>
+    public void Flush(string path)
+    {
+        var (dir, _) = fs.OpenParent(path);
+        using (dir) Sys.Syncfs(dir, fs.Host(path));
     }
 
     /// <summary>

@@ -25,6 +25,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] internal static partial int linkat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int fstatvfs(int fd, StatvfsBuf* buf);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int fsync(int fd);
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int syncfs(int fd);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint flistxattr(int fd, byte* list, nint size);
     [LibraryImport(Lib, SetLastError = true)] internal static partial nint fgetxattr(int fd, byte* name, byte* value, nint size);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int fsetxattr(int fd, byte* name, byte* value, nint size, int flags);

@@ -226,6 +226,12 @@ public static unsafe class Sys
         if (Libc.fsync(fd.Fd) != 0) throw new SysException(Err(), "fsync", display);
     }
 
+    /// <summary>Writes out everything pending on the file system holding <paramref name="fd"/>.</summary>
+    public static void Syncfs(SafeFd fd, string display)
+    {
+        if (Libc.syncfs(fd.Fd) != 0) throw new SysException(Err(), "syncfs", display);
+    }
+
     public static void WriteAll(SafeFd fd, ReadOnlySpan<byte> data, string display)
     {
         fixed (byte* p = data)

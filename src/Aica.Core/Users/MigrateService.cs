@@ -78,6 +78,7 @@ public sealed partial class MigrateService(AicaServices s)
         var tree = new SafeTree(s.Fs);
         s.Fs.Mkdir($"{journal}/orig", O(700), 0, 0);
         foreach (var r in plan.Records.Where(r => r.Existed)) tree.Copy(r.Path, $"{journal}/orig/{r.Index}");
+        tree.Flush($"{journal}/orig"); // the journal on disk before anything it guards is moved
         WriteMeta(journal, o.Name, from, o.To!, "ready", plan.Records);
 
         // An interruption (SIGTERM, exit 130) between steps leaves the journal "ready": --rollback undoes what was done.

@@ -72,16 +72,16 @@ public sealed class RedTeamAttackSpecs
         // The bash-era clone, made by a member (the README's "cd /data && git clone"): its scripts run as root from cron.
         var setup = Tools.Sh($"""
             set -e
-            groupadd -P '{R}' -g 2000 gpu-users && groupadd -P '{R}' -g 3001 alice && useradd -P '{R}' -u 3001 -g 3001 -G gpu-users -M -d /home/alice alice
+            groupadd -P '{R}' -g 2000 gpu-users && groupadd -P '{R}' -g 3996 alice && useradd -P '{R}' -u 3996 -g 3996 -G gpu-users -M -d /home/alice alice
             mkdir -p '{R}/data/config' '{R}/data/AICADataKeeper/scripts' '{R}/etc/sudoers.d' '{R}/etc/profile.d'
             printf 'alice:gpu-users\n' > '{R}/data/config/users.txt'
             printf '#!/bin/bash\necho old\n' > '{R}/data/AICADataKeeper/scripts/ops-recovery.sh'
-            chown -R 3001:2000 '{R}/data/AICADataKeeper' && chmod 2775 '{R}/data/AICADataKeeper'
+            chown -R 3996:2000 '{R}/data/AICADataKeeper' && chmod 2775 '{R}/data/AICADataKeeper'
             """);
         Assert.True(setup.ExitCode == 0, setup.ToString());
         var r = sb.Aica("adopt");
         Assert.Contains("exec \"${AICA_BIN:-/data/bin/aica}\" recover", File.ReadAllText(sb.P("/data/AICADataKeeper/scripts/ops-recovery.sh")));
-        var swap = Tools.Sh($"setpriv --reuid=3001 --regid=3001 --groups=2000 -- sh -c " +
+        var swap = Tools.Sh($"setpriv --reuid=3996 --regid=3996 --groups=2000 -- sh -c " +
             $"\"mv '{R}/data/AICADataKeeper/scripts' '{R}/data/AICADataKeeper/old' && mkdir '{R}/data/AICADataKeeper/scripts'\"");
         Assert.True(swap.ExitCode != 0, $"alice swapped the folder of root's wrappers\n{r}");
     }

@@ -4,7 +4,7 @@ public enum Reset { None, Home, Full }
 
 /// <summary>
 /// A simulated GPU server for end-to-end tests, run without --root. Each <see cref="Boot"/> runs a bash script in a
-/// fresh mount namespace (<c>unshare -m</c>) where /data is a persistent tmpfs (kept across boots), /home and /run
+/// fresh mount and PID namespace (<c>unshare -m -p</c>) where /data is a persistent tmpfs (kept across boots), /home and /run
 /// are fresh tmpfs (volatile SSD), and /etc is an overlay on the real /etc whose upper layer survives a home reset
 /// and is thrown away for a full reset. Real useradd, real symlinks, real ownership; the host's /etc, /home and
 /// /data are never touched.
@@ -45,10 +45,13 @@ public sealed class SimServer : IDisposable
             NR='{{Dir}}/newroot'
             mount --make-rprivate /
             mount -t tmpfs -o mode=0755 sim-root "$NR"
-            for d in bin sbin lib lib32 lib64 libx32 usr opt root srv var tmp proc sys dev; do
+            for d in bin sbin lib lib32 lib64 libx32 usr opt root srv var tmp sys dev; do
               [ -e "/$d" ] || continue
               if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$NR/$d"; else mkdir -p "$NR/$d"; mount --rbind "/$d" "$NR/$d"; fi
             done
+            # Its own process table: aica's "user has running processes" check must see this server's, not those of a
+            # test running beside it with the same uids.
+            mkdir -p "$NR/proc" && mount -t proc proc "$NR/proc"
             mkdir -p "$NR/etc" "$NR/data" "$NR/home" "$NR/run"
             mount -t overlay overlay -o lowerdir=/etc,upperdir='{{EtcUpper}}',workdir='{{Dir}}/etc-work' "$NR/etc"
             mount --bind '{{Data}}' "$NR/data"
@@ -60,7 +63,7 @@ public sealed class SimServer : IDisposable
             set +e
             AICA=/aica-under-test exec chroot "$NR" /bin/bash /run/script.sh
             """;
-        return Tools.Run("unshare", ["-m", "--propagation", "private", "/bin/bash", "-c", inner], timeoutSeconds: timeoutSeconds);
+        return Tools.Run("unshare", ["-m", "-p", "--fork", "--propagation", "private", "/bin/bash", "-c", inner], timeoutSeconds: timeoutSeconds);
     }
 
     public void Dispose()

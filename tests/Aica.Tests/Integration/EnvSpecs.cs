@@ -16,13 +16,13 @@ public sealed class EnvSpecs : IDisposable
         Require.Root();
         _sb = new Sandbox();
         _sb.Init();
-        _sb.AddUser("alice", 3001);
+        _sb.AddUser("alice", 3995);
         var r = _sb.Aica("recover");
         Assert.True(r.ExitCode == 0, r.ToString());
         // Some data of alice's, with a hard link (counted once, as du does).
         Tools.Sh($"""
             cd '{_sb.P("/data/users/alice")}' && mkdir -p proj/a && head -c 300000 /dev/zero > proj/a/w.bin && ln proj/a/w.bin proj/w2.bin
-            head -c 5000 /dev/zero > notes.txt && chown -R 3001:2500 proj notes.txt
+            head -c 5000 /dev/zero > notes.txt && chown -R 3995:2500 proj notes.txt
             """);
     }
 
@@ -49,7 +49,7 @@ public sealed class EnvSpecs : IDisposable
     [Fact]
     public void A_member_in_a_login_shell_sees_where_everything_lives_and_du_agrees()
     {
-        var r = Env(3001, O(2), LoginVars());
+        var r = Env(3995, O(2), LoginVars());
         Assert.Equal("alice", r.User);
         Assert.True(r.Member && r.Registered);
         Assert.Equal("symlink", r.Layout);
@@ -68,7 +68,7 @@ public sealed class EnvSpecs : IDisposable
     [Fact]
     public void Outside_a_login_shell_the_missing_variables_are_named_with_the_fix()
     {
-        var r = Env(3001, O(22), new Dictionary<string, string?> { ["PATH"] = "/usr/bin:/bin" });
+        var r = Env(3995, O(22), new Dictionary<string, string?> { ["PATH"] = "/usr/bin:/bin" });
         Assert.False(r.VariablesSet);
         Assert.False(r.UmaskOk);
         Assert.Contains(r.Hints, h => h.Contains("CONDA_PKGS_DIRS") && h.Contains("bash -l") && h.Contains("/etc/profile.d/aica.sh"));
@@ -81,7 +81,7 @@ public sealed class EnvSpecs : IDisposable
         var vars = LoginVars("HF_HOME=/data/models/huggingface");
         vars["TORCH_HOME"] = "/data/system/cache/torch";
         vars["PIP_CACHE_DIR"] = "/data/cache/pip";
-        var r = Env(3001, O(2), vars);
+        var r = Env(3995, O(2), vars);
         Assert.Contains(r.Hints, h => h.Contains("HF_HOME=/data/models/huggingface") && h.Contains("token"));
         Assert.Contains(r.Hints, h => h.Contains("TORCH_HOME=/data/system/cache/torch"));
         Assert.Contains(r.Hints, h => h.Contains("PIP_CACHE_DIR"));
@@ -92,7 +92,7 @@ public sealed class EnvSpecs : IDisposable
     public void A_home_on_the_SSD_with_conda_envs_there_is_a_warning_about_reboots()
     {
         Tools.Sh($"rm '{_sb.P("/home/alice")}' && mkdir '{_sb.P("/home/alice")}'");
-        var r = Env(3001, O(2), LoginVars());
+        var r = Env(3995, O(2), LoginVars());
         Assert.Equal("directory", r.HomeKind);
         Assert.False(r.CondaEnvsPersistent);
         Assert.Contains(r.Hints, h => h.Contains("should be a link to /data/users/alice"));
@@ -100,7 +100,7 @@ public sealed class EnvSpecs : IDisposable
 
         // envs_dirs in the .condarc conda reads (here the SSD home's) puts them back on /data.
         File.WriteAllText(_sb.P("/home/alice/.condarc"), "envs_dirs:\n  - /data/users/alice/conda/envs\n");
-        Assert.True(Env(3001, O(2), LoginVars()).CondaEnvsPersistent);
+        Assert.True(Env(3995, O(2), LoginVars()).CondaEnvsPersistent);
     }
 
     [Fact]
@@ -121,7 +121,7 @@ public sealed class EnvSpecs : IDisposable
     public void A_link_planted_in_the_data_dir_is_not_followed_by_the_measurement()
     {
         Tools.Sh($"mkdir -p '{_sb.P("/big")}' && head -c 2000000 /dev/zero > '{_sb.P("/big/f")}' && ln -s '{_sb.P("/big")}' '{_sb.P("/data/users/alice/escape")}' && ln -s /big '{_sb.P("/data/users/alice/escape2")}'");
-        var r = Env(3001, O(2), LoginVars());
+        var r = Env(3995, O(2), LoginVars());
         Assert.True(r.Disk!.DataBytes < 1_000_000, $"{r.Disk.DataBytes}");
     }
 
@@ -129,20 +129,20 @@ public sealed class EnvSpecs : IDisposable
     public void As_a_non_root_user_the_binary_answers_in_json_from_a_real_login_like_shell()
     {
         var script = $"umask 002; exec '{Tools.AicaBin}' --root '{_sb.Root}' env --json";
-        var r = Tools.Run("setpriv", ["--reuid", "3001", "--regid", "3001", "--groups", "2500", "env", "-i", "PATH=/usr/bin:/bin", "USER=alice",
+        var r = Tools.Run("setpriv", ["--reuid", "3995", "--regid", "3995", "--groups", "2500", "env", "-i", "PATH=/usr/bin:/bin", "USER=alice",
             "CONDA_PKGS_DIRS=/data/cache/conda/pkgs", "/bin/sh", "-c", script]);
         Assert.True(r.ExitCode == 0, r.ToString());
         using var doc = JsonDocument.Parse(r.StdOut);
         var root = doc.RootElement;
         Assert.Equal("alice", root.GetProperty("user").GetProperty("name").GetString());
-        Assert.Equal(3001, root.GetProperty("user").GetProperty("uid").GetInt32());
+        Assert.Equal(3995, root.GetProperty("user").GetProperty("uid").GetInt32());
         Assert.Equal("0002", root.GetProperty("shell").GetProperty("umask").GetString());
         Assert.False(root.GetProperty("shell").GetProperty("variables_set").GetBoolean());
         Assert.True(root.GetProperty("caches")[0].GetProperty("set").GetBoolean());
         Assert.True(root.GetProperty("disk").GetProperty("data_bytes").GetInt64() > 300000);
         Assert.Contains(root.GetProperty("hints").EnumerateArray(), h => h.GetString()!.Contains("bash -l"));
 
-        var human = Tools.Run("setpriv", ["--reuid", "3001", "--regid", "3001", "--groups", "2500", "env", "-i", "PATH=/usr/bin:/bin",
+        var human = Tools.Run("setpriv", ["--reuid", "3995", "--regid", "3995", "--groups", "2500", "env", "-i", "PATH=/usr/bin:/bin",
             "/bin/sh", "-c", $"umask 002; exec '{Tools.AicaBin}' --root '{_sb.Root}' env"]);
         Assert.True(human.ExitCode == 0, human.ToString());
         Assert.Contains("[HINT]", human.StdOut);

@@ -168,13 +168,13 @@ public sealed class MenuSpecs : IDisposable
     public void A_member_gets_the_member_menu_and_its_guides()
     {
         var member = "aica-member-" + Guid.NewGuid().ToString("N")[..8];
-        _sb.AddUser("alice", 3001);
+        _sb.AddUser("alice", 3994);
         Assert.Equal(0, _sb.Aica("recover", "-q").ExitCode);
-        Tools.Sh($"mkdir '{_sb.P("/data/users/alice/checkpoints")}' && head -c 300000 /dev/zero > '{_sb.P("/data/users/alice/checkpoints/w.bin")}' && chown -R 3001:3001 '{_sb.P("/data/users/alice/checkpoints")}'");
+        Tools.Sh($"mkdir '{_sb.P("/data/users/alice/checkpoints")}' && head -c 300000 /dev/zero > '{_sb.P("/data/users/alice/checkpoints/w.bin")}' && chown -R 3994:3994 '{_sb.P("/data/users/alice/checkpoints")}'");
         try
         {
             var r = Tools.Run("tmux", ["new-session", "-d", "-s", member, "-x", "80", "-y", "24",
-                $"NO_COLOR=1 setpriv --reuid=3001 --regid=3001 --clear-groups '{Tools.AicaBin}' --root '{_sb.Root}'; echo EXITED=$?; read -r _"]);
+                $"NO_COLOR=1 setpriv --reuid=3994 --regid=3994 --clear-groups '{Tools.AicaBin}' --root '{_sb.Root}'; echo EXITED=$?; read -r _"]);
             Assert.True(r.ExitCode == 0, r.ToString());
             string Screen() => Tools.Run("tmux", ["capture-pane", "-p", "-t", member]).StdOut;
             var deadline = DateTime.UtcNow.AddSeconds(20);

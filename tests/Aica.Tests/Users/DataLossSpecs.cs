@@ -110,11 +110,11 @@ public sealed class DataLossSpecs
         Require.Root();
         using var sb = new Sandbox();
         sb.Init();
-        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid", "--uid", "3993").ExitCode); // a uid no other spec runs processes as
         File.WriteAllText(sb.P("/home/bob/train.log"), "epoch 1\n");
-        Tools.Sh($"chown 1000:1000 '{sb.P("/home/bob/train.log")}'");
+        Tools.Sh($"chown 3993:3993 '{sb.P("/home/bob/train.log")}'");
         // A job of bob's with the log open: a move across file systems copies, then deletes what the job still writes to.
-        using var job = System.Diagnostics.Process.Start("setpriv", ["--reuid=1000", "--regid=1000", "--clear-groups", "sleep", "300"]);
+        using var job = System.Diagnostics.Process.Start("setpriv", ["--reuid=3993", "--regid=3993", "--clear-groups", "sleep", "300"]);
         try
         {
             var r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
@@ -126,7 +126,7 @@ public sealed class DataLossSpecs
         finally { job.Kill(); job.WaitForExit(); }
 
         Assert.Equal(0, sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes").ExitCode);
-        using var job2 = System.Diagnostics.Process.Start("setpriv", ["--reuid=1000", "--regid=1000", "--clear-groups", "sleep", "300"]);
+        using var job2 = System.Diagnostics.Process.Start("setpriv", ["--reuid=3993", "--regid=3993", "--clear-groups", "sleep", "300"]);
         try
         {
             var r = sb.Aica("user", "migrate", "bob", "--rollback", "--yes");

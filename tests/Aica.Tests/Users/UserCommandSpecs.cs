@@ -199,8 +199,9 @@ public sealed class UserCommandSpecs
         Require.Root();
         using var sb = new Sandbox();
         sb.Init();
-        Assert.Equal(0, sb.Aica("user", "add", "alice").ExitCode);
-        Assert.Equal(0, sb.Aica("user", "add", "bob").ExitCode);
+        // uids no other spec runs processes as: user remove and migrate refuse users with processes
+        Assert.Equal(0, sb.Aica("user", "add", "alice", "--uid", "3998").ExitCode);
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--uid", "3997").ExitCode);
         var uid = int.Parse(Tools.Sh($"stat -c %u '{sb.P("/data/users/alice")}'").StdOut.Trim());
         var bobUid = int.Parse(Tools.Sh($"stat -c %u '{sb.P("/data/users/bob")}'").StdOut.Trim());
         Assert.Equal("alice:gpu-users 2700 directory", sb.Stat("/data/users/alice/.cache/huggingface"));
@@ -280,7 +281,7 @@ public sealed class UserCommandSpecs
         Require.Root();
         using var sb = new Sandbox();
         sb.Init();
-        sb.AddUser("bob", 3002);
+        sb.AddUser("bob", 3992);
         Tools.Sh($"useradd -P '{sb.Root}' -u 999 -M sysacct");
         var before = Snapshot(sb);
         Assert.Equal(2, sb.Aica("user", "remove", "root", "--yes").ExitCode);
@@ -293,13 +294,13 @@ public sealed class UserCommandSpecs
         Assert.Equal(3, self.ExitCode);
         // An admin who became root with su - (no SUDO_*): the session's login uid is theirs.
         // (Setting it needs CAP_AUDIT_CONTROL and an audit-enabled kernel: exit 99 where the runner lacks them.)
-        var loggedIn = Tools.Run("sh", ["-c", $"echo 3002 2>/dev/null > /proc/self/loginuid || exit 99; exec '{Tools.AicaBin}' --root '{sb.Root}' user remove bob --yes"]);
+        var loggedIn = Tools.Run("sh", ["-c", $"echo 3992 2>/dev/null > /proc/self/loginuid || exit 99; exec '{Tools.AicaBin}' --root '{sb.Root}' user remove bob --yes"]);
         if (loggedIn.ExitCode != 99)
         {
             Assert.True(loggedIn.ExitCode == 3, loggedIn.ToString());
             Assert.Contains("the admin running this command", loggedIn.StdErr);
         }
-        using (var busy = Process.Start("setpriv", ["--reuid=3002", "--regid=3002", "--clear-groups", "sleep", "60"]))
+        using (var busy = Process.Start("setpriv", ["--reuid=3992", "--regid=3992", "--clear-groups", "sleep", "60"]))
         {
             try
             {

@@ -28,6 +28,15 @@ a user add alice --uid 3001
 a user add bob --uid 3002 --layout hybrid
 a user add alice --uid 3001
 a user list
+# A stand-in for the Miniconda installer (aica never downloads): same options, a conda that answers.
+mkdir -p "$R/tmp" && cat > "$R/tmp/Miniconda3-demo-Linux-x86_64.sh" <<'EOF'
+#!/bin/sh
+[ "$1" = -b ] && [ "$2" = -p ] || exit 9
+mkdir -p "$3/bin" "$3/etc/profile.d" "$3/condabin"
+printf '#!/bin/sh\ncase "$1" in --version) echo "conda 24.9.2" ;; clean) echo "conda clean $*: nothing to remove" ;; esac\n' > "$3/bin/conda"
+chmod 755 "$3/bin/conda"
+EOF
+a install miniconda --from "$R/tmp/Miniconda3-demo-Linux-x86_64.sh"
 mkdir -p "$R/data/dataset/imagenet-mini" && echo pixels > "$R/data/dataset/imagenet-mini/x.bin" && chmod -R 700 "$R/data/dataset/imagenet-mini"
 step "an admin upload with the wrong mode: $R/data/dataset/imagenet-mini (0700)"
 a data fix
@@ -38,11 +47,11 @@ a clean --all --dry-run
 a disk --threshold 95
 echo "notes" > "$R/data/users/alice/notes.txt"
 step "simulated reboot, home reset: rm -rf \$SANDBOX/home/*"
-rm -rf "$R/home/"*
+rm -rf "${R:?}/home/"*
 a recover
 ls -l "$R/home"
 step "simulated reboot, full reset: /etc back to the image (accounts, group, sudoers, unit, cron gone)"
-rm -rf "$R/etc" "$R/home/"*; cp -a "$R/etc.image" "$R/etc"
+rm -rf "${R:?}/etc" "${R:?}/home/"*; cp -a "$R/etc.image" "$R/etc"
 a recover --dry-run
 a recover
 grep -E '^(alice|bob):' "$R/etc/passwd"

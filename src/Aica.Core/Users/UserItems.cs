@@ -142,9 +142,11 @@ public sealed class SkelItem(string persistentBase, string homeBase, IReadOnlySe
 /// A folder for secrets made private (2700) when a user is added: under the symlink layout /data/users/U is readable
 /// by the group (2750) and members' umask is 002, so the HuggingFace token huggingface_hub writes into
 /// ~/.cache/huggingface would be readable by every member. Created only when missing (missing parents U:G 2750); an
-/// existing folder, or a link or file on the way, is the user's and is left alone. Used by user add only.
+/// existing folder, or a link or file on the way, is the user's and is left alone. Not made while
+/// <paramref name="realHome"/> is still a folder (an account adopted with its SSD home): its own ~/.cache comes with
+/// it when user migrate moves it onto /data, and a folder already here would block that move. Used by user add only.
 /// </summary>
-public sealed class PrivateDirItem(string baseDir, string relative, uint uid, uint gid) : Item
+public sealed class PrivateDirItem(string baseDir, string relative, uint uid, uint gid, string? realHome = null) : Item
 {
     public const string HfHome = ".cache/huggingface";
     public override string Id => "user.private-dir";
@@ -154,6 +156,8 @@ public sealed class PrivateDirItem(string baseDir, string relative, uint uid, ui
     /// <summary>The folders to create, outermost first; none when the path exists or something not a folder is on the way.</summary>
     private List<string> ToCreate(EngineContext ctx)
     {
+        try { if (realHome is not null && ctx.Fs.Lstat(realHome) is { IsDir: true }) return []; }
+        catch (SysException) { return []; }
         var missing = new List<string>();
         var path = baseDir;
         foreach (var part in relative.Split('/'))

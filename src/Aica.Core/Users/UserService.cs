@@ -160,7 +160,7 @@ public sealed class UserService(AicaServices s)
         if (spec.Layout == "symlink") // a hybrid home is the user's alone (0750 with their own group)
         {
             var at = items.FindIndex(i => i is TamperScanItem);
-            items.Insert(at < 0 ? items.Count : at, new PrivateDirItem(spec.DataDir, PrivateDirItem.HfHome, (uint)spec.Uid, (uint)sharedGid));
+            items.Insert(at < 0 ? items.Count : at, new PrivateDirItem(spec.DataDir, PrivateDirItem.HfHome, (uint)spec.Uid, (uint)sharedGid, realHome: spec.Home));
         }
         if (key is not null)
         {

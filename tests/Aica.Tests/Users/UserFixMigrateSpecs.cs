@@ -207,6 +207,7 @@ public sealed class UserFixMigrateSpecs
         Directory.CreateDirectory(sb.P("/home/carol/proj/src"));
         File.WriteAllText(sb.P("/home/carol/proj/src/main.py"), "print(1)\n");
         File.WriteAllText(sb.P("/home/carol/.bashrc"), "alias ll='ls -l'\n");
+        Directory.CreateDirectory(sb.P("/home/carol/.cache/pip")); // every real home has one: it must move too
         Tools.Sh($"chown -R 3003:3003 '{sb.P("/home/carol")}'");
         var add = sb.Aica("user", "add", "carol");
         Assert.Equal(1, add.ExitCode); // the home link cannot replace a home with content...
@@ -220,6 +221,7 @@ public sealed class UserFixMigrateSpecs
         Assert.Equal("/data/users/carol", new FileInfo(sb.P("/home/carol")).LinkTarget);
         Assert.Equal("keep me\n", File.ReadAllText(sb.P("/data/users/carol/notes.txt")));
         Assert.Equal("print(1)\n", File.ReadAllText(sb.P("/data/users/carol/proj/src/main.py")));
+        Assert.True(Directory.Exists(sb.P("/data/users/carol/.cache/pip")));
         Assert.StartsWith("alias ll='ls -l'\n", File.ReadAllText(sb.P("/data/users/carol/.bashrc")));
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         Assert.DoesNotContain("FAIL", sb.Aica("doctor", "--user", "carol").StdOut);

@@ -129,7 +129,9 @@ public sealed record GlobalArgs(GlobalOptions Options, string[] Rest, bool Help,
         for (var i = 0; i < args.Length; i++)
         {
             var a = args[i];
-            if (a == "--") { rest.AddRange(args[i..]); break; }
+            // The framework drops what follows "--" without a word ("aica perms -- /data/x" would normalise every
+            // shared root); aica passes nothing through, so it is a usage error.
+            if (a == "--") return new GlobalArgs(o, [], false, false, "'--' is not used by aica (a path that starts with '-' can be given as ./NAME or in full)");
             string? Value(string name)
             {
                 if (a.StartsWith(name + "=")) return a[(name.Length + 1)..];

@@ -35,6 +35,17 @@ public sealed class CliSpecs
         if (args.Length > 1 && AicaApp.Commands.Contains(args[0])) Assert.Contains($"Usage: {args[0]} ", stderr); // the command's own options
     }
 
+    [Theory]
+    [InlineData("recover", "--", "x")]
+    [InlineData("perms", "--", "/data/dataset/x")] // the framework would drop the path and normalise every shared root
+    public void A_double_dash_is_exit_2_never_silently_dropped_arguments(params string[] args)
+    {
+        var (code, stdout, stderr) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("'--' is not used by aica", stderr);
+    }
+
     [Fact]
     public void No_arguments_without_a_terminal_prints_help_and_exits_2()
     {

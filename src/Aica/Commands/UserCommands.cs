@@ -99,7 +99,7 @@ public sealed class UserCommands(CliContext cli)
         return ExitCodes.Ok;
     }
 
-    /// <summary>The registry joined with reality: ok, missing account, id mismatch, unregistered member, orphan data.</summary>
+    /// <summary>The registry joined with reality: ok, missing account, id mismatch, wrong group, not a member, home conflict, unregistered member, orphan data.</summary>
     [Command("user list")]
     public int List()
     {

@@ -198,7 +198,7 @@ public sealed class UserCommands(CliContext cli)
         if (!dryRun)
         {
             var preview = await svc.Run(new MigrateOptions(user, to, rollback, DryRun: true), cancellationToken);
-            if (preview.Steps.Count > 0) Confirm(yes, $"{(rollback ? "roll back" : "migrate")} {user} {preview.From} -> {preview.To}?");
+            if (preview.Steps.Count > 0) Confirm(yes, $"{(rollback ? "roll back" : "migrate")} {user} {FromLabel(preview)} -> {preview.To}?");
         }
         var r = await svc.Run(new MigrateOptions(user, to, rollback, dryRun), cancellationToken);
         var o = cli.Output;
@@ -226,11 +226,14 @@ public sealed class UserCommands(CliContext cli)
             foreach (var x in r.Warnings ?? []) o.Problem("WARN", x);
             foreach (var x in r.Problems) o.Problem("FAIL", x);
             o.Summary(r.Steps.Count == 0 ? $"user migrate {user}: already {r.To}, no changes"
-                : $"user migrate {user}{(r.RolledBack ? " --rollback" : "")}{(dryRun ? " (dry run)" : "")}: {r.From} -> {r.To}" +
+                : $"user migrate {user}{(r.RolledBack ? " --rollback" : "")}{(dryRun ? " (dry run)" : "")}: {FromLabel(r)} -> {r.To}" +
                   (r.Journal is null ? "" : $", journal {r.Journal}") + (r.Problems.Count > 0 ? ", FAILED" : ""));
         }
         return r.ExitCode;
     }
+
+    /// <summary>The same layout on both sides with steps to take: a symlink user whose home is still a real SSD folder.</summary>
+    private static string FromLabel(MigrateResult r) => r.From == r.To && r.Steps.Count > 0 ? $"{r.From} (home still a real folder on the SSD)" : r.From;
 
     /// <summary>Destructive commands ask on a terminal; without one they need --yes (a prompt never hangs).</summary>
     private void Confirm(bool yes, string question)

@@ -218,6 +218,7 @@ public sealed class UserFixMigrateSpecs
 
         var r = sb.Aica("user", "migrate", "carol", "--to", "symlink", "--yes");
         Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("symlink (home still a real folder on the SSD) -> symlink", r.StdOut);
         Assert.Equal("/data/users/carol", new FileInfo(sb.P("/home/carol")).LinkTarget);
         Assert.Equal("keep me\n", File.ReadAllText(sb.P("/data/users/carol/notes.txt")));
         Assert.Equal("print(1)\n", File.ReadAllText(sb.P("/data/users/carol/proj/src/main.py")));

@@ -177,6 +177,7 @@ public sealed class UserFixMigrateSpecs
         Assert.Contains("keep the SSD copy /home/bob/.gitconfig only in the journal", r.StdOut);
         Assert.Equal(UserUnitSpecs.Ed25519 + "\n", File.ReadAllText(sb.P("/data/users/bob/.ssh/authorized_keys")));
         Assert.False(Directory.Exists(sb.P("/data/users/bob/dotfiles")));
+        Assert.Equal("bob:gpu-users 2700 directory", sb.Stat("/data/users/bob/.cache/huggingface")); // as user add would
         Assert.Equal(0, sb.Aica("doctor", "--user", "bob").ExitCode);
         // The journal: a metadata file naming the recorded paths, and the original SSD home copied before anything moved.
         var journal = Directory.GetDirectories(sb.P("/data/admin/backups"), "migrate-bob_*").Single();
@@ -223,6 +224,7 @@ public sealed class UserFixMigrateSpecs
         Assert.Equal("keep me\n", File.ReadAllText(sb.P("/data/users/carol/notes.txt")));
         Assert.Equal("print(1)\n", File.ReadAllText(sb.P("/data/users/carol/proj/src/main.py")));
         Assert.True(Directory.Exists(sb.P("/data/users/carol/.cache/pip")));
+        Assert.Equal("carol:gpu-users 2700 directory", sb.Stat("/data/users/carol/.cache/huggingface")); // as user add would
         Assert.StartsWith("alias ll='ls -l'\n", File.ReadAllText(sb.P("/data/users/carol/.bashrc")));
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         Assert.DoesNotContain("FAIL", sb.Aica("doctor", "--user", "carol").StdOut);

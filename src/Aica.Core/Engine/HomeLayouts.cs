@@ -28,6 +28,8 @@ public sealed class SymlinkLayout : IHomeLayout
         yield return new LinkItem(u.Home, u.DataDir);
         foreach (var i in Users.UserHome.PersistentDirs(u, u.DataDir)) yield return i;
         foreach (var i in Users.UserHome.Blocks(u, config, u.DataDir)) yield return i;
+        // The home is the group-readable data dir: the HuggingFace token needs a private folder (made when missing).
+        yield return new Users.PrivateDirItem(u.DataDir, Users.PrivateDirItem.HfHome, (uint)u.Uid, (uint)u.SharedGid, realHome: u.Home);
         yield return new Users.TamperScanItem(u.Name, [u.DataDir]);
     }
 

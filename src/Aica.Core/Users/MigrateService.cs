@@ -197,8 +197,8 @@ public sealed partial class MigrateService(AicaServices s)
         }
         if (clash.Count > 0) throw AicaException.Refused($"already exist in {u.DataDir}: {string.Join(", ", clash)}; move them aside, then migrate");
         foreach (var (_, to) in plan.Moves) Add(recs, s.Fs, to);
-        // The private HuggingFace home (2700) user add makes for symlink users is made by ApplyAndVerify too: recorded
-        // when missing so a rollback takes it away (inside a .cache the move brings, it goes along with that one).
+        // The symlink layout's private HuggingFace home (2700) is made by ApplyAndVerify: recorded when missing so a
+        // rollback takes it away (inside a .cache the move brings, it goes along with that one).
         var cache = $"{u.DataDir}/.cache";
         if (plan.Moves.All(m => m.To != cache))
         {
@@ -220,8 +220,6 @@ public sealed partial class MigrateService(AicaServices s)
         registry.Upsert(entry);
         var state = s.Builder(config).Build(registry, s.Accounts.Load(), null, [entry.Name]);
         var units = state.Units.Where(u => u.User == entry.Name).ToList();
-        if (target.Layout == "symlink" && units.Count > 0) // what user add gives a symlink user: a private HuggingFace home
-            units[^1] = units[^1] with { Items = [.. units[^1].Items, new PrivateDirItem(target.DataDir, PrivateDirItem.HfHome, (uint)target.Uid, (uint)target.SharedGid, realHome: target.Home)] };
         var engine = new StateEngine(s.Context(config));
         var applied = await engine.Apply(new DesiredState(units, []), ct).ConfigureAwait(false);
         var problems = applied.Actions.Where(a => !a.Ok && a.Drift.Severity == CheckStatus.Fail).Select(a => a.Error!).ToList();

@@ -139,12 +139,12 @@ public sealed class SkelItem(string persistentBase, string homeBase, IReadOnlySe
 }
 
 /// <summary>
-/// A folder for secrets made private (2700) when a user is added: under the symlink layout /data/users/U is readable
-/// by the group (2750) and members' umask is 002, so the HuggingFace token huggingface_hub writes into
-/// ~/.cache/huggingface would be readable by every member. Created only when missing (missing parents U:G 2750); an
-/// existing folder, or a link or file on the way, is the user's and is left alone. Not made while
+/// A private folder (2700) for secrets in the symlink layout: /data/users/U is readable by the group (2750) and
+/// members' umask is 002, so the HuggingFace token huggingface_hub writes into ~/.cache/huggingface would be readable
+/// by every member. Created only when missing (missing parents U:G 2750); an existing folder, or a link or file on
+/// the way, is the user's and is left alone (a WARN until then, never a failure). Not made while
 /// <paramref name="realHome"/> is still a folder (an account adopted with its SSD home): its own ~/.cache comes with
-/// it when user migrate moves it onto /data, and a folder already here would block that move. Used by user add only.
+/// it when user migrate moves it onto /data, and a folder already here would block that move.
 /// </summary>
 public sealed class PrivateDirItem(string baseDir, string relative, uint uid, uint gid, string? realHome = null) : Item
 {
@@ -174,7 +174,7 @@ public sealed class PrivateDirItem(string baseDir, string relative, uint uid, ui
     }
 
     public override Drift? Check(EngineContext ctx) =>
-        ToCreate(ctx).Count == 0 ? null : new Drift($"{Subject} is missing", "aica user add creates it private");
+        ToCreate(ctx).Count == 0 ? null : new Drift($"{Subject} is missing", "aica recover creates it private", Severity: CheckStatus.Warn);
 
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {

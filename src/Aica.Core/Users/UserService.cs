@@ -157,11 +157,6 @@ public sealed class UserService(AicaServices s)
         var firstBlock = items.FindIndex(i => i is ManagedBlockItem);
         items.Insert(firstBlock < 0 ? items.Count : firstBlock,
             new SkelItem(dotBase, homeBase, HybridLayout.Managed(config).ToHashSet(), (uint)spec.Uid, (uint)sharedGid, (uint)spec.Gid));
-        if (spec.Layout == "symlink") // a hybrid home is the user's alone (0750 with their own group)
-        {
-            var at = items.FindIndex(i => i is TamperScanItem);
-            items.Insert(at < 0 ? items.Count : at, new PrivateDirItem(spec.DataDir, PrivateDirItem.HfHome, (uint)spec.Uid, (uint)sharedGid, realHome: spec.Home));
-        }
         if (key is not null)
         {
             var scan = items.FindIndex(i => i is TamperScanItem);

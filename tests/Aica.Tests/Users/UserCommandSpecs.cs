@@ -225,6 +225,26 @@ public sealed class UserCommandSpecs
     }
 
     [Fact]
+    public void Recover_gives_existing_symlink_users_the_private_huggingface_folder_and_leaves_a_users_own_cache_link_alone()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("alice", 3981);
+        sb.AddUser("carol", 3982);
+        sb.AddUser("bob", 3983, layout: "hybrid");
+        Directory.CreateDirectory(sb.P("/data/users/carol"));
+        File.CreateSymbolicLink(sb.P("/data/users/carol/.cache"), "/tmp/carol-cache"); // carol keeps her cache on the SSD
+        var r = sb.Aica("recover");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("alice:gpu-users 2700 directory", sb.Stat("/data/users/alice/.cache/huggingface"));
+        Assert.Equal("/tmp/carol-cache", new FileInfo(sb.P("/data/users/carol/.cache")).LinkTarget);
+        Assert.False(Directory.Exists(sb.P("/data/users/bob/.cache"))); // a hybrid home is the user's alone already
+        var steady = JsonDocument.Parse(sb.Aica("recover", "--dry-run", "--json").StdOut).RootElement;
+        Assert.Equal(0, steady.GetProperty("actions").GetArrayLength()); // steady: nothing left to do
+    }
+
+    [Fact]
     public void Add_adopts_an_existing_account_without_changing_uid_password_or_shell()
     {
         Require.Root();

@@ -30,7 +30,7 @@ public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<F
         ct.ThrowIfCancellationRequested();
         if (Sys.LstatAt(src.Fd, zname, display) is not { } st) return; // removed meanwhile
         dev ??= st.Dev;
-        if (st.IsDir && st.Dev != dev) throw new SysException(EXDEV, "copy (another file system is mounted here: unmount it first)", display);
+        if (st.IsDir && st.Dev != dev) throw SafeTree.MountedInside("copy", display);
         if (st.IsDir && depth >= SafeTree.MaxDepth) throw SafeTree.TooDeep("copy", display);
         var existing = Sys.LstatAt(dst.Fd, zname, display);
         if (existing is { } ex && !(st.IsDir && ex.IsDir))

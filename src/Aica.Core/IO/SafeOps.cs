@@ -85,6 +85,9 @@ public static class SafeOps
         return changed ? Result.Changed : Result.Unchanged;
     }
 
+    /// <summary>Whether a name is valid UTF-8, so that a path string can name it and give back the same bytes.</summary>
+    public static bool IsUtf8(ReadOnlySpan<byte> name) => System.Text.Unicode.Utf8.IsValid(name);
+
     /// <summary>
     /// A name for humans: UTF-8 as is; control characters (C0, DEL and the C1 range U+0080–U+009F, whose U+009B is a
     /// CSI to some terminals) and invalid bytes escaped, so a name or link target a member chose never drives the

@@ -18,6 +18,10 @@ public sealed class SafeTree(RootedFs fs)
     internal static SysException TooDeep(string what, string display) =>
         new(Flags.ENAMETOOLONG, $"{what} (nested more than {MaxDepth} levels deep: not entered)", display);
 
+    /// <summary>A whole-tree copy or removal never enters a file system mounted inside the tree (SPEC §6.2).</summary>
+    internal static SysException MountedInside(string what, string display) =>
+        new(EXDEV, $"{what} (another file system is mounted here: unmount it first)", display);
+
     /// <summary>Entries that are neither file, directory nor link (FIFOs, sockets, devices): not copied, listed here.</summary>
     public List<string> Skipped { get; } = [];
 
@@ -74,7 +78,7 @@ public sealed class SafeTree(RootedFs fs)
 
     /// <summary>The rooted path of a child, or null when its name is not UTF-8 (a path string cannot name it).</summary>
     private static string? Child(string? dstPath, byte[] name) =>
-        dstPath is not null && Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(name)).AsSpan().SequenceEqual(name) ? $"{dstPath}/{Encoding.UTF8.GetString(name)}" : null;
+        dstPath is not null && SafeOps.IsUtf8(name) ? $"{dstPath}/{Encoding.UTF8.GetString(name)}" : null;
 
     /// <summary>One entry; <paramref name="dev"/> is the source tree's file system (null at the top): a mount inside
     /// the tree fails the copy rather than pull another file system into a backup that a move then deletes.</summary>
@@ -82,7 +86,7 @@ public sealed class SafeTree(RootedFs fs)
     {
         var st = Sys.LstatAt(srcDir.Fd, srcName, display) ?? throw new SysException(ENOENT, "stat", display);
         dev ??= st.Dev;
-        if (st.IsDir && st.Dev != dev) throw new SysException(EXDEV, "copy (another file system is mounted here: unmount it first)", display);
+        if (st.IsDir && st.Dev != dev) throw MountedInside("copy", display);
         if (st.IsLink)
         {
             var target = Sys.ReadLinkAt(srcDir.Fd, srcName, display) ?? throw new SysException(ENOENT, "readlink", display);
@@ -146,7 +150,7 @@ public sealed class SafeTree(RootedFs fs)
         if (st is null) return;
         if (st.Value.IsDir)
         {
-            if (st.Value.Dev != dev) throw new SysException(EXDEV, "remove (another file system is mounted here: unmount it first)", display);
+            if (st.Value.Dev != dev) throw MountedInside("remove", display);
             if (depth >= MaxDepth) throw TooDeep("remove", display);
             using (var d = Sys.OpenAt(dir.Fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display))
             {
@@ -193,7 +197,7 @@ public sealed class SafeTree(RootedFs fs)
     {
         using var fd = fs.TryOpenDir(dir, out _);
         if (fd is null) return [];
-        return Sys.ReadDir(fd, fs.Host(dir)).Where(e => !Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(e.Name)).AsSpan().SequenceEqual(e.Name))
+        return Sys.ReadDir(fd, fs.Host(dir)).Where(e => !SafeOps.IsUtf8(e.Name))
             .Select(e => SafeOps.Escape(e.Name)).OrderBy(n => n, StringComparer.Ordinal).ToList();
     }
 

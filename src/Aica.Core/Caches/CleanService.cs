@@ -244,18 +244,13 @@ public sealed class CleanService(AicaServices s)
     }
 
     /// <summary>
-    /// The first directory above <paramref name="root"/>, or directory or file in it, that is not root's or that its
-    /// group or others may write; null when only root can change the tree. Links are not followed (their targets are
-    /// checked where they lie, if inside).
+    /// The first directory above <paramref name="root"/> where a non-root user could swap it, or directory or file in
+    /// it that is not root's or that its group or others may write; null when only root can change the tree. Links are
+    /// not followed (their targets are checked where they lie, if inside).
     /// </summary>
     private string? ChangeableByOthers(string root)
     {
-        var dir = "";
-        foreach (var part in root.Split('/', StringSplitOptions.RemoveEmptyEntries).SkipLast(1))
-        {
-            dir += "/" + part;
-            if (s.Fs.Lstat(dir) is not { } st || !RootOnly(st)) return dir;
-        }
+        if (s.Fs.WritableAncestor(root) is { } above) return above;
         using var fd = s.Fs.OpenDir(root);
         var finder = new OpenFinder();
         TreeWalker.Default().Walk(fd, root, finder);

@@ -103,7 +103,7 @@ public sealed class MirrorService(AicaServices s)
             runAs = db.UserById((int)st.Uid)?.Name ?? $"uid {st.Uid}";
             prefix.AddRange([setpriv, $"--reuid={st.Uid}", $"--regid={st.Gid}", $"--groups={gid}", "--"]);
         }
-        else if (WritableAncestor(p.Legacy) is { } above)
+        else if (s.Fs.WritableAncestor(p.Legacy) is { } above)
         {
             // rsync is given a path: whoever can rename an entry of a directory above could swap the legacy
             // directory for a link between this check and rsync's run, and root would write where it points.
@@ -168,25 +168,6 @@ public sealed class MirrorService(AicaServices s)
         var r = await s.Runner.RunAsync(program, all, ct).ConfigureAwait(false);
         if (r.ExitCode is not (0 or Partial or Vanished)) return -1;
         return r.StdOut.Split('\n').Count(l => l.Length > 0 && l != "./" && !l.StartsWith("deleting ./"));
-    }
-
-    /// <summary>
-    /// The first directory above <paramref name="path"/> in which a non-root user could rename or replace the next
-    /// component, or null: not root-owned, or group/world-writable without the sticky bit protecting a root-owned entry.
-    /// </summary>
-    private string? WritableAncestor(string path)
-    {
-        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        var dir = "/";
-        foreach (var part in parts)
-        {
-            var next = dir == "/" ? "/" + part : dir + "/" + part;
-            if (s.Fs.Lstat(dir) is not { } st || s.Fs.Lstat(next) is not { } child) return dir;
-            var open = (st.Perm & 0x12) != 0 && !((st.Perm & S_ISVTX) != 0 && child.Uid == 0);
-            if (st.Uid != 0 || open) return dir;
-            dir = next;
-        }
-        return null;
     }
 
     /// <summary>The first directory of the tree (or the tree itself) that a non-root user can write, or null.</summary>

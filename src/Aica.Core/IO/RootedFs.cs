@@ -95,6 +95,25 @@ public sealed class RootedFs : IDisposable
     }
 
     /// <summary>
+    /// The first directory above <paramref name="path"/> in which a non-root user could rename or replace the next
+    /// component, or null: not root-owned, or group/world-writable without the sticky bit protecting a root-owned entry.
+    /// </summary>
+    public string? WritableAncestor(string path)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var dir = "/";
+        foreach (var part in parts)
+        {
+            var next = dir == "/" ? "/" + part : dir + "/" + part;
+            if (Lstat(dir) is not { } st || Lstat(next) is not { } child) return dir;
+            var open = (st.Perm & 0x12) != 0 && !((st.Perm & S_ISVTX) != 0 && child.Uid == 0);
+            if (st.Uid != 0 || open) return dir;
+            dir = next;
+        }
+        return null;
+    }
+
+    /// <summary>
     /// A link's target for messages: escaped (<see cref="SafeOps.Escape"/>), since whoever planted the link chose it
     /// and it must not reach an admin's terminal or a log as control characters. Never compare with it.
     /// </summary>

@@ -106,11 +106,8 @@ public sealed partial class MigrateService(AicaServices s)
     /// A move between the SSD and /data copies, then deletes the original: what a running process of the user writes
     /// meanwhile (a training log, an editor's save) would go with it, and its working directory would vanish.
     /// </summary>
-    private static void RefuseRunning(UserSpec u)
-    {
-        if (UserService.ProcessesOf(u.Uid) is { Count: > 0 } procs)
-            throw AicaException.Refused($"{u.Name} has {procs.Count} running process(es) (pid {string.Join(", ", procs.Take(5))}): what they write while files move would be lost; log them out first");
-    }
+    private static void RefuseRunning(UserSpec u) =>
+        UserService.RefuseBusy(u.Name, u.Uid, "what they write while files move would be lost; log them out first");
 
     private sealed record Plan(List<Record> Records, List<string> Mkdirs, List<(string From, string To)> Moves, List<string> Removes)
     {

@@ -180,8 +180,7 @@ public sealed class UserService(AicaServices s)
         var uid = live?.Uid ?? reg?.Uid;
         if (uid is < Names.MinUid) throw AicaException.Refused($"{o.Name} is a system account (uid {uid}): not removed");
         if (IsInvoker(o.Name, uid)) throw AicaException.Refused($"{o.Name} is the admin running this command: not removed");
-        if (!o.Force && uid is { } pu && ProcessesOf(pu) is { Count: > 0 } procs)
-            throw AicaException.Refused($"{o.Name} has {procs.Count} running process(es) (pid {string.Join(", ", procs.Take(5))}): log them out first, or --force");
+        if (!o.Force && uid is { } pu) RefuseBusy(o.Name, pu, "log them out first, or --force");
 
         var steps = new List<string>();
         var tree = new SafeTree(s.Fs);
@@ -251,6 +250,13 @@ public sealed class UserService(AicaServices s)
         try { return long.TryParse(File.ReadAllText("/proc/self/loginuid").Trim(), out var l) && l != uint.MaxValue ? l : null; }
         catch (IOException) { return null; }
         catch (UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>Exit 3 while the user has processes (what they write while aica removes or moves files would be lost).</summary>
+    public static void RefuseBusy(string name, int uid, string advice)
+    {
+        if (ProcessesOf(uid) is { Count: > 0 } procs)
+            throw AicaException.Refused($"{name} has {procs.Count} running process(es) (pid {string.Join(", ", procs.Take(5))}): {advice}");
     }
 
     /// <summary>Processes whose real or effective uid is <paramref name="uid"/> (from /proc; no NSS).</summary>

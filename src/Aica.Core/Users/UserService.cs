@@ -292,6 +292,7 @@ public sealed class UserService(AicaServices s)
         var db = s.Accounts.Load();
         var registry = s.Registry.Load();
         var rows = new List<UserRow>();
+        EngineContext? ctx = null;
         foreach (var e in registry.Users)
         {
             var live = db.User(e.Name);
@@ -303,10 +304,11 @@ public sealed class UserService(AicaServices s)
                 rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, e.Layout, "wrong-group", $"registered in {e.Group}, server group is {config.Group}"));
             else if (!db.IsMember(e.Name, config.Group))
                 rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, e.Layout, "not-member", $"not in {config.Group}: aica recover adds it"));
-            else if ((e.Layout ?? config.DefaultLayout) == "symlink" && s.Fs.Lstat($"/home/{e.Name}") is { IsDir: true }
-                     && new SafeTree(s.Fs).List($"/home/{e.Name}").Count > 0) // an empty one recover replaces by itself
-                rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, "symlink", "home-conflict",
-                    $"/home/{e.Name} is a real directory, not the link to /data: aica user migrate {e.Name} --to symlink moves it onto /data"));
+            // The engine's own home-link check: a home with files where the link belongs is a conflict recover cannot
+            // resolve (an empty one it replaces by itself).
+            else if ((e.Layout ?? config.DefaultLayout) == "symlink"
+                     && new LinkItem($"/home/{e.Name}", $"/data/users/{e.Name}").Check(ctx ??= s.Context(config)) is { Conflict: true } home)
+                rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, "symlink", "home-conflict", $"{home.Summary}; fix: {home.Fix}"));
             else
                 rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, e.Layout ?? config.DefaultLayout, "ok", e.IsLegacy ? "legacy line (upgraded at next recover)" : ""));
         }

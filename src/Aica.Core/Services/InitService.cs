@@ -72,11 +72,7 @@ public sealed class InitService(AicaServices s)
     /// <summary>Copies the previous aica.toml byte for byte to <c>BACKUPS/init_TS[-N]/aica.toml</c> (a folder no earlier run used).</summary>
     private string KeepPrevious(AicaConfig config, byte[] previous)
     {
-        var stamp = s.Clock.Stamp();
-        var dir = $"{config.BackupDir}/init_{stamp}";
-        for (var i = 2; s.Fs.Lstat(dir) is not null; i++) dir = $"{config.BackupDir}/init_{stamp}-{i}";
-        s.Fs.EnsureParents(dir);
-        s.Fs.Mkdir(dir, O(700), 0, 0);
+        var dir = BackupDirs.Make(s.Fs, config.BackupDir, "init", s.Clock, unique: true);
         s.Fs.WriteAtomic($"{dir}/aica.toml", previous, O(644));
         return $"{dir}/aica.toml";
     }

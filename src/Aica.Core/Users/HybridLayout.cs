@@ -81,17 +81,8 @@ public static class UserHome
     public static string BackupDir(EngineContext ctx, string backups, string kind, string user) => BackupDir(ctx.Fs, backups, kind, user, ctx.Clock);
 
     /// <summary><paramref name="unique"/>: a new folder even within the same second (a journal is never shared).</summary>
-    public static string BackupDir(RootedFs fs, string backups, string kind, string user, Clock clock, bool unique = false)
-    {
-        var dir = $"{backups}/{kind}-{user}_{clock.Stamp()}";
-        for (var i = 2; unique && fs.Lstat(dir) is not null; i++) dir = $"{backups}/{kind}-{user}_{clock.Stamp()}-{i}";
-        if (fs.Lstat(dir) is null)
-        {
-            fs.EnsureParents(dir);
-            fs.Mkdir(dir, O(700), 0, 0);
-        }
-        return dir;
-    }
+    public static string BackupDir(RootedFs fs, string backups, string kind, string user, Clock clock, bool unique = false) =>
+        Services.BackupDirs.Make(fs, backups, $"{kind}-{user}", clock, unique);
 }
 
 /// <summary>

@@ -156,7 +156,8 @@ public sealed class PrivateDirItem(string baseDir, string relative, uint uid, ui
     /// <summary>The folders to create, outermost first; none when the path exists or something not a folder is on the way.</summary>
     private List<string> ToCreate(EngineContext ctx)
     {
-        try { if (realHome is not null && ctx.Fs.Lstat(realHome) is { IsDir: true }) return []; }
+        // Steady state (every boot, every symlink user): the folder is there, one lstat. A link on the way throws: left alone.
+        try { if (ctx.Fs.Lstat(Subject) is not null || (realHome is not null && ctx.Fs.Lstat(realHome) is { IsDir: true })) return []; }
         catch (SysException) { return []; }
         var missing = new List<string>();
         var path = baseDir;

@@ -56,16 +56,18 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
         return new DesiredState(units, problems);
     }
 
+    /// <summary>SPEC §3: the root:root directories of /data and their modes.</summary>
+    public static readonly IReadOnlyList<(string Path, uint Mode)> FixedDirs =
+    [
+        ("/data", O(755)), ("/data/bin", O(755)), ("/data/config", O(755)), ("/data/admin", O(750)), ("/data/admin/backups", O(750)),
+        ("/data/admin/reports", O(750)), ("/data/admin/log", O(750)), ("/data/apps", O(755)), ("/data/users", O(755)),
+    ];
+
     /// <summary>SPEC §3, top levels only: recursive repair is aica perms.</summary>
     public IEnumerable<Item> TreeItems(uint gid, string? selfExe)
     {
-        var fixedDirs = new List<(string Path, uint Mode)>
-        {
-            ("/data", O(755)), ("/data/bin", O(755)), ("/data/config", O(755)), ("/data/admin", O(750)), ("/data/admin/backups", O(750)),
-            ("/data/admin/reports", O(750)), ("/data/admin/log", O(750)), ("/data/apps", O(755)), ("/data/users", O(755)),
-        };
         var all = new SortedDictionary<string, Item>(StringComparer.Ordinal);
-        foreach (var (p, m) in fixedDirs) all[p] = new DirItem(p, 0, 0, m);
+        foreach (var (p, m) in FixedDirs) all[p] = new DirItem(p, 0, 0, m);
         if (config.BackupDir != "/data/admin/backups") all[config.BackupDir] = new DirItem(config.BackupDir, 0, 0, O(750));
         foreach (var (p, m) in config.SharedRoots)
         {

@@ -100,8 +100,10 @@ public sealed class AicaServices : IDisposable
     {
         try
         {
-            // Before init made it, /data/admin is made 0750 as init would (EnsureParents makes plain 0755 folders).
-            if (Fs.Lstat("/data/admin") is null) Fs.Mkdir("/data/admin", Native.Perms.O(750), 0, 0);
+            // Before init made them, the log's folders get init's modes (EnsureParents would make plain 0755 ones).
+            if (Fs.Lstat("/data/admin/log") is null)
+                foreach (var (dir, mode) in DesiredStateBuilder.FixedDirs.Where(d => d.Path is "/data/admin" or "/data/admin/log"))
+                    if (Fs.Lstat(dir) is null) Fs.Mkdir(dir, mode, 0, 0);
             Fs.AppendLine($"/data/admin/log/aica.log", $"{Clock.LogTime()} {kind}: {line}");
         }
         catch (Exception e) when (e is Native.SysException or IOException or ArgumentException) { /* logging never fails a command */ }

@@ -30,6 +30,7 @@ public sealed class CleanSpecs
         doc.GetProperty("targets").EnumerateArray().Single(t => t.GetProperty("target").GetString() == name
             && (user is null || t.GetProperty("user").GetString() == user));
 
+    [Trait("level", "blackbox")]
     [Theory]
     [InlineData("clean", "--older-than", "-1")]
     [InlineData("clean", "--older-than", "abc")]
@@ -57,6 +58,7 @@ public sealed class CleanSpecs
         Assert.Equal(before, Tools.Sh($"find '{sb.P("/data")}' '{sb.P("/var/log")}' -printf '%p %s %T@\\n' | sort").StdOut);
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Torch_hub_replaced_by_a_link_to_etc_victim_is_removed_as_a_link_and_the_victim_is_intact()
     {
@@ -74,6 +76,7 @@ public sealed class CleanSpecs
         Assert.Empty(Directory.GetFileSystemEntries(sb.P("/data/models/torch")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void A_cache_root_replaced_by_a_link_fails_that_target_and_nothing_outside_changes()
     {
@@ -93,6 +96,7 @@ public sealed class CleanSpecs
         Assert.False(File.Exists(sb.P("/data/models/comfyui/x.safetensors")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void All_goes_on_past_a_missing_conda_reports_each_target_and_exits_1()
     {
@@ -117,6 +121,7 @@ public sealed class CleanSpecs
         Assert.Contains("clean: conda pip uv npm torch hf comfyui flux", File.ReadAllText(sb.P("/data/admin/log/aica.log")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Conda_runs_the_configured_conda_with_the_shared_package_cache()
     {
@@ -142,6 +147,7 @@ public sealed class CleanSpecs
         Assert.True(Target(Json(r), "conda").GetProperty("bytes_freed").GetInt64() >= 30000);
     }
 
+    [Trait("level", "blackbox")]
     [Theory]
     [InlineData("chmod g+w '{0}/lib/site.py'")]
     [InlineData("chown 3001 '{0}/bin'")]
@@ -164,6 +170,7 @@ public sealed class CleanSpecs
         Assert.False(File.Exists(sb.P("/run/conda-called")), "conda must not have run");
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Older_than_keeps_what_was_used_recently_and_user_restricts_to_one_user()
     {
@@ -187,6 +194,7 @@ public sealed class CleanSpecs
         Assert.True(File.Exists(sb.P("/data/users/bob/.cache/pip/http/old/a")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void A_users_cache_dir_planted_as_a_link_fails_that_user_only()
     {
@@ -205,6 +213,7 @@ public sealed class CleanSpecs
         Assert.False(File.Exists(sb.P("/data/users/bob/.cache/uv/x")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Nfs_busy_files_are_skipped_and_counted_and_hard_links_to_outside_files_only_lose_their_name()
     {
@@ -223,6 +232,7 @@ public sealed class CleanSpecs
         Assert.Equal("secret", File.ReadAllText(sb.P("/data/admin/victim")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void A_uv_cache_whose_lock_another_process_holds_is_skipped_and_its_lock_file_is_never_removed()
     {
@@ -245,6 +255,7 @@ public sealed class CleanSpecs
         Assert.True(File.Exists(lockPath), "the lock file stays: a uv starting meanwhile locks the same inode");
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Hf_through_the_cli_removes_a_detached_revision_without_following_its_planted_link()
     {
@@ -281,6 +292,7 @@ public sealed class CleanSpecs
         Assert.Equal("current", File.ReadAllText(Path.Combine(repo, "snapshots", c1, "model.bin")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Hf_with_older_than_also_ages_out_the_datasets_cache_and_keeps_it_without()
     {
@@ -297,6 +309,7 @@ public sealed class CleanSpecs
         Assert.True(File.Exists(sb.P("/data/models/huggingface/datasets/token")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Nesting_deeper_than_the_limit_is_reported_and_left_while_the_rest_is_cleaned()
     {
@@ -312,6 +325,7 @@ public sealed class CleanSpecs
         Assert.False(File.Exists(sb.P("/data/models/flux/shallow.bin")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Clean_refuses_when_data_is_not_mounted()
     {
@@ -325,6 +339,7 @@ public sealed class CleanSpecs
 /// <summary>The sudoers drop-in and cron file init writes for the caches.</summary>
 public sealed class CacheShimSpecs
 {
+    [Trait("level", "blackbox")]
     [Fact]
     public void Sudoers_allows_members_only_exact_safe_forms_and_visudo_accepts_it()
     {
@@ -345,6 +360,7 @@ public sealed class CacheShimSpecs
         finally { File.Delete(f); }
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void Cron_runs_the_daily_clean_and_hourly_disk_as_root_into_the_persistent_log()
     {

@@ -6,6 +6,7 @@ using Aica.Tests.Infra;
 namespace Aica.Tests.Caches;
 
 /// <summary>Black-box <c>aica disk</c> and <c>aica du</c> on a sandbox server.</summary>
+[Trait("level", "blackbox")]
 public sealed class DiskDuSpecs
 {
     private static Sandbox Server()

@@ -94,6 +94,7 @@ public sealed class GeneratedHub
     }
 }
 
+[Trait("level", "unit")]
 public sealed class HfCacheSpecs : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("aica-hf-").FullName;

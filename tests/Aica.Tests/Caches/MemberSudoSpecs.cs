@@ -3,6 +3,7 @@ using Aica.Tests.Infra;
 namespace Aica.Tests.Caches;
 
 /// <summary>End to end on a simulated server: a real member runs the sudoers forms init installed, with real sudo.</summary>
+[Trait("level", "sim")]
 public sealed class MemberSudoSpecs
 {
     private const string Setup = """

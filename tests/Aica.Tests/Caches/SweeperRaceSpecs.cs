@@ -9,6 +9,7 @@ namespace Aica.Tests.Caches;
 /// A member swaps a cache directory for a link to a tree outside while clean is sweeping (root, no kernel protection:
 /// fs.protected_symlinks is 0 here): at the moment before the directory is opened, and between its sweep and its removal.
 /// </summary>
+[Trait("level", "unit")]
 public sealed class SweeperRaceSpecs : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("aica-sweep-race-").FullName;

@@ -5,6 +5,7 @@ namespace Aica.Tests.Data;
 
 /// <summary>The perms and data commands' command line, in-process (help, unknown options, refusal before any change).</summary>
 [Collection("cli")]
+[Trait("level", "inproc")]
 public sealed class DataCliSpecs
 {
     private static (int Code, string Out, string Err) Run(params string[] args)

@@ -7,6 +7,7 @@ namespace Aica.Tests.Data;
 /// an admin upload with the wrong owner, a legacy path, an orphan; after perms/fix/mirror/orphans the members
 /// can read everything as themselves (setpriv --init-groups through the real /etc/group).
 /// </summary>
+[Trait("level", "sim")]
 public sealed class DataEndToEndSpecs
 {
     [Fact]

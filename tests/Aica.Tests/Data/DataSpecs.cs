@@ -44,6 +44,7 @@ public sealed class DataSpecs : IDisposable
 
     // ---- list ----
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void List_gives_the_spec_json_shape_with_du_sizes_and_who_can_read()
     {
@@ -74,6 +75,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Contains("data list: 3 datasets", human.StdOut);
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void List_shows_odd_dataset_names_escaped()
     {
@@ -99,6 +101,7 @@ public sealed class DataSpecs : IDisposable
         Tools.Sh($"chown -R 3999:3999 '{_sb.P("/data/users/ghost")}'; mkfifo '{_sb.P("/data/users/ghost/fifo")}'");
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Orphans_are_found_and_remove_needs_yes()
     {
@@ -116,6 +119,7 @@ public sealed class DataSpecs : IDisposable
         Assert.True(Directory.Exists(_sb.P("/data/users/ghost")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Data_of_an_account_whose_name_aica_would_not_create_is_not_an_orphan()
     {
@@ -132,6 +136,7 @@ public sealed class DataSpecs : IDisposable
         Assert.DoesNotContain("john.doe", _sb.Aica("doctor").StdOut.Split('\n').Where(l => l.Contains("users.orphans")).FirstOrDefault() ?? "");
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Orphans_with_odd_names_are_shown_escaped_and_moved_with_their_exact_names()
     {
@@ -148,6 +153,7 @@ public sealed class DataSpecs : IDisposable
         Assert.True(Directory.Exists(Path.Combine(backup, "new\nline")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Remove_on_the_same_file_system_is_a_rename_with_a_manifest()
     {
@@ -164,6 +170,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Contains("orphans: moved /data/users/ghost", File.ReadAllText(_sb.P("/data/admin/log/aica.log")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Remove_to_another_file_system_copies_verifies_then_deletes()
     {
@@ -180,6 +187,7 @@ public sealed class DataSpecs : IDisposable
         Assert.False(Directory.Exists(_sb.P("/data/users/ghost")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void An_orphan_with_a_file_system_mounted_inside_is_kept_whole_and_the_mount_untouched()
     {
@@ -197,6 +205,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("", Tools.Sh($"find '{_sb.P("/data/admin/backups")}' -name other-disk.txt").StdOut);
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void Removing_a_tree_never_enters_a_file_system_mounted_inside_it()
     {
@@ -211,6 +220,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("kept", File.ReadAllText(top + "/a/b/keep.txt"));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_folder_chain_deeper_than_the_limit_stops_copy_and_removal_with_an_error_instead_of_a_crash()
     {
@@ -230,6 +240,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("still here", File.ReadAllText(Path.Combine(top, chain, "bottom.txt")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void A_copy_that_fails_half_way_is_removed_and_the_original_kept()
     {
@@ -246,6 +257,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Empty(Directory.GetDirectories(_sb.P("/data/admin/backups"), "ghost", SearchOption.AllDirectories)); // the partial copy is gone
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void A_full_backup_target_removes_nothing_and_exits_1()
     {
@@ -259,6 +271,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal(before, Tools.Sh($"cd '{_sb.P("/data/users")}' && find . -printf '%s %p\\n' | sort").StdOut);
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void A_read_only_backup_target_removes_nothing_and_exits_1()
     {
@@ -274,6 +287,7 @@ public sealed class DataSpecs : IDisposable
 
     // ---- mirror ----
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Mirror_keeps_a_root_owned_legacy_path_in_step_without_making_it_member_writable()
     {
@@ -299,6 +313,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("in_step", Json(again).GetProperty("mirrors")[0].GetProperty("state").GetString());
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Mirror_keeps_what_it_replaces_or_deletes_in_the_legacy_path_in_a_backup()
     {
@@ -332,6 +347,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("2", Found("edited in the old place"));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Mirror_refuses_a_root_owned_destination_members_can_write_and_writes_a_member_owned_one_as_its_owner()
     {
@@ -347,6 +363,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("3001", Tools.Sh($"stat -c %u '{_sb.P("/opt/mine/Benchmark/b.csv")}'").StdOut.Trim());
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Mirror_refuses_a_root_owned_legacy_path_in_a_directory_members_can_write()
     {
@@ -364,6 +381,7 @@ public sealed class DataSpecs : IDisposable
         Assert.True(File.Exists(_sb.P("/opt/sticky/shared/Benchmark/b.csv")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Mirror_link_merges_the_extra_content_keeps_the_old_directory_and_links()
     {
@@ -390,6 +408,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("already_linked", Json(again).GetProperty("mirrors")[0].GetProperty("state").GetString());
     }
 
+    [Trait("level", "blackbox")]
     [Theory]
     [InlineData("relative/path")]
     [InlineData("/data/dataset")]
@@ -402,6 +421,7 @@ public sealed class DataSpecs : IDisposable
 
     // ---- verify ----
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Verify_runs_as_each_member_and_names_the_blocking_component()
     {
@@ -426,6 +446,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal(0, _sb.Aica("data", "verify").ExitCode); // after the fix the kernel lets every member read everything
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Verify_reports_a_dataset_whose_name_cannot_be_passed_to_the_check_and_checks_the_rest()
     {
@@ -439,6 +460,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Contains("not valid UTF-8", bad.GetProperty("error").GetString());
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Doctor_counts_cache_entries_members_cannot_write()
     {
@@ -456,6 +478,7 @@ public sealed class DataSpecs : IDisposable
 
     // ---- report ----
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Report_writes_text_and_json_and_doctor_shows_its_age()
     {

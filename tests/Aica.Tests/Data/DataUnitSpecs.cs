@@ -4,6 +4,7 @@ using Aica.Data;
 namespace Aica.Tests.Data;
 
 /// <summary>Input validation of perms paths and mirror entries, and the report-age wording: pure functions.</summary>
+[Trait("level", "unit")]
 public sealed class DataUnitSpecs
 {
     private static readonly AicaConfig Config = new();

@@ -8,6 +8,7 @@ using static Aica.Native.Perms;
 namespace Aica.Tests.Data;
 
 /// <summary>The reusable normaliser on real trees (SPEC §3 modes, §6.1–2 link safety), in-process, as root.</summary>
+[Trait("level", "unit")]
 public sealed class NormaliserSpecs : IDisposable
 {
     private const uint G = 2500, Member = 3001, Stranger = 4444;

@@ -4,6 +4,7 @@ using Aica.Tests.Infra;
 namespace Aica.Tests.Data;
 
 /// <summary>aica perms and aica data fix, black-box on a sandbox server (dist/aica --root, tmpfs /data).</summary>
+[Trait("level", "blackbox")]
 public sealed class PermsSpecs : IDisposable
 {
     private readonly Sandbox _sb;

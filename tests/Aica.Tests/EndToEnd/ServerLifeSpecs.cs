@@ -7,6 +7,7 @@ namespace Aica.Tests.EndToEnd;
 /// members sharing a cache through login shells, an admin upload fixed and verified as a member, then a full reset
 /// and recover. Each feature has its own specs; this one proves they work together.
 /// </summary>
+[Trait("level", "sim")]
 public sealed class ServerLifeSpecs
 {
     [Fact]

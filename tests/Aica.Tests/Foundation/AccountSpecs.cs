@@ -2,6 +2,7 @@ using Aica.Accounts;
 
 namespace Aica.Tests.Foundation;
 
+[Trait("level", "unit")]
 public sealed class AccountSpecs
 {
     [Fact]

@@ -15,6 +15,7 @@ public sealed class CliSpecs
         return (code, o.ToString(), e.ToString());
     }
 
+    [Trait("level", "inproc")]
     [Theory]
     [InlineData("frobnicate")]
     [InlineData("--frobnicate")]
@@ -35,6 +36,7 @@ public sealed class CliSpecs
         if (args.Length > 1 && AicaApp.Commands.Contains(args[0])) Assert.Contains($"Usage: {args[0]} ", stderr); // the command's own options
     }
 
+    [Trait("level", "inproc")]
     [Theory]
     [InlineData("recover", "--", "x")]
     [InlineData("perms", "--", "/data/dataset/x")] // the framework would drop the path and normalise every shared root
@@ -46,6 +48,7 @@ public sealed class CliSpecs
         Assert.Contains("'--' is not used by aica", stderr);
     }
 
+    [Trait("level", "inproc")]
     [Fact]
     public void No_arguments_without_a_terminal_prints_help_and_exits_2()
     {
@@ -55,6 +58,7 @@ public sealed class CliSpecs
         Assert.Equal("", stdout);
     }
 
+    [Trait("level", "inproc")]
     [Fact]
     public void Version_and_help_exit_0()
     {
@@ -64,6 +68,7 @@ public sealed class CliSpecs
         Assert.Contains("--dry-run", help.Out);
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void Global_options_are_accepted_in_any_position()
     {
@@ -76,6 +81,7 @@ public sealed class CliSpecs
         Assert.Equal("/srv/r", GlobalArgs.Parse(["doctor"], "/srv/r").Options.Root);
     }
 
+    [Trait("level", "inproc")]
     [Fact]
     public void An_expected_failure_is_one_line_on_stderr_without_a_stack_trace()
     {

@@ -5,6 +5,7 @@ using Aica.Tests.Infra;
 namespace Aica.Tests.Foundation;
 
 /// <summary>SPEC §7 process-level contract of dist/aica.</summary>
+[Trait("level", "blackbox")]
 public sealed class ContractSpecs
 {
     [Theory]

@@ -4,6 +4,7 @@ using Aica.Services;
 namespace Aica.Tests.Foundation;
 
 /// <summary>doctor's informational GPU check falls back to nvidia-smi when the driver's /proc directory is absent.</summary>
+[Trait("level", "unit")]
 public sealed class DoctorGpuSpecs : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("aica-gpu-").FullName;

@@ -32,9 +32,11 @@ public sealed class EngineSpecs : IDisposable
 
     private static DesiredState State(params Item[] items) => new([new Unit(Phase.Etc, "test", null, items)], []);
 
+    [Trait("level", "unit")]
     [Fact]
     public async Task Plan_lists_what_apply_does_and_a_second_apply_does_nothing()
     {
+        Require.Root();
         var state = State(new DirItem("/opt/a/b", 0, 0, O(2775)), new FileItem("/opt/a/b/f", "x\n", O(640), "t.file"), new LinkItem("/opt/l", "/opt/a"));
         var engine = new StateEngine(_ctx);
         Assert.Equal(3, engine.Plan(state).Count);
@@ -46,9 +48,11 @@ public sealed class EngineSpecs : IDisposable
         Assert.Empty(second.Actions);
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public async Task A_rejected_validation_leaves_the_installed_file_untouched_and_no_temp_file()
     {
+        Require.Root();
         Directory.CreateDirectory(Path.Combine(_root, "etc/sudoers.d"));
         File.WriteAllText(Path.Combine(_root, "etc/sudoers.d/aica"), "old\n");
         var item = new FileItem("/etc/sudoers.d/aica", "new\n", O(440), "sudoers.valid", validate: (_, _, _) => Task.FromResult<string?>("syntax error"));
@@ -58,9 +62,11 @@ public sealed class EngineSpecs : IDisposable
         Assert.Single(Directory.GetFiles(Path.Combine(_root, "etc/sudoers.d")));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public async Task A_failing_user_unit_stops_only_that_user()
     {
+        Require.Root();
         var bad = new FileItem("/opt/x", "x", O(644), "t", validate: (_, _, _) => Task.FromResult<string?>("no"));
         var state = new DesiredState(
         [
@@ -74,6 +80,7 @@ public sealed class EngineSpecs : IDisposable
         Assert.True(Directory.Exists(Path.Combine(_root, "opt/home-b")));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public async Task A_link_is_never_put_over_a_directory_with_content()
     {
@@ -86,6 +93,7 @@ public sealed class EngineSpecs : IDisposable
         Assert.Equal("precious", File.ReadAllText(Path.Combine(_root, "home/alice/work.txt")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Recover_as_a_non_root_user_is_refused_with_exit_3()
     {

@@ -5,6 +5,7 @@ using Aica.Tests.Infra;
 namespace Aica.Tests.Foundation;
 
 /// <summary>Black-box tests of dist/aica against a --root sandbox with a real tmpfs /data.</summary>
+[Trait("level", "blackbox")]
 public sealed class InitRecoverSpecs
 {
     /// <summary>(path, mtime, ctime, mode, owner) of everything under the sandbox, except aica's own logs and status.</summary>

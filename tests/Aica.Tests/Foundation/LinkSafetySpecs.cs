@@ -1,3 +1,4 @@
+using Aica.Tests.Infra;
 using System.Text;
 using Aica.IO;
 using Aica.Native;
@@ -6,6 +7,7 @@ using static Aica.Native.Perms;
 namespace Aica.Tests.Foundation;
 
 /// <summary>SPEC §6.1–2 and §6.4 on the file-system layer itself, with real links planted in a temp tree.</summary>
+[Trait("level", "unit")]
 public sealed class LinkSafetySpecs : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("aica-fs-").FullName;
@@ -44,6 +46,7 @@ public sealed class LinkSafetySpecs : IDisposable
     [Fact]
     public void Atomic_write_replaces_a_planted_link_and_not_its_target()
     {
+        Require.Root();
         File.CreateSymbolicLink(H("/tree/file"), Path.Combine(_outside, "victim"));
         _fs.WriteAtomic("/tree/file", "mine"u8, O(640));
         Assert.Equal("secret", File.ReadAllText(Path.Combine(_outside, "victim")));
@@ -57,6 +60,7 @@ public sealed class LinkSafetySpecs : IDisposable
     [Fact]
     public void A_temp_file_left_by_a_killed_writer_is_removed_by_the_next_write_and_a_live_writers_is_kept()
     {
+        Require.Root();
         var dead = System.Diagnostics.Process.Start("true")!;
         dead.WaitForExit();
         File.WriteAllText(H($"/tree/.f.aica-{dead.Id}-1.tmp"), "half");
@@ -69,6 +73,7 @@ public sealed class LinkSafetySpecs : IDisposable
     [Fact]
     public void Owner_and_mode_changes_never_reach_a_link_target()
     {
+        Require.Root();
         File.CreateSymbolicLink(H("/tree/link"), Path.Combine(_outside, "victim"));
         _fs.SetOwnerMode("/tree/link", 1234, 1234, O(777));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, VictimMode);
@@ -79,6 +84,7 @@ public sealed class LinkSafetySpecs : IDisposable
     [Fact]
     public void Mkdir_sets_exact_modes_including_setgid_and_sticky_regardless_of_umask()
     {
+        Require.Root();
         var old = Sys.Umask(O(77));
         try
         {
@@ -130,6 +136,7 @@ public sealed class LinkSafetySpecs : IDisposable
     [Fact]
     public void Second_lock_holder_waits_then_gets_exit_4()
     {
+        Require.Root();
         using var first = FileLock.Acquire(_fs, "/run/aica/aica.lock", TimeSpan.Zero, "aica");
         var e = Assert.Throws<AicaException>(() => FileLock.Acquire(_fs, "/run/aica/aica.lock", TimeSpan.FromMilliseconds(50), "aica"));
         Assert.Equal(ExitCodes.LockBusy, e.ExitCode);

@@ -3,6 +3,7 @@ using Aica.Tests.Infra;
 namespace Aica.Tests.Foundation;
 
 /// <summary>End to end on a simulated server: real accounts in an overlay /etc, volatile /home, persistent /data.</summary>
+[Trait("level", "sim")]
 public sealed class RebootSpecs
 {
     private const string Setup = """

@@ -17,6 +17,7 @@ public sealed class RedTeamAttackSpecs
     /// <summary>OSC 52 sets the admin's clipboard (paste-jacking into a root shell); erase-line hides the warning itself.</summary>
     private const string Evil = "\u001b]52;c;cm0gLXJmIC8K\u0007\u001b[2K\r\u009b2Kok";
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Link_targets_a_member_plants_reach_the_admins_terminal_only_escaped()
     {
@@ -42,6 +43,7 @@ public sealed class RedTeamAttackSpecs
         }
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void A_pubkey_file_a_member_hands_over_never_echoes_what_it_links_to_nor_blocks_the_admin()
     {
@@ -63,6 +65,7 @@ public sealed class RedTeamAttackSpecs
         finally { Directory.Delete(dir, true); }
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Adopt_leaves_no_member_able_to_swap_the_script_folder_root_runs_from_cron()
     {
@@ -90,6 +93,7 @@ public sealed class RedTeamAttackSpecs
 /// <summary>End to end on a simulated server: what a login shell of root gets from the generated profile.</summary>
 public sealed class ProfilePathAttackSpecs
 {
+    [Trait("level", "sim")]
     [Fact]
     public void A_conda_launcher_folder_members_can_write_never_goes_on_roots_path()
     {
@@ -126,6 +130,7 @@ public sealed class InstallerSwapAttackSpecs
         chmod 755 "$P/bin/conda"
         """.Replace("\r", "");
 
+    [Trait("level", "blackbox")]
     [Fact]
     public async Task An_installer_replaced_after_its_sha256_was_checked_is_never_run_as_root()
     {

@@ -2,6 +2,7 @@ using Aica.Config;
 
 namespace Aica.Tests.Foundation;
 
+[Trait("level", "unit")]
 public sealed class RegistrySpecs
 {
     [Fact]

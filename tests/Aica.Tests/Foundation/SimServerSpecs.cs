@@ -2,6 +2,7 @@ using Aica.Tests.Infra;
 
 namespace Aica.Tests.Foundation;
 
+[Trait("level", "sim")]
 public sealed class SimServerSpecs
 {
     [Fact]

@@ -2,6 +2,7 @@ using Aica.Tests.Infra;
 
 namespace Aica.Tests.Foundation;
 
+[Trait("level", "blackbox")]
 public sealed class SmokeSpecs
 {
     [Fact]
@@ -13,6 +14,7 @@ public sealed class SmokeSpecs
     }
 }
 
+[Trait("level", "blackbox")]
 public sealed class BinaryUsageSpecs
 {
     [Theory]
@@ -29,6 +31,7 @@ public sealed class BinaryUsageSpecs
     }
 }
 
+[Trait("level", "blackbox")]
 public sealed class EmptyEnvironmentSpecs
 {
     /// <summary>cloud-init, `env -i` or a bare unit may start aica with no PATH (and no HOME): accounts still come back.</summary>

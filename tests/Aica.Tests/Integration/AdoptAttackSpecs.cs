@@ -7,6 +7,7 @@ namespace Aica.Tests.Integration;
 /// adopt reads and writes. Nothing outside the sandbox's /data may change; the links are reported (exit 1).
 /// </summary>
 [Collection("cli")]
+[Trait("level", "blackbox")]
 public sealed class AdoptAttackSpecs : IDisposable
 {
     private readonly Sandbox _sb;

@@ -83,6 +83,7 @@ public sealed class AdoptSpecs
         return text[(a + from.Length)..b];
     }
 
+    [Trait("level", "sim")]
     [Fact]
     public void A_bash_era_server_is_taken_over_with_backups_a_report_and_nothing_under_data_users_changed()
     {
@@ -174,6 +175,7 @@ public sealed class AdoptSpecs
         Assert.Contains("world-writable entries inside", o);
     }
 
+    [Trait("level", "sim")]
     [Fact]
     public void A_registry_line_without_an_account_and_a_hand_edited_sudoers_are_reported_nothing_lost_exit_1()
     {
@@ -218,6 +220,7 @@ public sealed class AdoptSpecs
         Assert.Equal(2, doc.RootElement.GetProperty("problems").GetArrayLength());
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Adopt_refuses_without_a_mounted_data_and_needs_root()
     {
@@ -247,6 +250,7 @@ public sealed class AdoptConfigSpecs : IDisposable
     /// Cache paths and the conda root of global_env.sh (the seed's /data/system layout, quoted or not) become the
     /// config; a path that is not clean under /data keeps the default and is reported; a shared HF_HOME is not carried.
     /// </summary>
+    [Trait("level", "blackbox")]
     [Fact]
     public void Non_default_global_env_values_become_the_config_and_unclean_ones_keep_the_default()
     {

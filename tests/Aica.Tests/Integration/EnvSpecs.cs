@@ -46,6 +46,7 @@ public sealed class EnvSpecs : IDisposable
         return new EnvService(s).Run(new ShellFacts(uid, umask, vars));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_member_in_a_login_shell_sees_where_everything_lives_and_du_agrees()
     {
@@ -65,6 +66,7 @@ public sealed class EnvSpecs : IDisposable
         Assert.True(r.Hints.Count == 1 && r.Hints[0].Contains("aica install miniconda"), string.Join("\n", r.Hints));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void Outside_a_login_shell_the_missing_variables_are_named_with_the_fix()
     {
@@ -75,6 +77,7 @@ public sealed class EnvSpecs : IDisposable
         Assert.Contains(r.Hints, h => h.Contains("umask is 0022") && h.Contains("umask 002"));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void Bash_era_values_are_flagged_a_shared_HF_HOME_first()
     {
@@ -88,6 +91,7 @@ public sealed class EnvSpecs : IDisposable
         Assert.Equal("/data/models/huggingface", r.UserCaches.Single(c => c.Name.StartsWith("HF_HOME")).Path);
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_home_on_the_SSD_with_conda_envs_there_is_a_warning_about_reboots()
     {
@@ -103,6 +107,7 @@ public sealed class EnvSpecs : IDisposable
         Assert.True(Env(3995, O(2), LoginVars()).CondaEnvsPersistent);
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void An_unregistered_non_member_is_told_to_ask_the_admin()
     {
@@ -117,6 +122,7 @@ public sealed class EnvSpecs : IDisposable
         Assert.Null(r.Disk);
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_link_planted_in_the_data_dir_is_not_followed_by_the_measurement()
     {
@@ -125,6 +131,7 @@ public sealed class EnvSpecs : IDisposable
         Assert.True(r.Disk!.DataBytes < 1_000_000, $"{r.Disk.DataBytes}");
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void As_a_non_root_user_the_binary_answers_in_json_from_a_real_login_like_shell()
     {
@@ -153,6 +160,7 @@ public sealed class EnvSpecs : IDisposable
 /// <summary>aica env on a simulated server, as a member in a real login shell and in a non-login one.</summary>
 public sealed class EnvLoginSpecs
 {
+    [Trait("level", "sim")]
     [Fact]
     public void In_a_login_shell_everything_is_set_and_without_one_the_hint_says_how_to_get_it()
     {

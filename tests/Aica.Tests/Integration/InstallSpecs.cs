@@ -8,6 +8,7 @@ namespace Aica.Tests.Integration;
 
 /// <summary>aica install miniconda|uv --from FILE with small fake installers, in a sandbox (--root).</summary>
 [Collection("cli")]
+[Trait("level", "blackbox")]
 public sealed class InstallSpecs : IDisposable
 {
     private readonly Sandbox _sb;

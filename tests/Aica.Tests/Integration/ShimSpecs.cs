@@ -6,6 +6,7 @@ namespace Aica.Tests.Integration;
 /// The compatibility wrappers in shims/ (old bash script names): each maps the old arguments onto one aica command
 /// and execs it. Driven with AICA_BIN pointing at a fake that records its arguments.
 /// </summary>
+[Trait("level", "blackbox")]
 public sealed class ShimSpecs : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("aica-shim-").FullName;

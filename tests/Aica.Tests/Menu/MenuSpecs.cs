@@ -3,6 +3,7 @@ using Aica.Tests.Infra;
 namespace Aica.Tests.Menu;
 
 /// <summary>The interactive menu driven for real: tmux send-keys, read with capture-pane, in an 80×24 terminal.</summary>
+[Trait("level", "blackbox")]
 public sealed class MenuSpecs : IDisposable
 {
     private readonly string _session = "aica-menu-" + Guid.NewGuid().ToString("N")[..8];

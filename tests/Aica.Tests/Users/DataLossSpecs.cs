@@ -7,6 +7,7 @@ namespace Aica.Tests.Users;
 /// survive every rewrite, move, backup and rollback byte for byte (SPEC §4 "nothing an admin typed is ever lost",
 /// §5 exact rollback, §6.6 nothing is lost).
 /// </summary>
+[Trait("level", "blackbox")]
 public sealed class DataLossSpecs
 {
     private static string Hex(byte[] b) => Convert.ToHexString(b);

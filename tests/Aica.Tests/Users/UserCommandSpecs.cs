@@ -5,6 +5,7 @@ using Aica.Tests.Infra;
 namespace Aica.Tests.Users;
 
 /// <summary>Black-box tests of aica user add|remove|list against a --root sandbox with a tmpfs /data.</summary>
+[Trait("level", "blackbox")]
 public sealed class UserCommandSpecs
 {
     /// <summary>Everything under the sandbox but aica's logs: path, type, mode, owner, size, times, link target.</summary>

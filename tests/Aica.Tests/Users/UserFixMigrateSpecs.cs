@@ -5,6 +5,7 @@ using Bogus;
 namespace Aica.Tests.Users;
 
 /// <summary>user fix (only what is wrong, no mode widened) and user migrate (both ways, exact rollback, kill in the middle).</summary>
+[Trait("level", "blackbox")]
 public sealed class UserFixMigrateSpecs
 {
     /// <summary>/home and /data/users as they matter to a user: types, modes, owners, sizes, file times, link targets, contents.</summary>

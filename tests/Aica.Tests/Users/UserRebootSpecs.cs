@@ -3,6 +3,7 @@ using Aica.Tests.Infra;
 namespace Aica.Tests.Users;
 
 /// <summary>End to end on the simulated server: users of both layouts added with aica, then reboots and migrations.</summary>
+[Trait("level", "sim")]
 public sealed class UserRebootSpecs
 {
     private const string Setup = $"""
@@ -135,7 +136,7 @@ public sealed class UserRebootSpecs
         foreach (var u in new[] { "carl", "dana", "erin" })
         {
             Assert.Contains($"{u} bash 0002 sourced\n", r.StdOut);
-            Assert.Contains($"{u} zsh 0002 sourced\n", r.StdOut);
+            Assert.Matches($"{u} zsh 0?002 sourced\n", r.StdOut); // zsh prints a umask with three digits, bash with four
         }
     }
 

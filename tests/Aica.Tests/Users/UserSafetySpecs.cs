@@ -6,6 +6,7 @@ namespace Aica.Tests.Users;
 /// Attack tests (SPEC §6.1–2): links planted by a member before add, fix, recover or migrate never lead aica outside
 /// /data/users/U and /home/U, and the user is reported as tampered. The victim is a host folder outside the sandbox.
 /// </summary>
+[Trait("level", "blackbox")]
 public sealed class UserSafetySpecs : IDisposable
 {
     private readonly string _victim = Directory.CreateTempSubdirectory("aica-victim-").FullName;

@@ -5,6 +5,7 @@ using Aica.Users;
 namespace Aica.Tests.Users;
 
 /// <summary>The pure parts of the user lifecycle: key parsing, managed rc blocks, retired uids.</summary>
+[Trait("level", "unit")]
 public sealed class UserUnitSpecs
 {
     public const string Ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG3s7yh/k/xDZhgzj+GsH2GGoIWqHdd0fte0bisvN1ik alice@laptop";

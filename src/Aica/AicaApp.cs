@@ -1,3 +1,4 @@
+using System.Reflection;
 using Aica.Services;
 using ConsoleAppFramework;
 
@@ -9,7 +10,9 @@ namespace Aica.Cli;
 /// </summary>
 public static class AicaApp
 {
-    public const string Version = "0.1.0";
+    /// <summary>The version, from the one place it is written (Aica.csproj's &lt;Version&gt;).</summary>
+    public static readonly string Version =
+        typeof(AicaApp).Assembly.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
     /// <summary>Every command path, so an unknown one is exit 2 before the framework sees it.</summary>
     public static readonly HashSet<string> Commands = new(StringComparer.Ordinal)

@@ -173,12 +173,6 @@ public static partial class HfCache
         }
     }
 
-    private sealed class ByteOrder : IComparer<byte[]>
-    {
-        public static readonly ByteOrder Instance = new();
-        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
-    }
-
     private static void ReadRefs(SafeFd dir, string path, string prefix, IDictionary<string, string> refs, List<string> problems,
         ref bool corrupt, ref long mtime, ulong dev)
     {

@@ -93,10 +93,3 @@ public sealed class DatasetService(AicaServices s)
         public void OnError(string path, SysException error) => Interlocked.Increment(ref Errors);
     }
 }
-
-/// <summary>Byte-wise name order (names are bytes, not necessarily UTF-8).</summary>
-public sealed class ByteOrder : IComparer<byte[]>
-{
-    public static readonly ByteOrder Instance = new();
-    public int Compare(byte[]? a, byte[]? b) => a.AsSpan().SequenceCompareTo(b);
-}

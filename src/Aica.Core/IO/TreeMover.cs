@@ -122,7 +122,7 @@ public sealed class TreeMover
     private TreeSize MeasureAt(SafeFd dir, byte[] name, string display, CancellationToken ct)
     {
         if (Sys.LstatAt(dir.Fd, name, display) is not { } st) return default;
-        if (!st.IsDir) return new TreeSize(Math.Max(st.DiskBytes, st.IsFile ? st.Size : 0), 1);
+        if (!st.IsDir) return new TreeSize(st.DiskBytes, 1); // blocks, not length: holes stay holes in the copy
         using var fd = Sys.OpenAt(dir.Fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
         if (Sys.Fstat(fd, display).Ino != st.Ino) throw new SysException(EAGAIN, "measure (changed while we looked)", display);
         var m = new Measurer(MaxDepth);
@@ -150,7 +150,7 @@ public sealed class TreeMover
         var free = Sys.Fstatvfs(dir, display);
         var avail = (long)Math.Min(free.Available * free.BlockSize, long.MaxValue);
         if (need.Bytes > avail)
-            throw new SysException(ENOSPC, $"move (the target has {MiB(avail)} free, about {MiB(need.Bytes)} needed; nothing was changed)", display);
+            throw new SysException(ENOSPC, $"move (the target has {MiB(avail)} free, about {MiB(need.Bytes)} needed)", display);
     }
 
     private static string MiB(long bytes) => (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
@@ -173,7 +173,7 @@ public sealed class TreeMover
         {
             // The walk reports a folder of another file system as an entry: a copy would refuse to enter it.
             if (e.Stat.IsDir) Interlocked.CompareExchange(ref Mount, e.Path, null);
-            Count(Math.Max(e.Stat.DiskBytes, e.Stat.IsFile ? e.Stat.Size : 0));
+            Count(e.Stat.DiskBytes);
         }
 
         public void OnError(string path, SysException error) { }

@@ -187,8 +187,10 @@ public sealed class UserService(AicaServices s)
         var home = $"/home/{o.Name}";
         var data = $"/data/users/{o.Name}";
         var homeSt = s.Fs.Lstat(home);
+        // Named for the plan, made only once the checks passed (a refused removal leaves no empty backup folder).
         string? backup = null;
-        string Backup() => backup ??= o.DryRun ? $"{config.BackupDir}/removed-{o.Name}_{s.Clock.Stamp()}" : UserHome.BackupDir(s.Fs, config.BackupDir, "removed", o.Name, s.Clock, unique: true);
+        var planned = $"{config.BackupDir}/removed-{o.Name}_{s.Clock.Stamp()}";
+        string Backup() => backup ??= UserHome.BackupDir(s.Fs, config.BackupDir, "removed", o.Name, s.Clock, unique: true);
 
         // What goes to the backup: a real (hybrid) home keeps nothing the user made (a home of only aica's links is
         // simply removed once the account is gone), and with --purge the user's data.
@@ -199,13 +201,13 @@ public sealed class UserService(AicaServices s)
             if (own.Count > 0)
             {
                 toBackup.Add((home, "home"));
-                steps.Add($"move {home} ({own.Count} entries of the user's) to {Backup()}/home");
+                steps.Add($"move {home} ({own.Count} entries of the user's) to {planned}/home");
             }
         }
         if (o.Purge && s.Fs.Lstat(data) is { IsDir: true })
         {
             toBackup.Add((data, "data"));
-            steps.Add($"move {data} to {Backup()}/data");
+            steps.Add($"move {data} to {planned}/data");
         }
         if (reg is not null) steps.Add($"unregister {o.Name}");
         if (uid is not null) steps.Add($"retire uid {uid} (never reused silently)");
@@ -213,7 +215,7 @@ public sealed class UserService(AicaServices s)
         if (db.Group(o.Name) is { } pg && pg.Gid == live?.Gid) steps.Add($"remove private group {o.Name}");
         if (homeSt is { IsLink: true }) steps.Add($"remove link {home}");
         else if (homeSt is { IsDir: true } && toBackup.All(m => m.From != home)) steps.Add($"remove {home} (only aica's links)");
-        if (o.DryRun) return new UserRemoveResult(o.Name, uid, steps, backup, true);
+        if (o.DryRun) return new UserRemoveResult(o.Name, uid, steps, toBackup.Count > 0 ? planned : null, true);
 
         // The order makes every failure leave either the whole user or no user (SPEC §6.5–6): first everything that can
         // fail is checked, with nothing changed; then the backup (put back on failure); then the registry line goes (a

@@ -26,21 +26,17 @@ public sealed record MigrateResult(string Name, string From, string To, string? 
 public sealed partial class MigrateService(AicaServices s)
 {
     /// <summary>
-    /// TEST-ONLY fault injection: with AICA_FAULT_MIGRATE_AFTER=N the process SIGKILLs itself right after the N-th
-    /// change step of a migration (or path restored by a rollback), so the kill-in-the-middle tests are deterministic
-    /// without sleeps. Never set it in production.
+    /// Called with its number after each change step of a migration (or path restored by a rollback). A seam for the
+    /// test assembly, which stops the run there the way a kill would, so the kill-in-the-middle tests are deterministic
+    /// without sleeps; the product never sets it (no fault hook ships in the binary).
     /// </summary>
-    public const string FaultEnv = "AICA_FAULT_MIGRATE_AFTER";
+    public Action<int>? AfterStep { get; init; }
 
     private sealed record Record(int Index, bool Existed, string Path);
 
     private int _steps;
-    private readonly int _faultAfter = int.TryParse(Environment.GetEnvironmentVariable(FaultEnv), out var n) ? n : -1;
 
-    private void Step()
-    {
-        if (++_steps == _faultAfter) Sys.Kill(Sys.Pid, 9);
-    }
+    private void Step() => AfterStep?.Invoke(++_steps);
 
     public async Task<MigrateResult> Run(MigrateOptions o, CancellationToken ct)
     {
@@ -76,16 +72,35 @@ public sealed partial class MigrateService(AicaServices s)
         var tree = new TreeMover(s.Fs);
         CheckRoom(tree, config, plan, ct);
         var journal = UserHome.BackupDir(s.Fs, config.BackupDir, "migrate", o.Name, s.Clock, unique: true);
-        WriteMeta(journal, o.Name, from, o.To!, "backing-up", plan.Records);
-        s.Fs.Mkdir($"{journal}/orig", O(700), 0, 0);
-        foreach (var r in plan.Records.Where(r => r.Existed)) tree.Copy(r.Path, $"{journal}/orig/{r.Index}", ct);
-        tree.Flush($"{journal}/orig"); // the journal on disk before anything it guards is moved
-        WriteMeta(journal, o.Name, from, o.To!, "ready", plan.Records);
+        try
+        {
+            WriteMeta(journal, o.Name, from, o.To!, "backing-up", plan.Records);
+            s.Fs.Mkdir($"{journal}/orig", O(700), 0, 0);
+            foreach (var r in plan.Records.Where(r => r.Existed)) tree.Copy(r.Path, $"{journal}/orig/{r.Index}", ct);
+            tree.Flush($"{journal}/orig"); // the journal on disk before anything it guards is moved
+            WriteMeta(journal, o.Name, from, o.To!, "ready", plan.Records);
+        }
+        catch (Exception e) when (e is SysException or OperationCanceledException)
+        {
+            // Nothing but the journal changed yet: it goes, so no unfinished migration blocks the next try.
+            try { tree.Remove(journal); } catch (SysException) { /* a journal still "backing-up" changes nothing at rollback */ }
+            if (e is OperationCanceledException) throw;
+            throw new AicaException($"not migrating: backing up into {s.Fs.Host(journal)} failed ({e.Message}); nothing was changed");
+        }
 
         // An interruption (SIGTERM, exit 130) between steps leaves the journal "ready": --rollback undoes what was done.
-        foreach (var d in plan.Mkdirs) { ct.ThrowIfCancellationRequested(); s.Fs.Mkdir(d, O(2750), (uint)spec.Uid, (uint)sharedGid); Step(); }
-        foreach (var (f, t) in plan.Moves) { ct.ThrowIfCancellationRequested(); tree.Move(f, t, ct); Step(); }
-        foreach (var r in plan.Removes) { ct.ThrowIfCancellationRequested(); tree.Remove(r); Step(); }
+        // A failed move leaves its source as it was and no partial copy (TreeMover); what moved before it is in the journal.
+        try
+        {
+            foreach (var d in plan.Mkdirs) { ct.ThrowIfCancellationRequested(); s.Fs.Mkdir(d, O(2750), (uint)spec.Uid, (uint)sharedGid); Step(); }
+            foreach (var (f, t) in plan.Moves) { ct.ThrowIfCancellationRequested(); tree.Move(f, t, ct); Step(); }
+            foreach (var r in plan.Removes) { ct.ThrowIfCancellationRequested(); tree.Remove(r); Step(); }
+        }
+        catch (SysException e)
+        {
+            WriteMeta(journal, o.Name, from, o.To!, "failed", plan.Records);
+            throw new AicaException($"migration stopped: {e.Message}; aica user migrate {o.Name} --rollback restores the {from} layout");
+        }
 
         var target = spec with { Layout = o.To! };
         var (problems, warnings) = await ApplyAndVerify(config, entry with { Layout = o.To }, target, ct).ConfigureAwait(false);

@@ -323,6 +323,13 @@ public sealed class RootedFs : IDisposable
 
     private static string UnescapeMount(string s) => s.Replace("\\040", " ").Replace("\\011", "\t").Replace("\\012", "\n").Replace("\\134", "\\");
 
+    /// <summary><paramref name="path"/> when it is a directory, else its nearest ancestor that is (the file system a path to be made will be on).</summary>
+    public string NearestDir(string path)
+    {
+        while (path.Length > 1 && Lstat(path) is not { IsDir: true }) path = path.LastIndexOf('/') <= 0 ? "/" : path[..path.LastIndexOf('/')];
+        return path;
+    }
+
     /// <summary>Names in a directory, in byte order (empty when it is missing or not a directory).</summary>
     public List<string> List(string dir)
     {

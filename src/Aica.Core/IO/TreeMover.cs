@@ -54,7 +54,7 @@ public sealed class TreeMover
             try { _copier.Copy(sd, sn, dd, dn, _fs.Host(src), ct); }
             catch (Exception e) when (e is SysException or OperationCanceledException)
             {
-                RemovePartial(dd, dn, _fs.Host(dst));
+                if (_copier.MadeTop) RemovePartial(dd, dn, _fs.Host(dst)); // never what was there before
                 throw;
             }
         }
@@ -139,9 +139,7 @@ public sealed class TreeMover
     /// </summary>
     public void RequireRoom(string targetDir, TreeSize need)
     {
-        var dir = targetDir;
-        while (dir.Length > 1 && _fs.Lstat(dir) is not { IsDir: true }) dir = dir.LastIndexOf('/') <= 0 ? "/" : dir[..dir.LastIndexOf('/')];
-        using var fd = _fs.OpenDir(dir);
+        using var fd = _fs.OpenDir(_fs.NearestDir(targetDir));
         RequireRoom(fd, need, _fs.Host(targetDir));
     }
 

@@ -201,7 +201,7 @@ public sealed partial class MigrateService(AicaServices s)
             tree.RequireRoom(config.BackupDir, new TreeSize(journal.Sum(x => x.Bytes), journal.Sum(x => x.Entries)));
             foreach (var group in plan.Moves.GroupBy(m => m.To[..m.To.LastIndexOf('/')]))
             {
-                var targetDev = s.Fs.Lstat(group.Key)?.Dev ?? s.Fs.Lstat(group.Key[..group.Key.LastIndexOf('/')])?.Dev;
+                var targetDev = s.Fs.Lstat(s.Fs.NearestDir(group.Key))!.Value.Dev;
                 var sizes = group.Where(m => s.Fs.Lstat(m.From) is { } st && st.Dev != targetDev).Select(m => tree.Measure(m.From, ct)).ToList();
                 if (sizes.Count > 0) tree.RequireRoom(group.Key, new TreeSize(sizes.Sum(x => x.Bytes), sizes.Sum(x => x.Entries)));
             }

@@ -288,9 +288,7 @@ public sealed class UserService(AicaServices s)
     /// </summary>
     private void CheckBackup(TreeMover mover, IEnumerable<string> sources, string backups, string name, CancellationToken ct)
     {
-        var target = backups;
-        while (target.Length > 1 && s.Fs.Lstat(target) is not { IsDir: true }) target = target.LastIndexOf('/') <= 0 ? "/" : target[..target.LastIndexOf('/')];
-        var targetDev = s.Fs.Lstat(target)!.Value.Dev;
+        var targetDev = s.Fs.Lstat(s.Fs.NearestDir(backups))!.Value.Dev;
         try
         {
             long bytes = 0, entries = 0;

@@ -151,7 +151,7 @@ public sealed class TreeMoverSpecs : IDisposable
     }
 
     [Fact]
-    public void A_move_never_replaces_what_is_already_at_the_target()
+    public void A_move_or_copy_never_replaces_or_removes_what_is_already_at_the_target()
     {
         Sample();
         Other();
@@ -160,6 +160,9 @@ public sealed class TreeMoverSpecs : IDisposable
         var e = Assert.Throws<SysException>(() => new TreeMover(fs).Move("/data/src/tree", "/data/other/tree"));
         Assert.Equal(Flags.EEXIST, e.Errno);
         Assert.Equal("someone else's", File.ReadAllText(_sb.P("/data/other/tree")));
+        e = Assert.Throws<SysException>(() => new TreeMover(fs).Copy("/data/src/tree", "/data/other/tree"));
+        Assert.Equal(Flags.EEXIST, e.Errno);
+        Assert.Equal("someone else's", File.ReadAllText(_sb.P("/data/other/tree"))); // a failed copy removes only what it made
         Assert.True(Directory.Exists(_sb.P("/data/src/tree/a/b")));
     }
 

@@ -106,11 +106,7 @@ public sealed class TreeCopier(CopyOptions? options = null)
     private void CopyAt(SafeFd srcDir, byte[] srcName, SafeFd dstDir, byte[] dstName, string display, ulong? dev, int depth, Top top, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        if (Sys.LstatAt(srcDir.Fd, srcName, display) is not { } st)
-        {
-            if (depth == 0) throw new SysException(ENOENT, "copy", display);
-            return; // removed meanwhile
-        }
+        if (Sys.LstatAt(srcDir.Fd, srcName, display) is not { } st) return; // removed meanwhile (MadeTop stays false at the top)
         dev ??= st.Dev;
         if (st.IsDir && st.Dev != dev) throw MountedInside("copy", display);
         if (st.IsDir && depth >= Options.MaxDepth) throw TooDeep("copy", display, Options.MaxDepth);

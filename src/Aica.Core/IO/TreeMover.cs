@@ -87,6 +87,7 @@ public sealed class TreeMover
         try
         {
             _copier.Copy(srcDir, srcName, dstDir, dstName, display, ct);
+            if (!_copier.MadeTop && Sys.LstatAt(srcDir.Fd, srcName, display) is null) return MoveMethod.Absent; // gone meanwhile
             if (TreeCopier.Verify(srcDir, srcName, dstDir, dstName, display, MaxDepth, ct) is { } diff)
                 throw new SysException(EIO, $"move (the copy does not match: {diff})", display);
             Sys.Syncfs(dstDir, display); // the copy on disk before the original is deleted (a power cut must not lose both)

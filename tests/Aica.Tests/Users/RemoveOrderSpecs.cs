@@ -111,6 +111,27 @@ public sealed class RemoveOrderSpecs
     }
 
     [Fact]
+    public void Migrate_refuses_a_home_it_could_not_journal_before_anything_changes()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
+        Directory.CreateDirectory(sb.P("/home/bob/" + string.Join("/", Enumerable.Repeat("d", 300))));
+        Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob/d")}'");
+        string State() => Tools.Sh($"cd '{sb.P("/")}' && find home/bob data/users/bob data/admin -printf '%s %u %m %y %p\\n' | sort; cat data/config/users.txt").StdOut;
+        var before = State();
+        var r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("levels deep", r.StdErr + r.StdOut);
+        Assert.Contains("nothing was changed", r.StdErr + r.StdOut);
+        Assert.Equal(before, State()); // no journal either: the next migrate is not blocked by an unfinished one
+        Tools.Sh($"rm -rf '{sb.P("/home/bob/d")}'");
+        r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
+        Assert.True(r.ExitCode == 0, r.ToString());
+    }
+
+    [Fact]
     public void Migrate_to_hybrid_stops_and_reports_a_dotfile_on_both_sides_as_to_symlink_does()
     {
         Require.Root();

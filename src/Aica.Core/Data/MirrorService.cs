@@ -205,7 +205,7 @@ public sealed class MirrorService(AicaServices s)
         // A hard link to a file owned by root or a non-member (e.g. one a member linked from elsewhere on the same file
         // system) is not merged: its copy would be group-readable in /data. It stays in the old directory.
         var policy = new PermsService(s).Policy(config, gid, db, false);
-        var copy = new TreeCopy(skipExisting: true, gid: gid, leaveOut: st => policy.MustKeep(st));
+        var copy = new TreeCopier(new CopyOptions { MergeExisting = true, Gid = (uint)gid, LeaveOut = st => policy.MustKeep(st), FsyncFiles = true });
         using (var legacy = s.Fs.OpenDir(p.Legacy))
         using (var source = s.Fs.OpenDir(p.Source))
         {

@@ -9,11 +9,7 @@ using static Aica.Native.Perms;
 namespace Aica.Data;
 
 /// <summary>A directory in /data/users with no registry entry and no account.</summary>
-public sealed record Orphan(string Name, byte[] RawName, uint Uid, long SizeBytes, long Files, long Entries)
-{
-    /// <summary>What a copy needs on the target, roughly: the bytes plus a block per entry.</summary>
-    public long NeededBytes => SizeBytes + Entries * 4096;
-}
+public sealed record Orphan(string Name, byte[] RawName, uint Uid, long SizeBytes, long Files, long Entries);
 
 public sealed record OrphanMove(Orphan Orphan, bool Moved, string Method, string? Error, IReadOnlyList<string> Notes);
 
@@ -24,7 +20,8 @@ public sealed record OrphanReport(IReadOnlyList<Orphan> Orphans, string? BackupP
 
 /// <summary>
 /// aica data orphans: finds user data nobody owns any more; <c>--remove</c> moves each to
-/// <c>backups/orphaned_&lt;ts&gt;/</c>: a rename on the same file system, else copy, verify, then delete.
+/// <c>backups/orphaned_&lt;ts&gt;/</c> through <see cref="TreeMover"/>: a rename on the same file system, else free-space
+/// check, copy, verify, sync, then delete.
 /// Nothing is deleted without a verified copy; a full or read-only backup target removes nothing (exit 1).
 /// </summary>
 public sealed class OrphanService(AicaServices s)
@@ -85,12 +82,10 @@ public sealed class OrphanService(AicaServices s)
         using (backup)
         using (var users = s.Fs.OpenDir(UsersDir))
         {
-            var free = Sys.Fstatvfs(backup, s.Fs.Host(target));
-            var avail = (long)(free.Available * free.BlockSize);
             foreach (var o in orphans)
             {
                 ct.ThrowIfCancellationRequested();
-                moves.Add(MoveOne(users, backup, o, ref avail, ct));
+                moves.Add(MoveOne(users, backup, o, ct));
             }
             if (moves.Any(m => m.Moved)) WriteManifest(target, moves);
         }
@@ -104,40 +99,25 @@ public sealed class OrphanService(AicaServices s)
         return new OrphanReport(orphans, target, moves, false);
     }
 
-    private OrphanMove MoveOne(SafeFd users, SafeFd backup, Orphan o, ref long avail, CancellationToken ct)
+    /// <summary>One orphan through the mover: a rename, or the verified copy sequence (the free-space check is its own).</summary>
+    private OrphanMove MoveOne(SafeFd users, SafeFd backup, Orphan o, CancellationToken ct)
     {
         var z = Sys.Z(o.RawName);
         var display = $"{UsersDir}/{o.Name}";
+        var mover = new TreeMover(s.Fs);
         try
         {
-            Sys.RenameAt(users.Fd, z, backup.Fd, z, RENAME_NOREPLACE, display);
-            return new OrphanMove(o, true, "rename", null, []);
+            var method = mover.MoveAt(users, z, backup, z, display, ct);
+            return new OrphanMove(o, true, method == MoveMethod.Rename ? "rename" : "copy+verify+delete", null, mover.Notes);
         }
-        catch (SysException e) when (e.Errno == EXDEV) { /* another file system: copy, verify, delete */ }
-        catch (SysException e) { return new OrphanMove(o, false, "rename", $"{Sys.StrError(e.Errno)}{Hint(e.Errno)}", []); }
-
-        if (o.NeededBytes > avail)
-            return new OrphanMove(o, false, "copy", $"the backup target is full ({Human.Bytes(avail)} free, about {Human.Bytes(o.NeededBytes)} needed); the original was not touched", []);
-        var copy = new TreeCopy();
-        try
+        catch (SysException e) when (e.Call == TreeMover.SourceNotRemoved)
         {
-            copy.Copy(users, z, backup, display, ct);
-            if (TreeCopy.Verify(users, z, backup, display, ct) is { } diff) throw new AicaException($"verification failed: {diff}");
-            Sys.Syncfs(backup, display); // the copy on disk before the original is deleted
+            return new OrphanMove(o, false, "copy+verify", $"copied and verified, but removing the original failed: {e.PathName}: {Sys.StrError(e.Errno)}", mover.Notes);
         }
-        catch (Exception e) when (e is SysException or AicaException)
-        {
-            try { SafeTree.RemoveAt(backup, z, display); } catch (SysException) { /* reported below */ }
-            var why = e is SysException se ? $"{se.Call} {se.PathName}: {Sys.StrError(se.Errno)}{Hint(se.Errno)}" : e.Message;
-            return new OrphanMove(o, false, "copy", $"copy to the backup failed ({why}); the original was not touched", copy.Notes);
-        }
-        avail -= o.NeededBytes;
-        try { SafeTree.RemoveAt(users, z, display); }
         catch (SysException e)
         {
-            return new OrphanMove(o, false, "copy+verify", $"copied and verified, but removing the original failed: {e.Message}", copy.Notes);
+            return new OrphanMove(o, false, "copy", $"{e.Call} {e.PathName}: {Sys.StrError(e.Errno)}{Hint(e.Errno)}; the original was not touched", mover.Notes);
         }
-        return new OrphanMove(o, true, "copy+verify+delete", null, copy.Notes);
     }
 
     private static string Hint(int errno) => errno switch

@@ -142,7 +142,7 @@ public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = 
             if (!st.IsFile)
             {
                 Interlocked.Increment(ref r.Special);
-                r.Note(NormaliseEvent.Special, e.Path, $"{TypeName(st)} left as is");
+                r.Note(NormaliseEvent.Special, e.Path, $"{SafeOps.TypeName(st)} left as is");
                 return;
             }
             var mode = NormalisePolicy.FileMode(st.Perm);
@@ -215,10 +215,4 @@ public sealed class TreeNormaliser(NormalisePolicy policy, TreeWalker? walker = 
         if (mode != st.Perm) parts.Add($"mode {Octal(st.Perm)}->{Octal(mode)}");
         return string.Join(", ", parts);
     }
-
-    public static string TypeName(in FileStat st) => st.Type switch
-    {
-        S_IFIFO => "FIFO", S_IFSOCK => "socket", S_IFCHR => "character device", S_IFBLK => "block device", S_IFLNK => "symbolic link",
-        S_IFDIR => "directory", _ => "regular file",
-    };
 }

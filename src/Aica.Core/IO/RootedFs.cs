@@ -323,6 +323,33 @@ public sealed class RootedFs : IDisposable
 
     private static string UnescapeMount(string s) => s.Replace("\\040", " ").Replace("\\011", "\t").Replace("\\012", "\n").Replace("\\134", "\\");
 
+    /// <summary><paramref name="path"/> when it is a directory, else its nearest ancestor that is (the file system a path to be made will be on).</summary>
+    public string NearestDir(string path)
+    {
+        while (path.Length > 1 && Lstat(path) is not { IsDir: true }) path = path.LastIndexOf('/') <= 0 ? "/" : path[..path.LastIndexOf('/')];
+        return path;
+    }
+
+    /// <summary>Names in a directory, in byte order (empty when it is missing or not a directory).</summary>
+    public List<string> List(string dir)
+    {
+        using var fd = TryOpenDir(dir, out _);
+        if (fd is null) return [];
+        return Sys.ReadDir(fd, Host(dir)).Select(e => Encoding.UTF8.GetString(e.Name)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// Entries of a directory whose names are not valid UTF-8, shown escaped (<c>\xe9</c>): <see cref="List"/> cannot
+    /// give them back by name, so an entry-by-entry move would miss them. Empty when the directory is missing.
+    /// </summary>
+    public List<string> NotUtf8(string dir)
+    {
+        using var fd = TryOpenDir(dir, out _);
+        if (fd is null) return [];
+        return Sys.ReadDir(fd, Host(dir)).Where(e => !SafeOps.IsUtf8(e.Name))
+            .Select(e => SafeOps.Escape(e.Name)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+    }
+
     public Sys.FsUsage StatVfs(string path)
     {
         using var fd = OpenDir(path);

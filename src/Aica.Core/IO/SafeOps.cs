@@ -85,6 +85,13 @@ public static class SafeOps
         return changed ? Result.Changed : Result.Unchanged;
     }
 
+    /// <summary>The kind of an inode, for messages.</summary>
+    public static string TypeName(in FileStat st) => st.Type switch
+    {
+        Flags.S_IFIFO => "FIFO", Flags.S_IFSOCK => "socket", Flags.S_IFCHR => "character device", Flags.S_IFBLK => "block device",
+        Flags.S_IFLNK => "symbolic link", Flags.S_IFDIR => "directory", _ => "regular file",
+    };
+
     /// <summary>Whether a name is valid UTF-8, so that a path string can name it and give back the same bytes.</summary>
     public static bool IsUtf8(ReadOnlySpan<byte> name) => System.Text.Unicode.Utf8.IsValid(name);
 

@@ -323,28 +323,8 @@ public static unsafe class Sys
         if (Libc.futimens(fd.Fd, ts) != 0) throw new SysException(Err(), "utimens", display);
     }
 
-    /// <summary>
-    /// Copies every extended attribute (user.*, POSIX ACLs, file capabilities, ...) of one descriptor to another; call it
-    /// after chown and chmod (chown clears a capability, chmod rewrites an ACL's mask). Returns the attributes the target
-    /// could not take (a file system without them, such as NFS v3), each with the reason: the caller reports them.
-    /// </summary>
-    public static List<string> CopyXattrs(SafeFd from, SafeFd to, string display)
-    {
-        var notKept = new List<string>();
-        foreach (var zname in ListXattrs(from, display))
-        {
-            var value = GetXattr(from, zname, display);
-            if (value is null) continue; // removed meanwhile
-            fixed (byte* n = zname)
-            fixed (byte* v = value)
-                if (Libc.fsetxattr(to.Fd, n, v, value.Length, 0) != 0)
-                    notKept.Add($"{Encoding.UTF8.GetString(zname, 0, zname.Length - 1)} ({StrError(Err())})");
-        }
-        return notKept;
-    }
-
     /// <summary>The attribute names of a descriptor, each NUL-terminated; none where the file system has no attributes.</summary>
-    private static List<byte[]> ListXattrs(SafeFd fd, string display)
+    public static List<byte[]> ListXattrs(SafeFd fd, string display)
     {
         while (true)
         {
@@ -367,7 +347,8 @@ public static unsafe class Sys
         }
     }
 
-    private static byte[]? GetXattr(SafeFd fd, byte[] zname, string display)
+    /// <summary>The value of one attribute (NUL-terminated name); null when it is gone.</summary>
+    public static byte[]? GetXattr(SafeFd fd, byte[] zname, string display)
     {
         fixed (byte* n = zname)
             while (true)
@@ -384,60 +365,27 @@ public static unsafe class Sys
             }
     }
 
-    /// <summary>
-    /// Copies everything readable from one descriptor to another, keeping holes as holes (SEEK_DATA/SEEK_HOLE): a sparse
-    /// disk image or preallocated file copied byte for byte would take its full size on the target and could fill it.
-    /// </summary>
-    public static void CopyData(SafeFd from, SafeFd to, string display)
+    /// <summary>fsetxattr (NUL-terminated name): 0, or the errno.</summary>
+    public static int TrySetXattr(SafeFd fd, byte[] zname, byte[] value)
     {
-        const int SEEK_DATA = 3, SEEK_HOLE = 4;
-        var buf = new byte[1 << 16];
-        long off = 0;
-        while (true)
-        {
-            var data = Libc.lseek(from.Fd, off, SEEK_DATA);
-            if (data < 0)
-            {
-                var e = Err();
-                if (e == ENXIO) break; // nothing but a hole up to the end
-                if (e is EINVAL or EOPNOTSUPP) { CopyRange(from, to, off, long.MaxValue, buf, display); return; } // no hole support: every byte
-                throw new SysException(e, "lseek", display);
-            }
-            var hole = Libc.lseek(from.Fd, data, SEEK_HOLE);
-            if (hole < 0) throw new SysException(Err(), "lseek", display);
-            if (hole <= data) break;
-            var copied = CopyRange(from, to, data, hole - data, buf, display);
-            off = data + copied;
-            if (copied < hole - data) return; // the file ended early (shrank meanwhile): what was there is copied
-        }
-        // A hole at the end: the target gets the same length without blocks.
-        var size = Fstat(from, display).Size;
-        if (Fstat(to, display).Size < size && Libc.ftruncate(to.Fd, size) != 0) throw new SysException(Err(), "ftruncate", display);
+        fixed (byte* n = zname)
+        fixed (byte* v = value)
+            return Libc.fsetxattr(fd.Fd, n, v, value.Length, 0) == 0 ? 0 : Err();
     }
 
-    /// <summary>Copies up to <paramref name="length"/> bytes at <paramref name="offset"/> (same offset in both); returns how many (less at end of file).</summary>
-    private static long CopyRange(SafeFd from, SafeFd to, long offset, long length, byte[] buf, string display)
+    public const int SEEK_SET = 0, SEEK_DATA = 3, SEEK_HOLE = 4;
+
+    /// <summary>lseek: the new offset, or -1 with <paramref name="errno"/> set.</summary>
+    public static long TryLseek(SafeFd fd, long offset, int whence, out int errno)
     {
-        if (Libc.lseek(from.Fd, offset, 0 /* SEEK_SET */) < 0) throw new SysException(Err(), "lseek", display);
-        if (Libc.lseek(to.Fd, offset, 0) < 0) throw new SysException(Err(), "lseek", display);
-        long done = 0;
-        fixed (byte* p = buf)
-        {
-            while (done < length)
-            {
-                var n = Libc.read(from.Fd, p, (int)Math.Min(buf.Length, length - done));
-                if (n < 0)
-                {
-                    var e = Err();
-                    if (e == EINTR) continue;
-                    throw new SysException(e, "read", display);
-                }
-                if (n == 0) break;
-                WriteAll(to, new ReadOnlySpan<byte>(p, (int)n), display);
-                done += n;
-            }
-        }
-        return done;
+        var r = Libc.lseek(fd.Fd, offset, whence);
+        errno = r < 0 ? Err() : 0;
+        return r;
+    }
+
+    public static void Ftruncate(SafeFd fd, long length, string display)
+    {
+        if (Libc.ftruncate(fd.Fd, length) != 0) throw new SysException(Err(), "ftruncate", display);
     }
 
     /// <summary>Sends a signal (0 probes whether the process exists).</summary>

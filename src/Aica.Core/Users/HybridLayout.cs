@@ -113,7 +113,7 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {
         var st = ctx.Fs.Lstat(Path);
-        var tree = new SafeTree(ctx.Fs);
+        var tree = new TreeMover(ctx.Fs);
         if (st is { IsLink: false })
         {
             var persistent = ctx.Fs.Lstat(Target);
@@ -122,15 +122,15 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
             else ToBackup(ctx, tree, Path, name);
             ctx.Notes.Add($"{Path}: SSD copy {(persistent is null ? $"moved to {Target}" : "moved to a backup (the persistent copy wins)")}");
         }
-        ctx.Notes.AddRange(tree.NotKept);
+        ctx.Notes.AddRange(tree.Notes);
         ctx.Fs.ReplaceWithSymlink(Path, Target, (uint)u.Uid, (uint)u.Gid);
         return Task.CompletedTask;
     }
 
     /// <summary>A real ~/.ssh (or other directory) merged into the persistent one: new names move in, clashes go to a backup.</summary>
-    private void MergeDir(EngineContext ctx, SafeTree tree)
+    private void MergeDir(EngineContext ctx, TreeMover tree)
     {
-        foreach (var entry in tree.List(Path))
+        foreach (var entry in ctx.Fs.List(Path))
         {
             var from = $"{Path}/{entry}";
             var to = $"{Target}/{entry}";
@@ -156,7 +156,7 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
         catch (Aica.Native.SysException e) when (e.Errno is Aica.Native.Flags.ENOTEMPTY or Aica.Native.Flags.EEXIST) { ToBackup(ctx, tree, Path, name); }
     }
 
-    private void ToBackup(EngineContext ctx, SafeTree tree, string from, string rel)
+    private void ToBackup(EngineContext ctx, TreeMover tree, string from, string rel)
     {
         var dir = UserHome.BackupDir(ctx, backups, "dotfiles", u.Name);
         var dest = $"{dir}/{rel}";

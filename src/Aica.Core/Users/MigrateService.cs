@@ -26,21 +26,17 @@ public sealed record MigrateResult(string Name, string From, string To, string? 
 public sealed partial class MigrateService(AicaServices s)
 {
     /// <summary>
-    /// TEST-ONLY fault injection: with AICA_FAULT_MIGRATE_AFTER=N the process SIGKILLs itself right after the N-th
-    /// change step of a migration (or path restored by a rollback), so the kill-in-the-middle tests are deterministic
-    /// without sleeps. Never set it in production.
+    /// Called with its number after each change step of a migration (or path restored by a rollback). A seam for the
+    /// test assembly, which stops the run there the way a kill would, so the kill-in-the-middle tests are deterministic
+    /// without sleeps; the product never sets it (no fault hook ships in the binary).
     /// </summary>
-    public const string FaultEnv = "AICA_FAULT_MIGRATE_AFTER";
+    public Action<int>? AfterStep { get; init; }
 
     private sealed record Record(int Index, bool Existed, string Path);
 
     private int _steps;
-    private readonly int _faultAfter = int.TryParse(Environment.GetEnvironmentVariable(FaultEnv), out var n) ? n : -1;
 
-    private void Step()
-    {
-        if (++_steps == _faultAfter) Sys.Kill(Sys.Pid, 9);
-    }
+    private void Step() => AfterStep?.Invoke(++_steps);
 
     public async Task<MigrateResult> Run(MigrateOptions o, CancellationToken ct)
     {
@@ -73,22 +69,42 @@ public sealed partial class MigrateService(AicaServices s)
         steps.Add($"apply the {o.To} layout for {o.Name}, verify, register layout {o.To}");
         if (o.DryRun) return new MigrateResult(o.Name, from, o.To!, null, steps, [], true, false);
 
+        var tree = new TreeMover(s.Fs);
+        CheckRoom(tree, config, plan, ct);
         var journal = UserHome.BackupDir(s.Fs, config.BackupDir, "migrate", o.Name, s.Clock, unique: true);
-        WriteMeta(journal, o.Name, from, o.To!, "backing-up", plan.Records);
-        var tree = new SafeTree(s.Fs);
-        s.Fs.Mkdir($"{journal}/orig", O(700), 0, 0);
-        foreach (var r in plan.Records.Where(r => r.Existed)) tree.Copy(r.Path, $"{journal}/orig/{r.Index}");
-        tree.Flush($"{journal}/orig"); // the journal on disk before anything it guards is moved
-        WriteMeta(journal, o.Name, from, o.To!, "ready", plan.Records);
+        try
+        {
+            WriteMeta(journal, o.Name, from, o.To!, "backing-up", plan.Records);
+            s.Fs.Mkdir($"{journal}/orig", O(700), 0, 0);
+            foreach (var r in plan.Records.Where(r => r.Existed)) tree.Copy(r.Path, $"{journal}/orig/{r.Index}", ct);
+            tree.Flush($"{journal}/orig"); // the journal on disk before anything it guards is moved
+            WriteMeta(journal, o.Name, from, o.To!, "ready", plan.Records);
+        }
+        catch (Exception e) when (e is SysException or OperationCanceledException)
+        {
+            // Nothing but the journal changed yet: it goes, so no unfinished migration blocks the next try.
+            try { tree.Remove(journal); } catch (SysException) { /* a journal still "backing-up" changes nothing at rollback */ }
+            if (e is OperationCanceledException) throw;
+            throw new AicaException($"not migrating: backing up into {s.Fs.Host(journal)} failed ({e.Message}); nothing was changed");
+        }
 
         // An interruption (SIGTERM, exit 130) between steps leaves the journal "ready": --rollback undoes what was done.
-        foreach (var d in plan.Mkdirs) { ct.ThrowIfCancellationRequested(); s.Fs.Mkdir(d, O(2750), (uint)spec.Uid, (uint)sharedGid); Step(); }
-        foreach (var (f, t) in plan.Moves) { ct.ThrowIfCancellationRequested(); tree.Move(f, t); Step(); }
-        foreach (var r in plan.Removes) { ct.ThrowIfCancellationRequested(); tree.Remove(r); Step(); }
+        // A failed move leaves its source as it was and no partial copy (TreeMover); what moved before it is in the journal.
+        try
+        {
+            foreach (var d in plan.Mkdirs) { ct.ThrowIfCancellationRequested(); s.Fs.Mkdir(d, O(2750), (uint)spec.Uid, (uint)sharedGid); Step(); }
+            foreach (var (f, t) in plan.Moves) { ct.ThrowIfCancellationRequested(); tree.Move(f, t, ct); Step(); }
+            foreach (var r in plan.Removes) { ct.ThrowIfCancellationRequested(); tree.Remove(r); Step(); }
+        }
+        catch (SysException e)
+        {
+            WriteMeta(journal, o.Name, from, o.To!, "failed", plan.Records);
+            throw new AicaException($"migration stopped: {e.Message}; aica user migrate {o.Name} --rollback restores the {from} layout");
+        }
 
         var target = spec with { Layout = o.To! };
         var (problems, warnings) = await ApplyAndVerify(config, entry with { Layout = o.To }, target, ct).ConfigureAwait(false);
-        warnings.InsertRange(0, tree.NotKept); // attributes /data cannot hold (NFS v3): named, never dropped silently
+        warnings.InsertRange(0, tree.Notes); // attributes /data cannot hold (NFS v3): named, never dropped silently
         if (problems.Count > 0)
         {
             WriteMeta(journal, o.Name, from, o.To!, "failed", plan.Records);
@@ -147,8 +163,50 @@ public sealed partial class MigrateService(AicaServices s)
             plan.Moves.Add(($"{u.DataDir}/{d}", $"{dot}/{d}"));
         }
         if (clash.Count > 0) throw AicaException.Refused($"both {u.DataDir}/NAME and {dot}/NAME exist for: {string.Join(", ", clash)}; keep one, then migrate");
+        // A real SSD home (an account adopted with it) holding its own copy of a dotfile that also exists on /data: the
+        // hybrid layout would keep the persistent one and hide the SSD edit in a root-only backup. Stopped and reported,
+        // as --to symlink does for the same clash; an identical copy is no conflict.
+        if (s.Fs.Lstat(u.Home) is { IsDir: true })
+        {
+            foreach (var d in HybridLayout.Managed(config))
+            {
+                var ssd = $"{u.Home}/{d}";
+                if (s.Fs.Lstat(ssd) is not { IsLink: false }) continue;
+                var persistent = s.Fs.Lstat($"{u.DataDir}/{d}") is not null ? $"{u.DataDir}/{d}" : s.Fs.Lstat($"{dot}/{d}") is not null ? $"{dot}/{d}" : null;
+                if (persistent is not null && !SameFile(ssd, persistent)) clash.Add($"{persistent} (and {ssd} on the SSD)");
+            }
+            if (clash.Count > 0) throw AicaException.Refused($"already exist in {u.DataDir}: {string.Join(", ", clash)}; move them aside, then migrate");
+        }
         if (s.Fs.Lstat(u.Home) is { IsLink: true }) plan.Removes.Add(u.Home);
         return plan;
+    }
+
+    /// <summary>Two regular files with the same bytes (a small dotfile: anything over 1 MiB counts as different).</summary>
+    private bool SameFile(string a, string b)
+    {
+        if (s.Fs.Lstat(a) is not { IsFile: true } sa || s.Fs.Lstat(b) is not { IsFile: true } sb || sa.Size != sb.Size || sa.Size > 1 << 20) return false;
+        return (s.Fs.ReadFile(a) ?? []).AsSpan().SequenceEqual(s.Fs.ReadFile(b));
+    }
+
+    /// <summary>
+    /// Before the journal is made: every recorded path can be copied into it (no folder deeper than the copier's limit,
+    /// no file system mounted inside) and fits on the backups' file system, and what moves to another file system fits
+    /// there: a migration never stops half way for room it could have measured first.
+    /// </summary>
+    private void CheckRoom(TreeMover tree, AicaConfig config, Plan plan, CancellationToken ct)
+    {
+        try
+        {
+            var journal = plan.Records.Where(r => r.Existed).Select(r => tree.Measure(r.Path, ct)).ToList();
+            tree.RequireRoom(config.BackupDir, new TreeSize(journal.Sum(x => x.Bytes), journal.Sum(x => x.Entries)));
+            foreach (var group in plan.Moves.GroupBy(m => m.To[..m.To.LastIndexOf('/')]))
+            {
+                var targetDev = s.Fs.Lstat(s.Fs.NearestDir(group.Key))!.Value.Dev;
+                var sizes = group.Where(m => s.Fs.Lstat(m.From) is { } st && st.Dev != targetDev).Select(m => tree.Measure(m.From, ct)).ToList();
+                if (sizes.Count > 0) tree.RequireRoom(group.Key, new TreeSize(sizes.Sum(x => x.Bytes), sizes.Sum(x => x.Entries)));
+            }
+        }
+        catch (SysException e) { throw new AicaException($"not migrating: {e.Message}; nothing was changed"); }
     }
 
     /// <summary>
@@ -161,11 +219,10 @@ public sealed partial class MigrateService(AicaServices s)
         RequireRealDir(u.DataDir);
         var dot = HybridLayout.DotfilesDir(u);
         if (fromHybrid) RequireRealDir(dot);
-        var tree = new SafeTree(s.Fs);
         // Entries are moved one by one by name, and then their folders removed: a name that cannot be given back
         // (not UTF-8) would be left behind and go with its folder (kept only in the journal). Refused before anything changes.
-        var odd = (fromHybrid ? tree.NotUtf8(dot).Select(n => $"{dot}/{n}") : [])
-            .Concat(s.Fs.Lstat(u.Home) is { IsDir: true } ? tree.NotUtf8(u.Home).Select(n => $"{u.Home}/{n}") : []).ToList();
+        var odd = (fromHybrid ? s.Fs.NotUtf8(dot).Select(n => $"{dot}/{n}") : [])
+            .Concat(s.Fs.Lstat(u.Home) is { IsDir: true } ? s.Fs.NotUtf8(u.Home).Select(n => $"{u.Home}/{n}") : []).ToList();
         if (odd.Count > 0) throw AicaException.Refused($"names that are not UTF-8: {string.Join(", ", odd)}; rename them (e.g. convmv), then migrate");
         var recs = new List<Record>();
         var plan = new Plan(recs, [], [], []);
@@ -173,7 +230,7 @@ public sealed partial class MigrateService(AicaServices s)
         if (fromHybrid) Add(recs, s.Fs, dot);
         if (s.Fs.Lstat($"{u.DataDir}/conda") is null) Add(recs, s.Fs, $"{u.DataDir}/conda"); // environments are never copied: only a new one is recorded
         var clash = new List<string>();
-        var dotNames = fromHybrid ? tree.List(dot) : [];
+        var dotNames = fromHybrid ? s.Fs.List(dot) : [];
         foreach (var n in dotNames)
         {
             if (s.Fs.Lstat($"{u.DataDir}/{n}") is not null) clash.Add($"{u.DataDir}/{n}");
@@ -181,7 +238,7 @@ public sealed partial class MigrateService(AicaServices s)
         }
         if (s.Fs.Lstat(u.Home) is { IsDir: true })
         {
-            foreach (var n in tree.List(u.Home))
+            foreach (var n in s.Fs.List(u.Home))
             {
                 var p = $"{u.Home}/{n}";
                 var st = s.Fs.Lstat(p)!.Value;
@@ -227,7 +284,7 @@ public sealed partial class MigrateService(AicaServices s)
 
     private MigrateResult Rollback(AicaConfig config, UserSpec u, bool dryRun, CancellationToken ct)
     {
-        var tree = new SafeTree(s.Fs);
+        var tree = new TreeMover(s.Fs);
         var latest = Latest(config, u.Name);
         if (latest is null || latest.State == "rolled-back") throw AicaException.Usage($"no migration of {u.Name} to roll back in {config.BackupDir}");
         RefuseRunning(u);
@@ -258,7 +315,7 @@ public sealed partial class MigrateService(AicaServices s)
                 Step();
             }
         }
-        steps.AddRange(tree.NotKept);
+        steps.AddRange(tree.Notes);
         SetLayout(u, s.Registry.Load().Find(u.Name), from, ct);
         WriteMeta(journal, u.Name, from, to, "rolled-back", recs);
         s.Log("user", $"migrate {u.Name} rolled back to {from} (journal {journal})");
@@ -284,7 +341,7 @@ public sealed partial class MigrateService(AicaServices s)
     {
         var prefix = $"migrate-{user}_";
         var candidates = new List<(string Name, string Stamp, int N)>();
-        foreach (var n in new SafeTree(s.Fs).List(config.BackupDir).Where(n => n.StartsWith(prefix, StringComparison.Ordinal)))
+        foreach (var n in s.Fs.List(config.BackupDir).Where(n => n.StartsWith(prefix, StringComparison.Ordinal)))
         {
             var m = JournalName().Match(n[prefix.Length..]);
             if (m.Success) candidates.Add((n, m.Groups[1].Value, m.Groups[2].Success ? int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) : 1));

@@ -183,51 +183,140 @@ public sealed class UserService(AicaServices s)
         if (!o.Force && uid is { } pu) RefuseBusy(o.Name, pu, "log them out first, or --force");
 
         var steps = new List<string>();
-        var tree = new SafeTree(s.Fs);
+        var mover = new TreeMover(s.Fs);
         var home = $"/home/{o.Name}";
         var data = $"/data/users/{o.Name}";
         var homeSt = s.Fs.Lstat(home);
+        // Named for the plan, made only once the checks passed (a refused removal leaves no empty backup folder).
         string? backup = null;
-        string Backup() => backup ??= o.DryRun ? $"{config.BackupDir}/removed-{o.Name}_{s.Clock.Stamp()}" : UserHome.BackupDir(s.Fs, config.BackupDir, "removed", o.Name, s.Clock, unique: true);
+        var planned = $"{config.BackupDir}/removed-{o.Name}_{s.Clock.Stamp()}";
+        string Backup() => backup ??= UserHome.BackupDir(s.Fs, config.BackupDir, "removed", o.Name, s.Clock, unique: true);
 
-        if (live is not null) steps.Add($"remove account {o.Name} (userdel{(o.Force ? " -f" : "")})");
-        if (db.Group(o.Name) is { } pg && pg.Gid == live?.Gid) steps.Add($"remove private group {o.Name}");
-        // SSD home: a link goes; a real (hybrid) home keeps nothing the user made: that moves to the backup first.
-        if (homeSt is { IsLink: true }) steps.Add($"remove link {home}");
-        else if (homeSt is { IsDir: true })
+        // What goes to the backup: a real (hybrid) home keeps nothing the user made (a home of only aica's links is
+        // simply removed once the account is gone), and with --purge the user's data.
+        var toBackup = new List<(string From, string Rel)>();
+        if (homeSt is { IsDir: true })
         {
-            var own = tree.List(home).Where(n => !(s.Fs.Lstat($"{home}/{n}") is { IsLink: true } && IsManagedLink(home, n, data))).ToList();
-            if (own.Count > 0) steps.Add($"move {home} ({own.Count} entries of the user's) to {Backup()}/home");
-            else steps.Add($"remove {home} (only aica's links)");
+            var own = s.Fs.List(home).Where(n => !(s.Fs.Lstat($"{home}/{n}") is { IsLink: true } && IsManagedLink(home, n, data))).ToList();
+            if (own.Count > 0)
+            {
+                toBackup.Add((home, "home"));
+                steps.Add($"move {home} ({own.Count} entries of the user's) to {planned}/home");
+            }
         }
-        if (o.Purge && s.Fs.Lstat(data) is { IsDir: true }) steps.Add($"move {data} to {Backup()}/data");
+        if (o.Purge && s.Fs.Lstat(data) is { IsDir: true })
+        {
+            toBackup.Add((data, "data"));
+            steps.Add($"move {data} to {planned}/data");
+        }
         if (reg is not null) steps.Add($"unregister {o.Name}");
         if (uid is not null) steps.Add($"retire uid {uid} (never reused silently)");
-        if (o.DryRun) return new UserRemoveResult(o.Name, uid, steps, backup, true);
+        if (live is not null) steps.Add($"remove account {o.Name} (userdel{(o.Force ? " -f" : "")})");
+        if (db.Group(o.Name) is { } pg && pg.Gid == live?.Gid) steps.Add($"remove private group {o.Name}");
+        if (homeSt is { IsLink: true }) steps.Add($"remove link {home}");
+        else if (homeSt is { IsDir: true } && toBackup.All(m => m.From != home)) steps.Add($"remove {home} (only aica's links)");
+        if (o.DryRun) return new UserRemoveResult(o.Name, uid, steps, toBackup.Count > 0 ? planned : null, true);
 
-        // The account first: when userdel refuses (a process started since the check), nothing else has changed.
-        if (live is not null)
+        // The order makes every failure leave either the whole user or no user (SPEC §6.5–6): first everything that can
+        // fail is checked, with nothing changed; then the backup (put back on failure); then the registry line goes (a
+        // line without its account is what recover recreates at the next boot, keys and all); then the account (on
+        // failure the line and the home are put back); then what is left of the home.
+        CheckBackup(mover, toBackup.Select(m => m.From), config.BackupDir, o.Name, ct);
+        var moved = new List<(string From, string To)>();
+        try
         {
-            await s.Accounts.DeleteUser(o.Name, o.Force, ct).ConfigureAwait(false);
-            if (s.Accounts.Load().Group(o.Name) is { } g && g.Gid == live.Gid && g.Members.Count == 0)
-                await s.Accounts.DeleteGroup(o.Name, ct).ConfigureAwait(false);
+            foreach (var (from, rel) in toBackup)
+            {
+                var to = $"{Backup()}/{rel}";
+                mover.Move(from, to, ct);
+                moved.Add((from, to));
+            }
         }
-        if (homeSt is { IsLink: true }) s.Fs.Unlink(home);
-        else if (homeSt is { IsDir: true })
+        catch (SysException e)
         {
-            if (steps.Any(x => x.StartsWith($"move {home}", StringComparison.Ordinal))) tree.Move(home, $"{Backup()}/home");
-            else tree.Remove(home);
+            throw new AicaException($"{o.Name} was not removed: backing up failed ({e.Message}){PutBack(mover, moved, backup)}");
         }
-        if (o.Purge && s.Fs.Lstat(data) is { IsDir: true }) tree.Move(data, $"{Backup()}/data");
-        steps.AddRange(tree.NotKept); // moved across file systems to a backup that cannot hold them
+        catch (OperationCanceledException)
+        {
+            PutBack(mover, moved, backup);
+            throw;
+        }
+        var time = s.Clock.Now.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture);
         s.Registry.Update(r =>
         {
             r.Remove(o.Name);
-            if (uid is { } ru) r.Retire(ru, o.Name, s.Clock.Now.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture));
+            if (uid is { } ru) r.Retire(ru, o.Name, time);
             return true;
-        }, s.Wait, ct);
-        s.Log("user", $"remove {o.Name} uid {uid}{(o.Purge ? $", data moved to {backup}" : "")}");
+        }, s.Wait, CancellationToken.None);
+
+        if (live is not null)
+        {
+            Exception? failed = null;
+            try { await s.Accounts.DeleteUser(o.Name, o.Force, ct).ConfigureAwait(false); }
+            catch (Exception e) when (e is AicaException or OperationCanceledException) { failed = e; }
+            // Reality decides: an interrupted userdel may have finished.
+            if (failed is not null && s.Accounts.Load().User(o.Name) is not null)
+            {
+                if (reg is not null) s.Registry.Update(r => r.Upsert(reg with { Line = 0 }), s.Wait, CancellationToken.None);
+                var back = PutBack(mover, moved, backup);
+                if (failed is OperationCanceledException) throw failed;
+                throw new AicaException($"{o.Name} was not removed: {failed.Message}; the registry line and the home were put back{back}");
+            }
+        }
+        // From here the user is gone: what is left is tidying, each step tried, failures reported together.
+        var problems = new List<string>();
+        if (live is not null && s.Accounts.Load().Group(o.Name) is { } g && g.Gid == live.Gid && g.Members.Count == 0)
+        {
+            try { await s.Accounts.DeleteGroup(o.Name, CancellationToken.None).ConfigureAwait(false); }
+            catch (AicaException e) { problems.Add(e.Message); }
+        }
+        try
+        {
+            if (homeSt is { IsLink: true }) s.Fs.Unlink(home);
+            else if (homeSt is { IsDir: true } && moved.All(m => m.From != home)) mover.Remove(home);
+        }
+        catch (SysException e) { problems.Add($"removing {home}: {e.Message}"); }
+        steps.AddRange(mover.Notes); // moved across file systems to a backup that cannot hold them
+        s.Log("user", $"remove {o.Name} uid {uid}{(o.Purge ? $", data moved to {backup}" : "")}{(problems.Count > 0 ? $"; {string.Join("; ", problems)}" : "")}");
+        if (problems.Count > 0) throw new AicaException($"{o.Name} was removed (account, registry line{(backup is null ? "" : ", backup " + s.Fs.Host(backup))}), but: {string.Join("; ", problems)}");
         return new UserRemoveResult(o.Name, uid, steps, backup, false);
+    }
+
+    /// <summary>
+    /// Before anything changes: every tree that goes to the backup on another file system can be copied (no folder
+    /// deeper than the copier's limit, no file system mounted inside) and all of them fit there together.
+    /// </summary>
+    private void CheckBackup(TreeMover mover, IEnumerable<string> sources, string backups, string name, CancellationToken ct)
+    {
+        var targetDev = s.Fs.Lstat(s.Fs.NearestDir(backups))!.Value.Dev;
+        try
+        {
+            long bytes = 0, entries = 0;
+            foreach (var src in sources.Where(p => s.Fs.Lstat(p) is { } st && st.Dev != targetDev)) // same file system: a rename
+            {
+                var size = mover.Measure(src, ct);
+                bytes += size.Bytes;
+                entries += size.Entries;
+            }
+            mover.RequireRoom(backups, new TreeSize(bytes, entries));
+        }
+        catch (SysException e) { throw new AicaException($"{name} was not removed: the backup cannot be made ({e.Message}); nothing was changed"); }
+    }
+
+    /// <summary>Moves back what a failed removal had moved to the backup (then the folder goes if empty); what cannot go back stays there, named.</summary>
+    private string PutBack(TreeMover mover, List<(string From, string To)> moved, string? backup)
+    {
+        var left = new List<string>();
+        foreach (var (from, to) in Enumerable.Reverse(moved))
+        {
+            try { mover.Move(to, from); }
+            catch (SysException e) { left.Add($"{to} could not be put back to {from} ({e.Message}): it is kept there"); }
+        }
+        if (backup is not null && left.Count == 0)
+        {
+            try { s.Fs.Rmdir(backup); } catch (SysException) { /* something else is in it: kept */ }
+        }
+        return left.Count == 0 ? "" : "; " + string.Join("; ", left);
     }
 
     private bool IsManagedLink(string home, string name, string data)
@@ -317,7 +406,7 @@ public sealed class UserService(AicaServices s)
             var live = db.User(m);
             rows.Add(new UserRow(m, live?.Uid, live?.Gid, live?.Shell, null, "unregistered", $"member of {config.Group} but not registered: lost at a full reset (aica user add {m})"));
         }
-        foreach (var n in new SafeTree(s.Fs).List("/data/users").Where(n => registry.Find(n) is null && db.User(n) is null))
+        foreach (var n in s.Fs.List("/data/users").Where(n => registry.Find(n) is null && db.User(n) is null))
             rows.Add(new UserRow(n, null, null, null, null, "orphan-data", $"/data/users/{n} has no user (aica data orphans)"));
         return rows;
     }

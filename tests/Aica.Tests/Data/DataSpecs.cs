@@ -215,7 +215,7 @@ public sealed class DataSpecs : IDisposable
         Mount(top + "/a/b", "size=4m");
         File.WriteAllText(top + "/a/b/keep.txt", "kept");
         using var fs = new Aica.IO.RootedFs(_sb.Root);
-        var e = Assert.Throws<Aica.Native.SysException>(() => new Aica.IO.SafeTree(fs).Remove("/data/admin/tree"));
+        var e = Assert.Throws<Aica.Native.SysException>(() => new Aica.IO.TreeMover(fs).Remove("/data/admin/tree"));
         Assert.Equal(Aica.Native.Flags.EXDEV, e.Errno);
         Assert.Equal("kept", File.ReadAllText(top + "/a/b/keep.txt"));
     }
@@ -225,18 +225,18 @@ public sealed class DataSpecs : IDisposable
     public void A_folder_chain_deeper_than_the_limit_stops_copy_and_removal_with_an_error_instead_of_a_crash()
     {
         var top = _sb.P("/data/admin/deep");
-        var chain = string.Join("/", Enumerable.Repeat("d", Aica.IO.SafeTree.MaxDepth + 20));
+        var chain = string.Join("/", Enumerable.Repeat("d", Aica.IO.TreeCopier.MaxDepth + 20));
         Directory.CreateDirectory(Path.Combine(top, chain));
         File.WriteAllText(Path.Combine(top, chain, "bottom.txt"), "still here");
         using var fs = new Aica.IO.RootedFs(_sb.Root);
-        var tree = new Aica.IO.SafeTree(fs);
+        var tree = new Aica.IO.TreeMover(fs);
         var copy = Assert.Throws<Aica.Native.SysException>(() => tree.Copy("/data/admin/deep", "/data/admin/deep-copy"));
         Assert.Equal(Aica.Native.Flags.ENAMETOOLONG, copy.Errno);
         var remove = Assert.Throws<Aica.Native.SysException>(() => tree.Remove("/data/admin/deep"));
         Assert.Contains("levels deep", remove.Message);
         using (var admin = fs.OpenDir("/data/admin"))
         using (var backups = fs.OpenDir("/data/admin/backups"))
-            Assert.Throws<Aica.Native.SysException>(() => new Aica.Data.TreeCopy().Copy(admin, Aica.Native.Sys.Z("deep"), backups, "deep"));
+            Assert.Throws<Aica.Native.SysException>(() => new Aica.IO.TreeCopier().Copy(admin, Aica.Native.Sys.Z("deep"), backups, "deep"));
         Assert.Equal("still here", File.ReadAllText(Path.Combine(top, chain, "bottom.txt")));
     }
 

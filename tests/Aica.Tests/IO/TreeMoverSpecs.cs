@@ -46,6 +46,7 @@ public sealed class TreeMoverSpecs : IDisposable
             + $" && chown -R 1000:2500 '{d}' && chmod 2750 '{d}/a'");
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_move_on_the_same_file_system_is_a_rename()
     {
@@ -57,6 +58,7 @@ public sealed class TreeMoverSpecs : IDisposable
         Assert.Equal(MoveMethod.Absent, new TreeMover(fs).Move("/data/src/tree", "/data/again"));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_move_across_file_systems_copies_verifies_and_removes_the_source_keeping_owners_modes_links_and_hard_links()
     {
@@ -75,6 +77,7 @@ public sealed class TreeMoverSpecs : IDisposable
         Assert.Empty(mover.Notes);
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Extended_attributes_go_with_a_move_across_file_systems()
     {
@@ -88,6 +91,7 @@ public sealed class TreeMoverSpecs : IDisposable
         Assert.Equal("abc123", Xattr("/data/other/tree/a/b/blob"));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_target_without_room_refuses_before_anything_is_made()
     {
@@ -103,6 +107,7 @@ public sealed class TreeMoverSpecs : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_sb.P("/data/other")));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_copy_that_fails_in_the_middle_leaves_the_source_untouched_and_no_partial_copy()
     {
@@ -118,6 +123,7 @@ public sealed class TreeMoverSpecs : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_sb.P("/data/other")));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_cancelled_move_leaves_the_source_untouched_and_no_partial_copy()
     {
@@ -132,6 +138,7 @@ public sealed class TreeMoverSpecs : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_sb.P("/data/other")));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_folder_deeper_than_the_limit_refuses_the_move_before_anything_is_made()
     {
@@ -150,6 +157,7 @@ public sealed class TreeMoverSpecs : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_sb.P("/data/other")));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_move_or_copy_never_replaces_or_removes_what_is_already_at_the_target()
     {
@@ -166,6 +174,7 @@ public sealed class TreeMoverSpecs : IDisposable
         Assert.True(Directory.Exists(_sb.P("/data/src/tree/a/b")));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void A_merge_copy_keeps_what_is_there_gives_the_group_and_leaves_out_what_it_is_told()
     {

@@ -11,6 +11,7 @@ namespace Aica.Tests.Users;
 /// </summary>
 public sealed class RemoveOrderSpecs
 {
+    [Trait("level", "sim")]
     [Fact]
     public void A_hybrid_member_with_a_folder_too_deep_to_back_up_stays_whole_and_once_removed_no_reboot_brings_them_back()
     {
@@ -48,6 +49,7 @@ public sealed class RemoveOrderSpecs
         Assert.Contains("recover exit 0\nbob gone\nno home\nnot registered\n", boot.StdOut);
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Purged_data_too_big_for_the_backup_disk_refuses_before_anything_changes()
     {
@@ -83,6 +85,7 @@ public sealed class RemoveOrderSpecs
                 : base.RunAsync(program, args, ct, env, stdin);
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public async Task When_userdel_fails_the_home_backup_and_the_registry_line_are_put_back()
     {
@@ -110,6 +113,7 @@ public sealed class RemoveOrderSpecs
         Assert.NotEqual(registry, File.ReadAllText(sb.P("/data/config/users.txt")));
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Migrate_refuses_a_home_it_could_not_journal_before_anything_changes()
     {
@@ -131,6 +135,7 @@ public sealed class RemoveOrderSpecs
         Assert.True(r.ExitCode == 0, r.ToString());
     }
 
+    [Trait("level", "blackbox")]
     [Fact]
     public void Migrate_to_hybrid_stops_and_reports_a_dotfile_on_both_sides_as_to_symlink_does()
     {

@@ -465,6 +465,19 @@ public static unsafe class Sys
     public static List<(byte[] Name, byte Type, ulong Ino)> ReadDir(SafeFd dir, string display)
     {
         var list = new List<(byte[], byte, ulong)>();
+        EachDirEntry(dir, display, (name, type, ino) => { list.Add((name.ToArray(), type, ino)); return true; });
+        return list;
+    }
+
+    /// <summary>Called for each directory entry with its name (valid only during the call); false stops the listing.</summary>
+    public delegate bool DirEntryVisitor(ReadOnlySpan<byte> name, byte type, ulong ino);
+
+    /// <summary>
+    /// The entries of an open directory one by one, without keeping them: memory stays one 32 KiB buffer however many
+    /// entries a member made (SPEC §6.10). Excludes . and ..; reads from the start.
+    /// </summary>
+    public static void EachDirEntry(SafeFd dir, string display, DirEntryVisitor visit)
+    {
         if (Libc.lseek(dir.Fd, 0, 0) < 0) throw new SysException(Err(), "readdir", display);
         var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(32768);
         try
@@ -491,13 +504,12 @@ public static unsafe class Sys
                         off += rec->d_reclen;
                         if (len == 1 && name[0] == '.') continue;
                         if (len == 2 && name[0] == '.' && name[1] == '.') continue;
-                        list.Add((new ReadOnlySpan<byte>(name, len).ToArray(), rec->d_type, rec->d_ino));
+                        if (!visit(new ReadOnlySpan<byte>(name, len), rec->d_type, rec->d_ino)) return;
                     }
                 }
             }
         }
         finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
-        return list;
     }
 
     /// <summary>symlinkat with the target as raw bytes (a copied link keeps a non-UTF-8 target exactly).</summary>

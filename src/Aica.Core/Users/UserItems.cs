@@ -24,29 +24,66 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
     public override string Describe => $"aica block in {Path}";
 
     /// <summary>The text with exactly one current block: where the first one was, else appended.</summary>
-    public static string Merge(string text, string block)
+    public static string Merge(string text, string block) =>
+        Encoding.UTF8.GetString(Merge(Encoding.UTF8.GetBytes(text), Encoding.UTF8.GetBytes(block)));
+
+    /// <summary>
+    /// The bytes with exactly one current block: where the first complete one was (later complete ones removed), else
+    /// appended; a begin marker with no end marker after it is kept as text. One pass over the bytes (SPEC §6.10: a
+    /// member's file full of begin markers must not cost a rescan each), and the user's bytes are copied as they are,
+    /// UTF-8 or not: the markers are ASCII, so they are found the same in any ASCII-compatible encoding.
+    /// </summary>
+    public static byte[] Merge(ReadOnlySpan<byte> text, ReadOnlySpan<byte> block)
     {
-        var lines = text.Split('\n').ToList();
-        var sb = new StringBuilder();
+        var begin = Encoding.ASCII.GetBytes(Begin);
+        var end = Encoding.ASCII.GetBytes(End);
+        var output = new MemoryStream(text.Length + block.Length + 1);
         var inserted = false;
-        for (var i = 0; i < lines.Count; i++)
+        var noEndFrom = -1; // once a search found no end marker from here on, every later begin marker is plain text
+        var pos = 0;
+        while (pos < text.Length)
         {
-            if (lines[i].TrimEnd() == Begin)
+            var lineEnd = NextLine(text, pos);
+            if (noEndFrom < 0 && IsMarker(text[pos..lineEnd], begin))
             {
-                var end = lines.FindIndex(i, l => l.TrimEnd() == End);
-                if (end < 0) { sb.Append(lines[i]); if (i < lines.Count - 1) sb.Append('\n'); continue; } // unterminated: keep as text
-                if (!inserted) { sb.Append(block); inserted = true; }
-                i = end;
-                continue;
+                // Look for the end marker after this line; the lines passed over are inside the block, never looked at again.
+                var scan = lineEnd;
+                var found = -1;
+                while (scan < text.Length)
+                {
+                    var next = NextLine(text, scan);
+                    if (IsMarker(text[scan..next], end)) { found = next; break; }
+                    scan = next;
+                }
+                if (found < 0) noEndFrom = pos;
+                else
+                {
+                    if (!inserted) { output.Write(block); inserted = true; }
+                    pos = found;
+                    continue;
+                }
             }
-            sb.Append(lines[i]);
-            if (i < lines.Count - 1) sb.Append('\n');
+            output.Write(text[pos..lineEnd]);
+            pos = lineEnd;
         }
-        var result = sb.ToString();
-        if (inserted) return result;
-        if (result.Length > 0 && !result.EndsWith('\n')) result += "\n";
-        return result + block;
+        if (!inserted)
+        {
+            if (text.Length > 0 && text[^1] != (byte)'\n') output.WriteByte((byte)'\n');
+            output.Write(block);
+        }
+        return output.ToArray();
     }
+
+    /// <summary>Where the line starting at <paramref name="pos"/> ends: after its newline, or at the end of the text.</summary>
+    private static int NextLine(ReadOnlySpan<byte> text, int pos)
+    {
+        var nl = text[pos..].IndexOf((byte)'\n');
+        return nl < 0 ? text.Length : pos + nl + 1;
+    }
+
+    /// <summary>The line is the marker, with trailing blanks (a CR from a Windows editor) allowed.</summary>
+    private static bool IsMarker(ReadOnlySpan<byte> line, ReadOnlySpan<byte> marker) =>
+        line.Length >= marker.Length && line.StartsWith(marker) && line[marker.Length..].TrimEnd(" \t\r\n\v\f"u8).IsEmpty;
 
     public override Drift? Check(EngineContext ctx)
     {
@@ -58,18 +95,19 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
             return tampered;
         }
         if (bytes is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
-        var (text, enc) = RawText.Decode(bytes);
-        return Merge(text, RawText.As(enc, Block)) == text ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
+        return Merge(bytes, BlockBytes).AsSpan().SequenceEqual(bytes) ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
     }
+
+    private byte[] BlockBytes => Encoding.UTF8.GetBytes(Block);
 
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {
         var st = ctx.Fs.Lstat(Path);
         // The user's bytes are kept as they are, UTF-8 or not (a Latin-1 comment must not turn into U+FFFD).
-        var (text, enc) = RawText.Decode(st is { IsFile: true } ? ctx.Fs.ReadFile(Path) ?? [] : []);
+        var bytes = st is { IsFile: true } ? ctx.Fs.ReadFile(Path) ?? [] : [];
         var mode = st is { IsFile: true } ? st.Value.Perm & O(777) : O(644);
         // A new inode renamed over the old name: never writes through a link or into a hard-linked file.
-        ctx.Fs.WriteAtomic(Path, enc.GetBytes(Merge(text, RawText.As(enc, Block))), mode, uid, gid);
+        ctx.Fs.WriteAtomic(Path, Merge(bytes, BlockBytes), mode, uid, gid);
         return Task.CompletedTask;
     }
 }
@@ -197,20 +235,25 @@ public sealed class TamperScanItem(string user, IReadOnlyList<string> dirs) : It
 
     public override Drift? Check(EngineContext ctx)
     {
-        var found = new List<string>();
+        // A member can plant millions of entries here: streamed, one budget step each, and only the first few kept.
+        var found = new CappedList();
         foreach (var dir in dirs)
         {
             using var fd = ctx.Fs.TryOpenDir(dir, out _);
             if (fd is null) continue; // missing or a link: the directory's own item reports that
-            foreach (var (zn, type, _) in Sys.ReadDir(fd, ctx.Fs.Host(dir)))
+            var host = ctx.Fs.Host(dir);
+            Sys.EachDirEntry(fd, host, (name, type, _) =>
             {
-                if (type != 10 && type != 0) continue; // DT_LNK, or DT_UNKNOWN on file systems without d_type
-                var target = Sys.ReadLinkAt(fd.Fd, Sys.Z(zn), dir); // null for anything that is not a link
+                ctx.Work.Step();
+                if (type != 10 && type != 0) return true; // DT_LNK, or DT_UNKNOWN on file systems without d_type
+                var zn = Sys.Z(name);
+                var target = Sys.ReadLinkAt(fd.Fd, zn, dir); // null for anything that is not a link
                 if (target is not null && UserTamper.IsSystemTarget(Encoding.UTF8.GetString(target)))
-                    found.Add($"{dir}/{SafeOps.Escape(zn)} -> {SafeOps.Escape(target)}");
-            }
+                    found.Add($"{dir}/{SafeOps.Escape(name)} -> {SafeOps.Escape(target)}");
+                return true;
+            });
         }
-        return found.Count == 0 ? null : new Drift($"{user} tampered: {string.Join("; ", found)} (never followed)",
+        return found.Total == 0 ? null : new Drift($"{user} tampered: {found.Join("; ")} ({found.Total} link(s) into system paths, never followed)",
             "remove the link(s); aica never follows them", Conflict: true, Severity: CheckStatus.Warn);
     }
 

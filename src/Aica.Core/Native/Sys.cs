@@ -251,7 +251,10 @@ public static unsafe class Sys
         }
     }
 
-    public static byte[] ReadAll(SafeFd fd, string display, int limit = 64 << 20)
+    /// <summary>The most aica reads of one file into memory (rc files, keys, configs): a larger one is refused, not read.</summary>
+    public const int MaxReadBytes = 64 << 20;
+
+    public static byte[] ReadAll(SafeFd fd, string display, int limit = MaxReadBytes)
     {
         var ms = new MemoryStream();
         var buf = new byte[65536];

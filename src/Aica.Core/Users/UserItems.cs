@@ -28,45 +28,38 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
         Encoding.UTF8.GetString(Merge(Encoding.UTF8.GetBytes(text), Encoding.UTF8.GetBytes(block)));
 
     /// <summary>
-    /// The bytes with exactly one current block: where the first complete one was (later complete ones removed), else
-    /// appended; a begin marker with no end marker after it is kept as text. One pass over the bytes (SPEC §6.10: a
-    /// member's file full of begin markers must not cost a rescan each), and the user's bytes are copied as they are,
-    /// UTF-8 or not: the markers are ASCII, so they are found the same in any ASCII-compatible encoding.
+    /// The bytes with exactly one current block: where the first block was (later ones removed), else appended. A block
+    /// runs from the last begin marker before an end marker to that end marker: a stray begin marker (one with no end,
+    /// or another begin after it) is the user's text and is kept, so nothing of the user's after it is ever swallowed,
+    /// and a second run changes nothing. Linear (SPEC §6.10: 300,000 begin markers must not cost a rescan each), and the
+    /// user's bytes are copied as they are, UTF-8 or not: the markers are ASCII, found the same in any ASCII-compatible
+    /// encoding.
     /// </summary>
     public static byte[] Merge(ReadOnlySpan<byte> text, ReadOnlySpan<byte> block)
     {
         var begin = Encoding.ASCII.GetBytes(Begin);
         var end = Encoding.ASCII.GetBytes(End);
-        var output = new MemoryStream(text.Length + block.Length + 1);
-        var inserted = false;
-        var noEndFrom = -1; // once a search found no end marker from here on, every later begin marker is plain text
-        var pos = 0;
-        while (pos < text.Length)
+        // One pass finds the blocks (start of the begin line, end of the end line)...
+        var blocks = new List<(int From, int To)>();
+        var lastBegin = -1;
+        for (var pos = 0; pos < text.Length;)
         {
-            var lineEnd = NextLine(text, pos);
-            if (noEndFrom < 0 && IsMarker(text[pos..lineEnd], begin))
-            {
-                // Look for the end marker after this line; the lines passed over are inside the block, never looked at again.
-                var scan = lineEnd;
-                var found = -1;
-                while (scan < text.Length)
-                {
-                    var next = NextLine(text, scan);
-                    if (IsMarker(text[scan..next], end)) { found = next; break; }
-                    scan = next;
-                }
-                if (found < 0) noEndFrom = pos;
-                else
-                {
-                    if (!inserted) { output.Write(block); inserted = true; }
-                    pos = found;
-                    continue;
-                }
-            }
-            output.Write(text[pos..lineEnd]);
-            pos = lineEnd;
+            var next = NextLine(text, pos);
+            if (IsMarker(text[pos..next], begin)) lastBegin = pos;
+            else if (lastBegin >= 0 && IsMarker(text[pos..next], end)) { blocks.Add((lastBegin, next)); lastBegin = -1; }
+            pos = next;
         }
-        if (!inserted)
+        // ...and one copies everything else, the current block in place of the first.
+        var output = new MemoryStream(text.Length + block.Length + 1);
+        var copied = 0;
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            output.Write(text[copied..blocks[i].From]);
+            if (i == 0) output.Write(block);
+            copied = blocks[i].To;
+        }
+        output.Write(text[copied..]);
+        if (blocks.Count == 0)
         {
             if (text.Length > 0 && text[^1] != (byte)'\n') output.WriteByte((byte)'\n');
             output.Write(block);
@@ -93,6 +86,12 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
         catch (SysException e) when (e.Errno is Flags.ELOOP or Flags.EINVAL && ctx.Fs.Lstat(Path) is { } st0 && UserTamper.NotRegular(ctx, Path, st0) is { } tampered)
         {
             return tampered;
+        }
+        catch (SysException e) when (e.Errno is Flags.EINVAL && ctx.Fs.Lstat(Path) is { IsFile: true, Size: > Sys.MaxReadBytes } big)
+        {
+            // Past the read cap the file is the user's alone: reported, never read whole, and the user's other items go on.
+            return new Drift($"{Path} is {big.Size >> 20} MiB, over the {Sys.MaxReadBytes >> 20} MiB aica reads: its block is not managed",
+                $"shrink {ctx.Fs.Host(Path)}", Conflict: true, Severity: CheckStatus.Warn);
         }
         if (bytes is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
         return Merge(bytes, BlockBytes).AsSpan().SequenceEqual(bytes) ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");

@@ -195,6 +195,26 @@ public static unsafe class Sys
         }
     }
 
+    /// <summary>
+    /// readlinkat of <paramref name="name"/> (not NUL-terminated) into <paramref name="buf"/>: the target's length, or -1
+    /// when it is not a link or is gone. No allocation: for walks over entries a member can multiply.
+    /// </summary>
+    public static int ReadLinkAt(int dirfd, ReadOnlySpan<byte> name, Span<byte> buf, string display)
+    {
+        Span<byte> z = name.Length < 1024 ? stackalloc byte[name.Length + 1] : new byte[name.Length + 1];
+        name.CopyTo(z);
+        z[^1] = 0;
+        fixed (byte* p = z)
+        fixed (byte* b = buf)
+        {
+            var n = Libc.readlinkat(dirfd, p, b, buf.Length);
+            if (n >= 0) return (int)n;
+            var e = Err();
+            if (e == ENOENT || e == EINVAL) return -1;
+            throw new SysException(e, "readlink", display);
+        }
+    }
+
     public static void RenameAt(int olddir, byte[] oldname, int newdir, byte[] newname, uint flags, string display)
     {
         fixed (byte* o = oldname)
@@ -256,7 +276,10 @@ public static unsafe class Sys
 
     public static byte[] ReadAll(SafeFd fd, string display, int limit = MaxReadBytes)
     {
-        var ms = new MemoryStream();
+        // A file already past the limit is refused before reading a byte; the buffer starts at the file's size.
+        var size = Fstat(fd, display).Size;
+        if (size > limit) throw new SysException(EINVAL, "read (file too large)", display);
+        var ms = new MemoryStream((int)Math.Min(size + 1, limit + 1L));
         var buf = new byte[65536];
         fixed (byte* p = buf)
         {

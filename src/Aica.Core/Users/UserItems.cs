@@ -49,22 +49,27 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
             else if (lastBegin >= 0 && IsMarker(text[pos..next], end)) { blocks.Add((lastBegin, next)); lastBegin = -1; }
             pos = next;
         }
-        // ...and one copies everything else, the current block in place of the first.
-        var output = new MemoryStream(text.Length + block.Length + 1);
+        // ...and one copies everything else into a buffer of the exact size, the current block in place of the first.
+        var newline = blocks.Count == 0 && text.Length > 0 && text[^1] != (byte)'\n' ? 1 : 0;
+        var size = (long)text.Length + block.Length + newline;
+        foreach (var (from, to) in blocks) size -= to - from;
+        var output = new byte[size];
+        var at = 0;
         var copied = 0;
+        void Put(ReadOnlySpan<byte> part, byte[] into) { part.CopyTo(into.AsSpan(at)); at += part.Length; }
         for (var i = 0; i < blocks.Count; i++)
         {
-            output.Write(text[copied..blocks[i].From]);
-            if (i == 0) output.Write(block);
+            Put(text[copied..blocks[i].From], output);
+            if (i == 0) Put(block, output);
             copied = blocks[i].To;
         }
-        output.Write(text[copied..]);
+        Put(text[copied..], output);
         if (blocks.Count == 0)
         {
-            if (text.Length > 0 && text[^1] != (byte)'\n') output.WriteByte((byte)'\n');
-            output.Write(block);
+            if (newline == 1) Put("\n"u8, output);
+            Put(block, output);
         }
-        return output.ToArray();
+        return output;
     }
 
     /// <summary>Where the line starting at <paramref name="pos"/> ends: after its newline, or at the end of the text.</summary>
@@ -245,10 +250,10 @@ public sealed class TamperScanItem(string user, IReadOnlyList<string> dirs) : It
             {
                 ctx.Work.Step();
                 if (type != 10 && type != 0) return true; // DT_LNK, or DT_UNKNOWN on file systems without d_type
-                var zn = Sys.Z(name);
-                var target = Sys.ReadLinkAt(fd.Fd, zn, dir); // null for anything that is not a link
-                if (target is not null && UserTamper.IsSystemTarget(Encoding.UTF8.GetString(target)))
-                    found.Add($"{dir}/{SafeOps.Escape(name)} -> {SafeOps.Escape(target)}");
+                Span<byte> target = stackalloc byte[4096];
+                var n = Sys.ReadLinkAt(fd.Fd, name, target, dir); // -1 for anything that is not a link
+                if (n > 0 && target[0] == (byte)'/' && UserTamper.IsSystemTarget(Encoding.UTF8.GetString(target[..n])))
+                    found.Add($"{dir}/{SafeOps.Escape(name)} -> {SafeOps.Escape(target[..n])}");
                 return true;
             });
         }

@@ -22,6 +22,12 @@ public sealed class SafeTree(RootedFs fs)
     internal static SysException MountedInside(string what, string display) =>
         new(EXDEV, $"{what} (another file system is mounted here: unmount it first)", display);
 
+    /// <summary>
+    /// Called once per directory entry a copy or removal meets: recover passes its user's budget here, which throws to
+    /// stop a member's tree of millions of entries (SPEC §6.10); the source is removed only after a whole copy.
+    /// </summary>
+    public Action? Step { get; init; }
+
     /// <summary>Entries that are neither file, directory nor link (FIFOs, sockets, devices): not copied, listed here.</summary>
     public List<string> Skipped { get; } = [];
 
@@ -102,7 +108,10 @@ public sealed class SafeTree(RootedFs fs)
             Sys.MkdirAt(dstDir.Fd, dstName, Perms.O(700), display);
             using var d = Sys.OpenAt(dstDir.Fd, dstName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
             foreach (var (name, _, _) in Sys.ReadDir(s, display))
+            {
+                Step?.Invoke();
                 CopyAt(s, Sys.Z(name), d, Sys.Z(name), display + "/" + SafeOps.Escape(name), dev, Child(dstPath, name), depth + 1);
+            }
             Sys.Fchown(d, st.Uid, st.Gid, display);
             Sys.Fchmod(d, st.Perm, display);
             CopyXattrs(s, d, display);
@@ -130,7 +139,7 @@ public sealed class SafeTree(RootedFs fs)
     {
         if (fs.Lstat(path) is null) return false;
         var (dir, name) = fs.OpenParent(path);
-        using (dir) RemoveAt(dir, name, fs.Host(path));
+        using (dir) RemoveAt(dir, name, fs.Host(path), Step);
         return true;
     }
 
@@ -139,12 +148,12 @@ public sealed class SafeTree(RootedFs fs)
     /// entering another file system (SPEC §6.2): a mount inside the tree stops the removal with EXDEV before anything
     /// in it is touched.
     /// </summary>
-    public static void RemoveAt(SafeFd dir, byte[] name, string display)
+    public static void RemoveAt(SafeFd dir, byte[] name, string display, Action? step = null)
     {
-        if (Sys.LstatAt(dir.Fd, name, display) is { } st) RemoveAt(dir, name, display, st.Dev, 0);
+        if (Sys.LstatAt(dir.Fd, name, display) is { } st) RemoveAt(dir, name, display, st.Dev, 0, step);
     }
 
-    private static void RemoveAt(SafeFd dir, byte[] name, string display, ulong dev, int depth)
+    private static void RemoveAt(SafeFd dir, byte[] name, string display, ulong dev, int depth, Action? step)
     {
         var st = Sys.LstatAt(dir.Fd, name, display);
         if (st is null) return;
@@ -157,7 +166,10 @@ public sealed class SafeTree(RootedFs fs)
                 if (Sys.Fstat(d, display) is var now && (now.Ino != st.Value.Ino || now.Dev != dev))
                     throw new SysException(EAGAIN, "remove (changed while we looked)", display);
                 foreach (var (child, _, _) in Sys.ReadDir(d, display))
-                    RemoveAt(d, Sys.Z(child), display + "/" + SafeOps.Escape(child), dev, depth + 1);
+                {
+                    step?.Invoke();
+                    RemoveAt(d, Sys.Z(child), display + "/" + SafeOps.Escape(child), dev, depth + 1, step);
+                }
             }
             Sys.UnlinkAt(dir.Fd, name, true, display);
             return;

@@ -113,7 +113,7 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {
         var st = ctx.Fs.Lstat(Path);
-        var tree = new SafeTree(ctx.Fs);
+        var tree = new SafeTree(ctx.Fs) { Step = ctx.Work.Step }; // a member's SSD tree of millions of entries spends only their budget
         if (st is { IsLink: false })
         {
             var persistent = ctx.Fs.Lstat(Target);

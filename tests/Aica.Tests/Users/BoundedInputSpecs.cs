@@ -257,4 +257,34 @@ public sealed class BoundedInputSpecs
         Assert.True(small.ExitCode == 0, small.ToString());
         Assert.Contains("recovered 3 users, 0 failed", small.StdOut);
     }
+
+    [Fact]
+    public void A_hybrid_ssd_folder_that_spends_its_users_budget_stops_midway_and_the_next_recover_finishes_it_losing_nothing()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("hy", 3001, layout: "hybrid");
+        sb.AddUser("alice", 3002);
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+        // A real ~/.ssh on the SSD with 600 entries: merged into the persistent one entry by entry, one step each (each
+        // entry crosses file systems: copied, synced, removed).
+        File.Delete(sb.P("/home/hy/.ssh"));
+        Directory.CreateDirectory(sb.P("/home/hy/.ssh"));
+        for (var i = 0; i < 600; i++) File.WriteAllText(sb.P($"/home/hy/.ssh/k{i}"), $"{i}\n");
+        File.Delete(sb.P("/home/alice"));
+        var r = Recover(sb, Budget(20, "hy:300"));
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("recovered 1 users, 1 failed", r.StdOut);
+        Assert.Contains("hy: recovery stopped at /home/hy/.ssh", r.StdOut);
+        Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
+        var moved = Directory.GetFiles(sb.P("/data/users/hy/dotfiles/.ssh"), "k*").Length;
+        Assert.InRange(moved, 1, 599); // stopped midway, the rest still on the SSD
+        Assert.Equal(600, moved + Directory.GetFiles(sb.P("/home/hy/.ssh"), "k*").Length);
+
+        var again = Recover(sb, Budget(20));
+        Assert.True(again.ExitCode == 0, again.ToString());
+        for (var i = 0; i < 600; i++) Assert.Equal($"{i}\n", File.ReadAllText(sb.P($"/data/users/hy/dotfiles/.ssh/k{i}")));
+        Assert.Equal("/data/users/hy/dotfiles/.ssh", new FileInfo(sb.P("/home/hy/.ssh")).LinkTarget);
+    }
 }

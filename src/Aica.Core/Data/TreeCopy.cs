@@ -17,7 +17,8 @@ namespace Aica.Data;
 public sealed class TreeCopy(bool skipExisting = false, uint? gid = null, Func<FileStat, bool>? leaveOut = null)
 {
     public long Files, Bytes, Existing, Conflicts, Specials, LeftOut;
-    public List<string> Notes { get; } = [];
+    /// <summary>What was not copied or kept, and why: the first 100, then a count (a member can make millions).</summary>
+    public CappedList Notes { get; } = new(100);
 
     /// <summary>Copies the entry <paramref name="zname"/> of <paramref name="src"/> into <paramref name="dst"/> (same name).</summary>
     public void Copy(SafeFd src, byte[] zname, SafeFd dst, string display, CancellationToken ct = default) =>

@@ -29,10 +29,10 @@ public sealed class SafeTree(RootedFs fs)
     public Action? Step { get; init; }
 
     /// <summary>Entries that are neither file, directory nor link (FIFOs, sockets, devices): not copied, listed here.</summary>
-    public List<string> Skipped { get; } = [];
+    public CappedList Skipped { get; } = new(100);
 
     /// <summary>Extended attributes (ACLs, capabilities, user.*) a copy could not carry over: "path: name (why)".</summary>
-    public List<string> NotKept { get; } = [];
+    public CappedList NotKept { get; } = new(100);
 
     private void CopyXattrs(SafeFd from, SafeFd to, string display)
     {

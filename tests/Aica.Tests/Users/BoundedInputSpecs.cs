@@ -287,4 +287,24 @@ public sealed class BoundedInputSpecs
         for (var i = 0; i < 600; i++) Assert.Equal($"{i}\n", File.ReadAllText(sb.P($"/data/users/hy/dotfiles/.ssh/k{i}")));
         Assert.Equal("/data/users/hy/dotfiles/.ssh", new FileInfo(sb.P("/home/hy/.ssh")).LinkTarget);
     }
+
+    [Fact]
+    public void User_fix_lists_the_first_planted_links_and_counts_the_rest()
+    {
+        Require.Root();
+        using var sb = new Sandbox();
+        sb.Init();
+        sb.AddUser("mallory", 3001);
+        Assert.Equal(0, sb.Aica("recover").ExitCode);
+        const int n = 5_000;
+        Directory.CreateDirectory(sb.P("/data/users/mallory/deep/er"));
+        for (var i = 0; i < n; i++) File.CreateSymbolicLink(sb.P($"/data/users/mallory/deep/er/l{i}"), "/etc/shadow");
+        var human = sb.Aica("user", "fix", "mallory");
+        Assert.Equal(1, human.ExitCode);
+        Assert.Contains($"{n} tampered", human.StdOut);
+        Assert.Contains($"... and {n - Aica.Users.UserFix.MaxListed} more", human.StdOut);
+        Assert.Equal(Aica.Users.UserFix.MaxListed + 1, human.StdOut.Split('\n').Count(l => l.Contains("tampered: ")));
+        var json = JsonDocument.Parse(sb.Aica("--json", "user", "fix", "mallory").StdOut).RootElement;
+        Assert.Equal(Aica.Users.UserFix.MaxListed + 1, json.GetProperty("tampered").GetArrayLength());
+    }
 }

@@ -102,8 +102,8 @@ public sealed class StateEngine(EngineContext ctx)
         catch (OperationCanceledException) when (work.Exceeded && unit.User is { } user && current is not null)
         {
             // Only this user's budget ran out (not SIGTERM): the user fails, what was done stays done, the others go on.
-            var msg = $"{user}: recovery stopped at {current.Subject} after {work.Spent.TotalSeconds:0.0} s: its time budget of " +
-                $"{work.Limit.TotalSeconds:0.#} s ran out (a pathological home: millions of entries or huge files?)";
+            var msg = $"{user}: recovery stopped at {current.Subject} after {work.Spent.TotalSeconds:0.0} s: {work.Describe} " +
+                "(a pathological home: millions of entries or huge files?)";
             actions.Add(new AppliedAction(unit, current, new Drift(msg, "aica doctor --user " + user + "; remove what the user planted, then aica recover"), msg));
             failedUsers.Add(user);
         }

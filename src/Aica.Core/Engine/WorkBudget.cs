@@ -36,6 +36,14 @@ public sealed class WorkBudget : IDisposable
     public TimeSpan Spent => _spent.Elapsed;
     public long Steps => Interlocked.Read(ref _steps);
 
+    /// <summary>The last <see cref="Enter"/> was cut short by the budget for all users, not the user's own.</summary>
+    public bool CutByTotal { get; private set; }
+
+    /// <summary>Which budget ran out, in words for the report.</summary>
+    public string Describe => CutByTotal
+        ? "the time budget for all users ran out before this user's turn ended"
+        : $"its time budget of {Limit.TotalSeconds:0.###} s ran out";
+
     /// <summary>Cancelled at the deadline (or by the outer token: SIGTERM).</summary>
     public CancellationToken Token => _cts.Token;
 
@@ -54,7 +62,8 @@ public sealed class WorkBudget : IDisposable
     {
         if (_cts.IsCancellationRequested) return;
         var left = Limit == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : Limit - _spent.Elapsed;
-        if (_totalLeft?.Invoke() is { } total && (left == Timeout.InfiniteTimeSpan || total < left)) left = total;
+        CutByTotal = false;
+        if (_totalLeft?.Invoke() is { } total && (left == Timeout.InfiniteTimeSpan || total < left)) { left = total; CutByTotal = true; }
         if (left != Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero) { _cts.Cancel(); return; }
         if (left != Timeout.InfiniteTimeSpan) _cts.CancelAfter(left);
         _spent.Start();
@@ -99,7 +108,7 @@ public sealed class BudgetPolicy(TimeSpan perUser, TimeSpan total, IReadOnlyDict
     public static BudgetPolicy FromEnvironment()
     {
         var perUser = double.TryParse(Environment.GetEnvironmentVariable(PerUserEnv), System.Globalization.NumberStyles.Float,
-            System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? TimeSpan.FromSeconds(s) : DefaultPerUser;
+            System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? TimeSpan.FromSeconds(Math.Min(s, 86_400)) : DefaultPerUser;
         var steps = new Dictionary<string, long>();
         foreach (var part in (Environment.GetEnvironmentVariable(FaultStepsEnv) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
             if (part.Split(':') is [var name, var n] && long.TryParse(n, out var max)) steps[name] = max;

@@ -103,6 +103,14 @@ public sealed class BoundedInputSpecs
         spent.Enter();
         Assert.True(spent.Exceeded);
         Assert.True(WorkBudget.None.Limit == Timeout.InfiniteTimeSpan);
+
+        // The budget for all users together: a user whose turn comes after it is spent fails at once, and says why.
+        using var late = new WorkBudget("dave", TimeSpan.FromSeconds(20), CancellationToken.None, totalLeft: () => TimeSpan.Zero);
+        late.Enter();
+        Assert.True(late.Exceeded);
+        Assert.True(late.CutByTotal);
+        Assert.Contains("for all users", late.Describe);
+        Assert.Equal("its time budget of 20 s ran out", new WorkBudget("x", TimeSpan.FromSeconds(20), CancellationToken.None).Describe);
     }
 
     // ---- end to end (dist/aica --root on a sandbox) ----

@@ -43,12 +43,14 @@ test-quick: $(BIN)
 demo: deps $(BIN)
 	sh tests/demo.sh $(CURDIR)/$(BIN)
 
-# The peers the benchmarks compare with (Debian packages): hyperfine times whole commands, gdu is du's fast rival.
+# The peers the benchmarks compare with (Debian packages): hyperfine times whole commands, gdu is du's fast rival;
+# GNU time gives the adversarial bench its max RSS.
 bench-deps:
 	@missing=""; \
 	for c in hyperfine:hyperfine gdu:gdu rsync:rsync; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
 	done; \
+	[ -x /usr/bin/time ] || missing="$$missing time"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -25,20 +25,21 @@ public sealed class VerifyService(AicaServices s)
 {
     public const int MaxListed = 20;
 
-    // Args: for each dataset, the number of path components, then the components from / down to the dataset.
-    // Prints B<component> when a component cannot be traversed (or the dataset read), U<path> for each entry
-    // inside that cannot be read (at most MaxListed), E after each dataset; all NUL-terminated.
+    // Args: dataset paths (xargs gives as many as fit in one command line, then starts the probe again). For each it
+    // tests every component from / down to the dataset, and prints B<component> when one cannot be traversed (or the
+    // dataset read), U<path> for each entry inside that cannot be read (at most MaxListed), E after each dataset;
+    // all NUL-terminated.
     private const string Probe = """
-        while [ $# -gt 0 ]; do
-          n=$1; shift; i=0; blocked=; last=
-          while [ $i -lt $n ]; do
-            i=$((i+1)); c=$1; shift; last=$c
-            if [ -z "$blocked" ]; then
-              if [ ! -x "$c" ] || { [ $i -eq $n ] && [ ! -r "$c" ]; }; then blocked=$c; fi
-            fi
+        for d in "$@"; do
+          blocked=; rest=${d#/}; c=
+          if [ ! -x / ]; then blocked=/; fi
+          while [ -z "$blocked" ] && [ -n "$rest" ]; do
+            case $rest in */*) part=${rest%%/*}; rest=${rest#*/} ;; *) part=$rest; rest= ;; esac
+            c=$c/$part
+            if [ ! -x "$c" ] || { [ -z "$rest" ] && [ ! -r "$c" ]; }; then blocked=$c; fi
           done
           if [ -n "$blocked" ]; then printf 'B%s\0' "$blocked"
-          else find "$last" -mindepth 1 \( -type d \( ! -readable -o ! -executable \) -printf 'U%p\0' -prune \) -o \( -type f ! -readable -printf 'U%p\0' \) 2>/dev/null | head -z -n MAX
+          else find "$d" -mindepth 1 \( -type d \( ! -readable -o ! -executable \) -printf 'U%p\0' -prune \) -o \( -type f ! -readable -printf 'U%p\0' \) 2>/dev/null | head -z -n MAX
           fi
           printf 'E\0'
         done
@@ -103,20 +104,19 @@ public sealed class VerifyService(AicaServices s)
             var groups = db.Groups.Where(g => g.Members.Contains(u.Name)).Select(g => g.Gid).Append(u.Gid).Distinct();
             args.Add($"--groups={string.Join(',', groups)}");
         }
-        args.AddRange(["--", "/bin/sh", "-c", Probe.Replace("MAX", MaxListed.ToString()), "sh"]);
+        // The paths go on stdin, NUL-separated, and xargs splits them into command lines that fit: 9,000 long dataset
+        // names as arguments of one child hit E2BIG and every check failed (SPEC §6.10). The names are UTF-8 (checked above).
+        var xargs = s.Runner.Which("xargs") ?? throw new AicaException("xargs not found (install findutils): the check runs as each user");
+        args.AddRange(["--", xargs, "-0", "/bin/sh", "-c", Probe.Replace("MAX", MaxListed.ToString()), "sh"]);
         var checkable = datasets.Where(d => d.Host is not null).ToList();
-        foreach (var d in checkable)
-        {
-            var comps = Components(d.Host!);
-            args.Add(comps.Count.ToString());
-            args.AddRange(comps);
-        }
+        var stdin = new StringBuilder();
+        foreach (var d in checkable) stdin.Append(d.Host).Append('\0');
         var results = new List<AccessResult>();
         foreach (var d in datasets.Where(d => d.Host is null))
             results.Add(new AccessResult(u.Name, d.Display, false, null, [], "the name is not valid UTF-8: it cannot be checked as the user (rename it)"));
         if (checkable.Count == 0) return results;
 
-        var r = await s.Runner.RunAsync(setpriv, args, ct).ConfigureAwait(false);
+        var r = await s.Runner.RunAsync(setpriv, args, ct, stdin: stdin.ToString()).ConfigureAwait(false);
         var records = r.StdOut.Split('\0');
         var idx = 0;
         foreach (var d in checkable)
@@ -137,15 +137,6 @@ public sealed class VerifyService(AicaServices s)
                 results.Add(new AccessResult(u.Name, d.Display, blocking is null && unreadable.Count == 0, blocking, unreadable, null));
         }
         return results;
-    }
-
-    /// <summary>"/", "/a", "/a/b" ... down to the path itself.</summary>
-    private static List<string> Components(string hostPath)
-    {
-        var list = new List<string> { "/" };
-        var cur = "";
-        foreach (var p in hostPath.Split('/', StringSplitOptions.RemoveEmptyEntries)) { cur += "/" + p; list.Add(cur); }
-        return list;
     }
 
     /// <summary>A host path as seen inside --root, escaped for display.</summary>

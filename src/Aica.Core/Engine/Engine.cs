@@ -31,29 +31,61 @@ public sealed class StateEngine(EngineContext ctx)
         return list;
     }
 
-    public async Task<ApplyReport> Apply(DesiredState state, CancellationToken ct)
+    /// <summary>
+    /// Applies every unit in order. With <paramref name="budgets"/> (recover) each user's units run under that user's
+    /// <see cref="WorkBudget"/>: a user whose budget runs out fails (reported, counted) and the others go on.
+    /// </summary>
+    public async Task<ApplyReport> Apply(DesiredState state, CancellationToken ct, BudgetPolicy? budgets = null)
     {
         var actions = new List<AppliedAction>();
         var failedUsers = new HashSet<string>();
         var failedUnits = new List<string>();
         var users = new HashSet<string>();
-        foreach (var unit in Ordered(state))
+        var userBudgets = new Dictionary<string, WorkBudget>();
+        try
         {
-            if (unit.User is { } u)
+            foreach (var unit in Ordered(state))
             {
-                users.Add(u);
-                if (failedUsers.Contains(u)) continue; // a user who failed earlier is not touched further
+                if (unit.User is { } u)
+                {
+                    users.Add(u);
+                    if (failedUsers.Contains(u)) continue; // a user who failed earlier is not touched further
+                }
+                var budget = unit.User is { } bu && budgets is not null
+                    ? userBudgets.TryGetValue(bu, out var b) ? b : userBudgets[bu] = budgets.For(bu, ct)
+                    : null;
+                using var unlimited = budget is null ? WorkBudget.Unlimited(ct) : null;
+                ctx.Work = budget ?? unlimited!;
+                ctx.Work.Enter();
+                try { await ApplyUnit(unit, ctx.Work, actions, failedUsers, failedUnits, ct).ConfigureAwait(false); }
+                finally { ctx.Work.Leave(); }
             }
+        }
+        finally
+        {
+            ctx.Work = WorkBudget.None;
+            foreach (var b in userBudgets.Values) b.Dispose();
+        }
+        return new ApplyReport(actions, failedUsers, failedUnits, users);
+    }
+
+    private async Task ApplyUnit(Unit unit, WorkBudget work, List<AppliedAction> actions, HashSet<string> failedUsers, List<string> failedUnits, CancellationToken ct)
+    {
+        Item? current = null;
+        try
+        {
             foreach (var item in unit.Items)
             {
+                current = item;
                 ct.ThrowIfCancellationRequested();
+                work.Step();
                 var drift = SafeCheck(item);
                 if (drift is null) continue;
                 string? error = null;
                 if (drift.Conflict) error = drift.Summary;
                 else
                 {
-                    try { await item.Apply(ctx, drift, ct).ConfigureAwait(false); }
+                    try { await item.Apply(ctx, drift, work.Token).ConfigureAwait(false); }
                     catch (Exception e) when (e is AicaException or SysException or IOException or UnauthorizedAccessException or ArgumentException)
                     {
                         error = e.Message;
@@ -67,7 +99,14 @@ public sealed class StateEngine(EngineContext ctx)
                 }
             }
         }
-        return new ApplyReport(actions, failedUsers, failedUnits, users);
+        catch (OperationCanceledException) when (work.Exceeded && unit.User is { } user && current is not null)
+        {
+            // Only this user's budget ran out (not SIGTERM): the user fails, what was done stays done, the others go on.
+            var msg = $"{user}: recovery stopped at {current.Subject} after {work.Spent.TotalSeconds:0.0} s: {work.Describe} " +
+                "(a pathological home: millions of entries or huge files?)";
+            actions.Add(new AppliedAction(unit, current, new Drift(msg, "aica doctor --user " + user + "; remove what the user planted, then aica recover"), msg));
+            failedUsers.Add(user);
+        }
     }
 
     public IEnumerable<CheckResult> Check(DesiredState state)

@@ -27,8 +27,14 @@ public sealed class EngineContext(RootedFs fs, AccountService accounts, ProcessR
     /// <summary>Called after an account change so later checks see it.</summary>
     public void InvalidateAccounts() => _db = null;
 
-    /// <summary>Lines for the persistent log (planted links removed, backups made).</summary>
-    public List<string> Notes { get; } = [];
+    /// <summary>Lines for the persistent log (planted links removed, backups made): the first ones, then a count.</summary>
+    public CappedList Notes { get; } = new(MaxNotes);
+
+    /// <summary>Notes listed in one run's output, JSON and log before the rest are only counted (SPEC §6.10).</summary>
+    public const int MaxNotes = 100;
+
+    /// <summary>The budget of the user whose items run now (recover); items call its Step in loops over member input.</summary>
+    public WorkBudget Work { get; set; } = WorkBudget.None;
 }
 
 /// <summary>

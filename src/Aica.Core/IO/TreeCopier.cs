@@ -42,6 +42,12 @@ public sealed record CopyOptions
     /// folders must not crash the admin's command.
     /// </summary>
     public int MaxDepth { get; init; } = TreeCopier.MaxDepth;
+
+    /// <summary>
+    /// Called once per directory entry a copy or removal meets: recover passes its user's time budget here, which
+    /// throws to stop a member's tree of millions of entries (SPEC §6.10); a move removes its source only after a whole copy.
+    /// </summary>
+    public Action? Step { get; init; }
 }
 
 /// <summary>
@@ -62,7 +68,8 @@ public sealed class TreeCopier(CopyOptions? options = null)
     public long Files, Bytes, Linked, Existing, Conflicts, Specials, LeftOut;
 
     /// <summary>What was not copied or not kept (FIFOs, sockets, attributes the target refused, merge conflicts): one line each.</summary>
-    public List<string> Notes { get; } = [];
+    /// The first 100, then a count: a member can plant millions of FIFOs.
+    public CappedList Notes { get; } = new(100);
 
     /// <summary>Whether the last <see cref="Copy"/> created its top entry (so a failed copy removes only what it made).</summary>
     public bool MadeTop { get; private set; }
@@ -156,6 +163,7 @@ public sealed class TreeCopier(CopyOptions? options = null)
         using var d = Sys.OpenAt(dstDir.Fd, dstName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, display);
         foreach (var (name, _, _) in Sys.ReadDir(s, display))
         {
+            Options.Step?.Invoke();
             var z = Sys.Z(name);
             CopyAt(s, z, d, z, display + "/" + SafeOps.Escape(name), dev, depth + 1, top, ct);
         }

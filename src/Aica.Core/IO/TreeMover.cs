@@ -37,7 +37,7 @@ public sealed class TreeMover
     public const string SourceNotRemoved = "move (copied and verified, but removing the original failed)";
 
     /// <summary>What the copies made so far did not carry over (FIFOs, sockets, attributes the target refused): one line each.</summary>
-    public List<string> Notes => _copier.Notes;
+    public CappedList Notes => _copier.Notes;
 
     /// <summary>
     /// Copies <paramref name="src"/> (file, link or tree) to <paramref name="dst"/>, which must not exist, keeping bytes,
@@ -196,7 +196,7 @@ public sealed class TreeMover
     {
         if (_fs.Lstat(path) is null) return false;
         var (dir, name) = _fs.OpenParent(path);
-        using (dir) RemoveAt(dir, name, _fs.Host(path), MaxDepth);
+        using (dir) RemoveAt(dir, name, _fs.Host(path), MaxDepth, _copier.Options.Step);
         return true;
     }
 
@@ -205,12 +205,12 @@ public sealed class TreeMover
     /// entering another file system (SPEC §6.2): a mount inside the tree stops the removal with EXDEV before anything
     /// in it is touched.
     /// </summary>
-    public static void RemoveAt(SafeFd dir, byte[] name, string display, int maxDepth = TreeCopier.MaxDepth)
+    public static void RemoveAt(SafeFd dir, byte[] name, string display, int maxDepth = TreeCopier.MaxDepth, Action? step = null)
     {
-        if (Sys.LstatAt(dir.Fd, name, display) is { } st) RemoveAt(dir, name, display, st.Dev, 0, maxDepth);
+        if (Sys.LstatAt(dir.Fd, name, display) is { } st) RemoveAt(dir, name, display, st.Dev, 0, maxDepth, step);
     }
 
-    private static void RemoveAt(SafeFd dir, byte[] name, string display, ulong dev, int depth, int maxDepth)
+    private static void RemoveAt(SafeFd dir, byte[] name, string display, ulong dev, int depth, int maxDepth, Action? step)
     {
         var st = Sys.LstatAt(dir.Fd, name, display);
         if (st is null) return;
@@ -223,7 +223,10 @@ public sealed class TreeMover
                 if (Sys.Fstat(d, display) is var now && (now.Ino != st.Value.Ino || now.Dev != dev))
                     throw new SysException(EAGAIN, "remove (changed while we looked)", display);
                 foreach (var (child, _, _) in Sys.ReadDir(d, display))
-                    RemoveAt(d, Sys.Z(child), display + "/" + SafeOps.Escape(child), dev, depth + 1, maxDepth);
+                {
+                    step?.Invoke();
+                    RemoveAt(d, Sys.Z(child), display + "/" + SafeOps.Escape(child), dev, depth + 1, maxDepth, step);
+                }
             }
             Sys.UnlinkAt(dir.Fd, name, true, display);
             return;

@@ -195,6 +195,26 @@ public static unsafe class Sys
         }
     }
 
+    /// <summary>
+    /// readlinkat of <paramref name="name"/> (not NUL-terminated) into <paramref name="buf"/>: the target's length, or -1
+    /// when it is not a link or is gone. No allocation: for walks over entries a member can multiply.
+    /// </summary>
+    public static int ReadLinkAt(int dirfd, ReadOnlySpan<byte> name, Span<byte> buf, string display)
+    {
+        Span<byte> z = name.Length < 1024 ? stackalloc byte[name.Length + 1] : new byte[name.Length + 1];
+        name.CopyTo(z);
+        z[^1] = 0;
+        fixed (byte* p = z)
+        fixed (byte* b = buf)
+        {
+            var n = Libc.readlinkat(dirfd, p, b, buf.Length);
+            if (n >= 0) return (int)n;
+            var e = Err();
+            if (e == ENOENT || e == EINVAL) return -1;
+            throw new SysException(e, "readlink", display);
+        }
+    }
+
     public static void RenameAt(int olddir, byte[] oldname, int newdir, byte[] newname, uint flags, string display)
     {
         fixed (byte* o = oldname)
@@ -251,9 +271,15 @@ public static unsafe class Sys
         }
     }
 
-    public static byte[] ReadAll(SafeFd fd, string display, int limit = 64 << 20)
+    /// <summary>The most aica reads of one file into memory (rc files, keys, configs): a larger one is refused, not read.</summary>
+    public const int MaxReadBytes = 64 << 20;
+
+    public static byte[] ReadAll(SafeFd fd, string display, int limit = MaxReadBytes)
     {
-        var ms = new MemoryStream();
+        // A file already past the limit is refused before reading a byte; the buffer starts at the file's size.
+        var size = Fstat(fd, display).Size;
+        if (size > limit) throw new SysException(EINVAL, "read (file too large)", display);
+        var ms = new MemoryStream((int)Math.Min(size + 1, limit + 1L));
         var buf = new byte[65536];
         fixed (byte* p = buf)
         {
@@ -413,6 +439,19 @@ public static unsafe class Sys
     public static List<(byte[] Name, byte Type, ulong Ino)> ReadDir(SafeFd dir, string display)
     {
         var list = new List<(byte[], byte, ulong)>();
+        EachDirEntry(dir, display, (name, type, ino) => { list.Add((name.ToArray(), type, ino)); return true; });
+        return list;
+    }
+
+    /// <summary>Called for each directory entry with its name (valid only during the call); false stops the listing.</summary>
+    public delegate bool DirEntryVisitor(ReadOnlySpan<byte> name, byte type, ulong ino);
+
+    /// <summary>
+    /// The entries of an open directory one by one, without keeping them: memory stays one 32 KiB buffer however many
+    /// entries a member made (SPEC §6.10). Excludes . and ..; reads from the start.
+    /// </summary>
+    public static void EachDirEntry(SafeFd dir, string display, DirEntryVisitor visit)
+    {
         if (Libc.lseek(dir.Fd, 0, 0) < 0) throw new SysException(Err(), "readdir", display);
         var buf = System.Buffers.ArrayPool<byte>.Shared.Rent(32768);
         try
@@ -439,13 +478,12 @@ public static unsafe class Sys
                         off += rec->d_reclen;
                         if (len == 1 && name[0] == '.') continue;
                         if (len == 2 && name[0] == '.' && name[1] == '.') continue;
-                        list.Add((new ReadOnlySpan<byte>(name, len).ToArray(), rec->d_type, rec->d_ino));
+                        if (!visit(new ReadOnlySpan<byte>(name, len), rec->d_type, rec->d_ino)) return;
                     }
                 }
             }
         }
         finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
-        return list;
     }
 
     /// <summary>symlinkat with the target as raw bytes (a copied link keeps a non-UTF-8 target exactly).</summary>

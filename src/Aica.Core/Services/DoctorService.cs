@@ -215,7 +215,8 @@ public sealed class DoctorService(AicaServices s)
     /// <summary>Shared caches must not hold code or secrets: a shared HF token, torch hub repos/trusted_list, HF modules/.</summary>
     private CheckResult CacheHygiene(AicaConfig config)
     {
-        var found = new List<string>();
+        // The torch hub is member-writable: a member can make a million folders there. Streamed, first ones listed, rest counted.
+        var found = new CappedList();
         var hfParent = config.HfHub[..config.HfHub.LastIndexOf('/')];
         foreach (var p in new[] { $"{hfParent}/token", $"{hfParent}/stored_tokens", $"{config.HfHub}/token" })
             if (s.Fs.Lstat(p) is not null) found.Add($"{p} (a HuggingFace token in a shared cache)");
@@ -224,15 +225,15 @@ public sealed class DoctorService(AicaServices s)
         using (var hub = s.Fs.TryOpenDir($"{config.TorchHome}/hub", out _))
         {
             if (hub is not null)
-                foreach (var (name, type, _) in Sys.ReadDir(hub, "hub"))
+                Sys.EachDirEntry(hub, "hub", (name, type, _) =>
                 {
-                    var n = SafeOps.Escape(name);
-                    if (type == 4 && n != "checkpoints") found.Add($"{config.TorchHome}/hub/{n} (a repository: code members would run)");
-                }
+                    if (type == 4 && !name.SequenceEqual("checkpoints"u8)) found.Add($"{config.TorchHome}/hub/{SafeOps.Escape(name)} (a repository: code members would run)");
+                    return true;
+                });
         }
-        return found.Count == 0
+        return found.Total == 0
             ? new CheckResult("cache.secrets", CheckStatus.Pass, "shared caches hold no tokens or code")
-            : new CheckResult("cache.secrets", CheckStatus.Warn, $"{found.Count} code/secret item(s) in shared caches", string.Join("; ", found),
+            : new CheckResult("cache.secrets", CheckStatus.Warn, $"{found.Total} code/secret item(s) in shared caches", found.Join("; "),
                 "keep HF_HOME per user; move repositories out of the shared torch hub");
     }
 

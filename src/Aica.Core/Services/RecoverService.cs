@@ -18,6 +18,9 @@ public sealed record RecoveryReport(string Status, int Users, int Failed, IReadO
 /// <summary>aica recover (SPEC §8): rebuilds everything derived from /data, under the lock, one user's failure isolated.</summary>
 public sealed class RecoverService(AicaServices s)
 {
+    /// <summary>The per-user and total time budgets; null: the defaults (and the environment's overrides).</summary>
+    public BudgetPolicy? Budgets { get; init; }
+
     public async Task<RecoveryReport> Run(bool dryRun, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
@@ -51,7 +54,8 @@ public sealed class RecoverService(AicaServices s)
             var plan = engine.Plan(state);
             return new RecoveryReport(state.Problems.Count > 0 ? "failed" : "ok", userCount, unresolved, [], plan, state.Problems, [], sw.Elapsed.TotalMilliseconds, true);
         }
-        var applied = await engine.Apply(state, ct).ConfigureAwait(false);
+        // Each user's units under a time budget: one member's pathological home fails that member, not the boot.
+        var applied = await engine.Apply(state, ct, Budgets ?? BudgetPolicy.FromEnvironment()).ConfigureAwait(false);
         var failed = applied.FailedUsers.Count + unresolved;
         var problems = state.Problems.Concat(applied.FailedUnits.Select(u => $"{u} failed")).ToList();
         var status = failed > 0 || problems.Count > 0 || applied.AnyFailed ? "failed" : "ok";
@@ -69,6 +73,9 @@ public sealed class RecoverService(AicaServices s)
                     reg.Upsert(u with { Uid = live.Uid, Gid = live.Gid, Shell = live.Shell, Layout = config.DefaultLayout });
             return reg;
         }, s.Wait, ct);
+
+    /// <summary>Problems listed in /run/aica/recovery.json before the rest are only counted.</summary>
+    public const int MaxProblems = 100;
 
     /// <summary>/run/aica/recovery.json plus one line in /var/log and in /data/admin/log.</summary>
     private void WriteOutcome(RecoveryReport r, string line)
@@ -98,7 +105,8 @@ public sealed class RecoverService(AicaServices s)
             w.WriteNumber("changes", r.Actions.Count(a => a.Ok));
             w.WriteNumber("duration_ms", Math.Round(r.DurationMs, 1));
             w.WriteStartArray("problems");
-            foreach (var p in r.Problems.Concat(r.Actions.Where(a => !a.Ok).Select(a => a.Error!))) w.WriteStringValue(p);
+            // Capped like every report of member input: the first ones, then "... and K more".
+            foreach (var p in CappedList.Of(r.Problems.Concat(r.Actions.Where(a => !a.Ok).Select(a => a.Error!)), MaxProblems)) w.WriteStringValue(p);
             w.WriteEndArray();
             w.WriteEndObject();
         }

@@ -113,7 +113,7 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {
         var st = ctx.Fs.Lstat(Path);
-        var tree = new TreeMover(ctx.Fs);
+        var tree = new TreeMover(ctx.Fs, new CopyOptions { Step = ctx.Work.Step }); // a member's SSD tree of millions of entries spends only their budget
         if (st is { IsLink: false })
         {
             var persistent = ctx.Fs.Lstat(Target);
@@ -132,6 +132,7 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
     {
         foreach (var entry in ctx.Fs.List(Path))
         {
+            ctx.Work.Step();
             var from = $"{Path}/{entry}";
             var to = $"{Target}/{entry}";
             var existing = ctx.Fs.Lstat(to);
@@ -139,9 +140,17 @@ public sealed class DotfileLinkItem(UserSpec u, string name, string backups) : I
             if (entry == "authorized_keys" && existing.Value.IsFile && ctx.Fs.Lstat(from) is { IsFile: true })
             {
                 // Latin-1 on both sides, so each key line is compared and carried over byte for byte, UTF-8 or not.
+                // The persistent lines go into a set once: each SSD line is one lookup (SPEC §6.10), not a rescan of the file.
                 var latin1 = System.Text.Encoding.Latin1;
                 var mine = latin1.GetString(ctx.Fs.ReadFile(to) ?? []);
-                var extra = latin1.GetString(ctx.Fs.ReadFile(from) ?? []).Split('\n').Where(l => l.Trim().Length > 0 && !mine.Split('\n').Contains(l)).ToList();
+                var known = new HashSet<string>(mine.Split('\n'), StringComparer.Ordinal);
+                var extra = new List<string>();
+                var lines = 0;
+                foreach (var l in latin1.GetString(ctx.Fs.ReadFile(from) ?? []).Split('\n'))
+                {
+                    if ((++lines & 1023) == 0) ctx.Work.Step();
+                    if (l.Trim().Length > 0 && known.Add(l)) extra.Add(l);
+                }
                 if (extra.Count > 0)
                 {
                     if (mine.Length > 0 && !mine.EndsWith('\n')) mine += "\n";

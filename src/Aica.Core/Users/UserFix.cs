@@ -8,7 +8,7 @@ using static Aica.Native.Flags;
 namespace Aica.Users;
 
 public sealed record FixReport(string User, string Path, long Scanned, long Changed, long OwnerFixed, long GroupFixed, long ModeFixed,
-    IReadOnlyList<string> Skipped, IReadOnlyList<string> Tampered, IReadOnlyList<string> Errors, bool DryRun, double DurationMs)
+    CappedList Skipped, CappedList Tampered, CappedList Errors, bool DryRun, double DurationMs)
 {
     public int ExitCode => Errors.Count > 0 ? ExitCodes.Failed : ExitCodes.Ok;
 }
@@ -20,6 +20,9 @@ public sealed record FixReport(string User, string Path, long Scanned, long Chan
 /// </summary>
 public sealed class UserFix(AicaServices s)
 {
+    /// <summary>Skipped, tampered and failed entries listed in the report before the rest are only counted.</summary>
+    public const int MaxListed = 100;
+
     public FixReport Run(string user, bool dryRun, CancellationToken ct)
     {
         if (Names.ValidateUser(user) is { } ue) throw AicaException.Usage(ue);
@@ -45,14 +48,15 @@ public sealed class UserFix(AicaServices s)
                 : AicaException.Usage($"{path}: {Sys.StrError(errno)}");
         var v = new Visitor((uint)uid, (uint)gid, dryRun);
         TreeWalker.Default().Walk(root, s.Fs.Host(path), v, ct);
-        if (!dryRun) s.Log("user", $"fix {user}: {v.Scanned} scanned, {v.Changed} changed, {v.Errors.Count} errors");
+        if (!dryRun) s.Log("user", $"fix {user}: {v.Scanned} scanned, {v.Changed} changed, {v.Errors.Total} errors");
         return new FixReport(user, path, v.Scanned, v.Changed, v.Owner, v.Group, v.Mode, v.Skipped, v.Tampered, v.Errors, dryRun, sw.Elapsed.TotalMilliseconds);
     }
 
     private sealed class Visitor(uint uid, uint gid, bool dryRun) : IWalkVisitor
     {
         public long Scanned, Changed, Owner, Group, Mode;
-        public readonly List<string> Skipped = [], Tampered = [], Errors = [];
+        // A member's tree can hold millions of planted links: the first ones are listed, the rest counted (SPEC §6.10).
+        public readonly CappedList Skipped = new(MaxListed), Tampered = new(MaxListed), Errors = new(MaxListed);
 
         private void Count(in FileStat st, bool mode)
         {

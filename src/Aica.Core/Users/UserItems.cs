@@ -24,29 +24,64 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
     public override string Describe => $"aica block in {Path}";
 
     /// <summary>The text with exactly one current block: where the first one was, else appended.</summary>
-    public static string Merge(string text, string block)
+    public static string Merge(string text, string block) =>
+        Encoding.UTF8.GetString(Merge(Encoding.UTF8.GetBytes(text), Encoding.UTF8.GetBytes(block)));
+
+    /// <summary>
+    /// The bytes with exactly one current block: where the first block was (later ones removed), else appended. A block
+    /// runs from the last begin marker before an end marker to that end marker: a stray begin marker (one with no end,
+    /// or another begin after it) is the user's text and is kept, so nothing of the user's after it is ever swallowed,
+    /// and a second run changes nothing. Linear (SPEC §6.10: 300,000 begin markers must not cost a rescan each), and the
+    /// user's bytes are copied as they are, UTF-8 or not: the markers are ASCII, found the same in any ASCII-compatible
+    /// encoding.
+    /// </summary>
+    public static byte[] Merge(ReadOnlySpan<byte> text, ReadOnlySpan<byte> block)
     {
-        var lines = text.Split('\n').ToList();
-        var sb = new StringBuilder();
-        var inserted = false;
-        for (var i = 0; i < lines.Count; i++)
+        var begin = Encoding.ASCII.GetBytes(Begin);
+        var end = Encoding.ASCII.GetBytes(End);
+        // One pass finds the blocks (start of the begin line, end of the end line)...
+        var blocks = new List<(int From, int To)>();
+        var lastBegin = -1;
+        for (var pos = 0; pos < text.Length;)
         {
-            if (lines[i].TrimEnd() == Begin)
-            {
-                var end = lines.FindIndex(i, l => l.TrimEnd() == End);
-                if (end < 0) { sb.Append(lines[i]); if (i < lines.Count - 1) sb.Append('\n'); continue; } // unterminated: keep as text
-                if (!inserted) { sb.Append(block); inserted = true; }
-                i = end;
-                continue;
-            }
-            sb.Append(lines[i]);
-            if (i < lines.Count - 1) sb.Append('\n');
+            var next = NextLine(text, pos);
+            if (IsMarker(text[pos..next], begin)) lastBegin = pos;
+            else if (lastBegin >= 0 && IsMarker(text[pos..next], end)) { blocks.Add((lastBegin, next)); lastBegin = -1; }
+            pos = next;
         }
-        var result = sb.ToString();
-        if (inserted) return result;
-        if (result.Length > 0 && !result.EndsWith('\n')) result += "\n";
-        return result + block;
+        // ...and one copies everything else into a buffer of the exact size, the current block in place of the first.
+        var newline = blocks.Count == 0 && text.Length > 0 && text[^1] != (byte)'\n' ? 1 : 0;
+        var size = (long)text.Length + block.Length + newline;
+        foreach (var (from, to) in blocks) size -= to - from;
+        var output = new byte[size];
+        var at = 0;
+        var copied = 0;
+        void Put(ReadOnlySpan<byte> part, byte[] into) { part.CopyTo(into.AsSpan(at)); at += part.Length; }
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            Put(text[copied..blocks[i].From], output);
+            if (i == 0) Put(block, output);
+            copied = blocks[i].To;
+        }
+        Put(text[copied..], output);
+        if (blocks.Count == 0)
+        {
+            if (newline == 1) Put("\n"u8, output);
+            Put(block, output);
+        }
+        return output;
     }
+
+    /// <summary>Where the line starting at <paramref name="pos"/> ends: after its newline, or at the end of the text.</summary>
+    private static int NextLine(ReadOnlySpan<byte> text, int pos)
+    {
+        var nl = text[pos..].IndexOf((byte)'\n');
+        return nl < 0 ? text.Length : pos + nl + 1;
+    }
+
+    /// <summary>The line is the marker, with trailing blanks (a CR from a Windows editor) allowed.</summary>
+    private static bool IsMarker(ReadOnlySpan<byte> line, ReadOnlySpan<byte> marker) =>
+        line.Length >= marker.Length && line.StartsWith(marker) && line[marker.Length..].TrimEnd(" \t\r\n\v\f"u8).IsEmpty;
 
     public override Drift? Check(EngineContext ctx)
     {
@@ -57,19 +92,26 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
         {
             return tampered;
         }
+        catch (SysException e) when (e.Errno is Flags.EINVAL && ctx.Fs.Lstat(Path) is { IsFile: true, Size: > Sys.MaxReadBytes } big)
+        {
+            // Past the read cap the file is the user's alone: reported, never read whole, and the user's other items go on.
+            return new Drift($"{Path} is {big.Size >> 20} MiB, over the {Sys.MaxReadBytes >> 20} MiB aica reads: its block is not managed",
+                $"shrink {ctx.Fs.Host(Path)}", Conflict: true, Severity: CheckStatus.Warn);
+        }
         if (bytes is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
-        var (text, enc) = RawText.Decode(bytes);
-        return Merge(text, RawText.As(enc, Block)) == text ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
+        return Merge(bytes, BlockBytes).AsSpan().SequenceEqual(bytes) ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
     }
+
+    private byte[] BlockBytes => Encoding.UTF8.GetBytes(Block);
 
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {
         var st = ctx.Fs.Lstat(Path);
         // The user's bytes are kept as they are, UTF-8 or not (a Latin-1 comment must not turn into U+FFFD).
-        var (text, enc) = RawText.Decode(st is { IsFile: true } ? ctx.Fs.ReadFile(Path) ?? [] : []);
+        var bytes = st is { IsFile: true } ? ctx.Fs.ReadFile(Path) ?? [] : [];
         var mode = st is { IsFile: true } ? st.Value.Perm & O(777) : O(644);
         // A new inode renamed over the old name: never writes through a link or into a hard-linked file.
-        ctx.Fs.WriteAtomic(Path, enc.GetBytes(Merge(text, RawText.As(enc, Block))), mode, uid, gid);
+        ctx.Fs.WriteAtomic(Path, Merge(bytes, BlockBytes), mode, uid, gid);
         return Task.CompletedTask;
     }
 }
@@ -197,20 +239,25 @@ public sealed class TamperScanItem(string user, IReadOnlyList<string> dirs) : It
 
     public override Drift? Check(EngineContext ctx)
     {
-        var found = new List<string>();
+        // A member can plant millions of entries here: streamed, one budget step each, and only the first few kept.
+        var found = new CappedList();
         foreach (var dir in dirs)
         {
             using var fd = ctx.Fs.TryOpenDir(dir, out _);
             if (fd is null) continue; // missing or a link: the directory's own item reports that
-            foreach (var (zn, type, _) in Sys.ReadDir(fd, ctx.Fs.Host(dir)))
+            var host = ctx.Fs.Host(dir);
+            Sys.EachDirEntry(fd, host, (name, type, _) =>
             {
-                if (type != 10 && type != 0) continue; // DT_LNK, or DT_UNKNOWN on file systems without d_type
-                var target = Sys.ReadLinkAt(fd.Fd, Sys.Z(zn), dir); // null for anything that is not a link
-                if (target is not null && UserTamper.IsSystemTarget(Encoding.UTF8.GetString(target)))
-                    found.Add($"{dir}/{SafeOps.Escape(zn)} -> {SafeOps.Escape(target)}");
-            }
+                ctx.Work.Step();
+                if (type != 10 && type != 0) return true; // DT_LNK, or DT_UNKNOWN on file systems without d_type
+                Span<byte> target = stackalloc byte[4096];
+                var n = Sys.ReadLinkAt(fd.Fd, name, target, dir); // -1 for anything that is not a link
+                if (n > 0 && target[0] == (byte)'/' && UserTamper.IsSystemTarget(Encoding.UTF8.GetString(target[..n])))
+                    found.Add($"{dir}/{SafeOps.Escape(name)} -> {SafeOps.Escape(target[..n])}");
+                return true;
+            });
         }
-        return found.Count == 0 ? null : new Drift($"{user} tampered: {string.Join("; ", found)} (never followed)",
+        return found.Total == 0 ? null : new Drift($"{user} tampered: {found.Join("; ")} ({found.Total} link(s) into system paths, never followed)",
             "remove the link(s); aica never follows them", Conflict: true, Severity: CheckStatus.Warn);
     }
 

@@ -176,7 +176,7 @@ public sealed class UserCommands(CliContext cli)
             foreach (var x in r.Skipped) o.Problem("WARN", x);
             foreach (var x in r.Errors) o.Problem("FAIL", x);
             o.Summary($"user fix {r.User}{(r.DryRun ? " (dry run)" : "")}: {r.Scanned} entries, {r.Changed} {(r.DryRun ? "to change" : "changed")} " +
-                $"(owner {r.OwnerFixed}, group {r.GroupFixed}, setgid {r.ModeFixed}), {r.Skipped.Count} skipped, {r.Tampered.Count} tampered, {r.Errors.Count} errors");
+                $"(owner {r.OwnerFixed}, group {r.GroupFixed}, setgid {r.ModeFixed}), {r.Skipped.Total} skipped, {r.Tampered.Total} tampered, {r.Errors.Total} errors");
         }
         return r.Errors.Count > 0 || r.Tampered.Count > 0 ? ExitCodes.Failed : ExitCodes.Ok;
     }

@@ -221,6 +221,11 @@ public sealed class CondaSweeper
         if (!DryRun)
         {
             var e = Sys.TryUnlinkAt(pkgs.Fd, z, true); // rmdir: only ever an empty folder, whatever the name holds now
+            if (e is ENOTDIR or ENOTEMPTY)
+            {
+                log.Problem($"{path}: changed while cleaning ({Sys.StrError(e)} when removing the emptied folder): left as it is");
+                return;
+            }
             if (e != 0 && e != ENOENT) { log.Problem(new SysException(e, "rmdir", path).Message); return; }
         }
         log.Unlinked(st);

@@ -55,9 +55,10 @@ public sealed record CleanReport(IReadOnlyList<TargetResult> Targets, bool DryRu
 }
 
 /// <summary>
-/// <c>aica clean</c>: shared caches under /data (conda through <c>conda clean</c>, the HuggingFace hub through its
-/// own model, torch/ComfyUI/Flux by age or all content) and per-user caches (pip, uv, npm). A failing target never
-/// stops the others. Everything is removed link-safely (<see cref="TreeSweeper"/>).
+/// <c>aica clean</c>: shared caches under /data (conda as <c>conda clean --all</c> would, the HuggingFace hub through
+/// its own model, torch/ComfyUI/Flux by age or all content) and per-user caches (pip, uv, npm). A failing target never
+/// stops the others. Everything is removed link-safely by aica itself (<see cref="TreeSweeper"/>,
+/// <see cref="CondaSweeper"/>): no other program runs as root over a cache members can write (SPEC §6.9).
 /// </summary>
 public sealed class CleanService(AicaServices s)
 {

@@ -175,4 +175,22 @@ public sealed class CondaCleanSpecs
         Assert.True(File.Exists(sb.P($"{Pkgs}/a-1-0/lib/weights.bin")));
         Assert.Equal(new byte[4000], File.ReadAllBytes(sb.P("/data/users/bob/weights.bin")));
     }
+
+    [Fact]
+    public void The_package_cache_named_in_the_config_is_the_one_cleaned()
+    {
+        using var sb = Server();
+        var toml = sb.P("/data/config/aica.toml");
+        var text = File.ReadAllText(toml);
+        Assert.Contains($"conda_pkgs = \"{Pkgs}\"", text);
+        File.WriteAllText(toml, text.Replace($"conda_pkgs = \"{Pkgs}\"", "conda_pkgs = \"/data/cache/pkgs2\""));
+        Package(sb, "a-1-0");
+        Assert.Equal(0, Tools.Sh($"mkdir -p '{sb.P("/data/cache/pkgs2")}' && mv '{sb.P($"{Pkgs}/a-1-0")}' '{sb.P("/data/cache/pkgs2/")}'").ExitCode);
+        Package(sb, "b-1-0");
+        var r = sb.Aica("clean", "--conda", "--json");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("/data/cache/pkgs2", Conda(r).GetProperty("path").GetString());
+        Assert.False(Directory.Exists(sb.P("/data/cache/pkgs2/a-1-0")));
+        Assert.True(Directory.Exists(sb.P($"{Pkgs}/b-1-0/info")), "the default folder is not the configured one: left alone");
+    }
 }

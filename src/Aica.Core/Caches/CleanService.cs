@@ -13,8 +13,19 @@ public sealed record Caller(bool IsAdmin, int Uid, string? Name)
 {
     public static readonly Caller Admin = new(true, 0, "root");
 
-    /// <summary>Targets a member may clean: their own per-user caches and the shared ones whose clean keeps what is in use.</summary>
-    public static readonly CacheTarget[] MemberTargets = [CacheTarget.Pip, CacheTarget.Uv, CacheTarget.Npm, CacheTarget.Hf, CacheTarget.Conda];
+    /// <summary>
+    /// The exact <c>clean</c> forms a member may run through sudo (the one list: the sudoers drop-in is generated from
+    /// it, each also with --dry-run): their own per-user caches and the shared caches whose clean keeps everything in
+    /// use (HF garbage; conda's unused packages, removed by aica's own link-safe sweep, never by conda as root).
+    /// Emptying torch/ComfyUI/Flux, --all, --older-than, --user, --root and paths are admin-only (aica refuses them for
+    /// members too).
+    /// </summary>
+    public static readonly string[] MemberForms = ["--pip", "--uv", "--npm", "--pip --uv --npm", "--hf", "--conda"];
+
+    /// <summary>Targets a member may clean: those named in <see cref="MemberForms"/>.</summary>
+    public static readonly CacheTarget[] MemberTargets = MemberForms.SelectMany(f => f.Split(' '))
+        .Select(flag => CleanService.Parse(flag[2..]) ?? throw new InvalidOperationException($"unknown member clean form {flag}"))
+        .Distinct().ToArray();
 }
 
 public sealed record CleanOptions(IReadOnlyCollection<CacheTarget> Targets, int? OlderThanDays, string? User, bool DryRun, Caller Caller);
@@ -44,9 +55,10 @@ public sealed record CleanReport(IReadOnlyList<TargetResult> Targets, bool DryRu
 }
 
 /// <summary>
-/// <c>aica clean</c>: shared caches under /data (conda through <c>conda clean</c>, the HuggingFace hub through its
-/// own model, torch/ComfyUI/Flux by age or all content) and per-user caches (pip, uv, npm). A failing target never
-/// stops the others. Everything is removed link-safely (<see cref="TreeSweeper"/>).
+/// <c>aica clean</c>: shared caches under /data (conda as <c>conda clean --all</c> would, the HuggingFace hub through
+/// its own model, torch/ComfyUI/Flux by age or all content) and per-user caches (pip, uv, npm). A failing target never
+/// stops the others. Everything is removed link-safely by aica itself (<see cref="TreeSweeper"/>,
+/// <see cref="CondaSweeper"/>): no other program runs as root over a cache members can write (SPEC §6.9).
 /// </summary>
 public sealed class CleanService(AicaServices s)
 {
@@ -74,7 +86,7 @@ public sealed class CleanService(AicaServices s)
         };
     }
 
-    public async Task<CleanReport> Run(CleanOptions o, CancellationToken ct)
+    public Task<CleanReport> Run(CleanOptions o, CancellationToken ct)
     {
         if (o.Targets.Count == 0) throw AicaException.Usage("name a target (--conda --pip --uv --npm --torch --hf --comfyui --flux) or --all");
         if (o.OlderThanDays is < 0 or > 36500) throw AicaException.Usage($"--older-than must be 0–36500 days, got {o.OlderThanDays}");
@@ -106,7 +118,7 @@ public sealed class CleanService(AicaServices s)
             }
             var r = t switch
             {
-                CacheTarget.Conda => await GuardAsync(new TargetResult(t, null, config.CondaPkgs), r => Conda(r, config, o.DryRun, ct)),
+                CacheTarget.Conda => Guard(new TargetResult(t, null, config.CondaPkgs), r => Conda(r, config, now, cutoff, o.DryRun, ct)),
                 CacheTarget.Hf => Guard(new TargetResult(t, null, config.HfHub), r => Hf(r, config, now, cutoff, o.DryRun, ct)),
                 CacheTarget.Torch => Guard(new TargetResult(t, null, config.TorchHome), r => SweepCache(r, cutoff, o.DryRun, ct)),
                 CacheTarget.ComfyUi => Guard(new TargetResult(t, null, config.ComfyUi), r => SweepCache(r, cutoff, o.DryRun, ct)),
@@ -117,7 +129,7 @@ public sealed class CleanService(AicaServices s)
         var report = new CleanReport(results, o.DryRun, o.OlderThanDays);
         if (!o.DryRun && Sys.Euid == 0)
             s.Log("clean", $"{string.Join(" ", o.Targets.Select(Name))}{(o.OlderThanDays is { } od ? $" older than {od} days" : "")}: freed {report.Total} bytes, {report.Failed} failed (by {o.Caller.Name})");
-        return report;
+        return Task.FromResult(report);
     }
 
     /// <summary>Under sudo a member of the group counts as a member even when they are an admin too.</summary>
@@ -139,13 +151,6 @@ public sealed class CleanService(AicaServices s)
         try { run(r); }
         catch (Exception e) when (e is SysException or IOException or AicaException) { r.Status = TargetStatus.Failed; r.Error = e.Message; }
         r.Bytes = r.Log.Freed;
-        return r;
-    }
-
-    private static async Task<TargetResult> GuardAsync(TargetResult r, Func<TargetResult, Task> run)
-    {
-        try { await run(r); }
-        catch (Exception e) when (e is SysException or IOException or AicaException) { r.Status = TargetStatus.Failed; r.Error = e.Message; }
         return r;
     }
 
@@ -224,53 +229,35 @@ public sealed class CleanService(AicaServices s)
         new TreeSweeper { Cutoff = cutoff, DryRun = dryRun, Keep = n => HfCache.TokenFiles.Contains(n) }.SweepContent(dsRoot, ds.Path, r.Log, ct);
     }
 
-    /// <summary><c>conda clean --all --yes</c> with the shared package cache; bytes freed measured before and after.</summary>
-    private async Task Conda(TargetResult r, AicaConfig config, bool dryRun, CancellationToken ct)
-    {
-        var conda = config.CondaRoot + "/bin/conda";
-        if (s.Fs.Lstat(conda) is null) throw new AicaException($"conda not found at {s.Fs.Host(conda)} (install it: aica install miniconda)");
-        // Run as root (cron, or a member through sudo), conda must come from a tree only root can change: else a
-        // member who edits bin/conda or a module of its Python gets root at the next clean.
-        if (Sys.Euid == 0 && ChangeableByOthers(config.CondaRoot) is { } open)
-            throw new AicaException($"{s.Fs.Host(open)} can be changed by users other than root: conda is not run as root from it "
-                + $"(aica install miniconda --from FILE reinstalls it root-owned, or chown -R root:root and chmod -R go-w {s.Fs.Host(config.CondaRoot)})");
-        var before = Measure(r.Path);
-        string[] args = dryRun ? ["clean", "--all", "--yes", "--dry-run"] : ["clean", "--all", "--yes"];
-        var env = new Dictionary<string, string?> { ["CONDA_PKGS_DIRS"] = s.Fs.Host(r.Path) };
-        var res = await s.Runner.RunAsync(s.Fs.Host(conda), args, ct, env);
-        foreach (var line in res.StdOut.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).TakeLast(20)) r.Notes.Add(line);
-        if (!res.Ok) throw new AicaException($"conda clean failed (exit {res.ExitCode}): {res.Brief}");
-        r.Bytes = dryRun ? 0 : Math.Max(0, before - Measure(r.Path));
-    }
+    /// <summary>Test seam: between the check of a conda package or tarball and its removal.</summary>
+    internal Action<string>? CondaBeforeRemove { get; init; }
 
     /// <summary>
-    /// The first directory above <paramref name="root"/> where a non-root user could swap it, or directory or file in
-    /// it that is not root's or that its group or others may write; null when only root can change the tree. Links are
-    /// not followed (their targets are checked where they lie, if inside).
+    /// What <c>conda clean --all</c> removes, done by aica's own link-safe sweep (<see cref="CondaSweeper"/>): no conda
+    /// child process, so nothing works by path, as root, in a folder every member can write. conda does not have to be
+    /// installed. Kept: packages linked into any environment, anything changed within the last hour (an install in
+    /// progress) or, with --older-than, within those days.
     /// </summary>
-    private string? ChangeableByOthers(string root)
+    private void Conda(TargetResult r, AicaConfig config, long now, long? cutoff, bool dryRun, CancellationToken ct)
     {
-        if (s.Fs.WritableAncestor(root) is { } above) return above;
-        using var fd = s.Fs.OpenDir(root);
-        var finder = new OpenFinder();
-        TreeWalker.Default().Walk(fd, root, finder);
-        return finder.First;
-    }
-
-    private static bool RootOnly(in FileStat st) => st.Uid == 0 && (st.Perm & 0x12) == 0;
-
-    private sealed class OpenFinder : IWalkVisitor
-    {
-        public string? First;
-        private void Check(in FileStat st, string path) { if (!st.IsLink && !RootOnly(st)) Interlocked.CompareExchange(ref First, path, null); }
-        public bool VisitDirectory(SafeFd dir, in FileStat st, string path, int depth) { Check(st, path); return First is null; }
-        public void VisitEntry(in WalkEntry e) { if (First is null) Check(e.Stat, e.Path); }
-        public void OnError(string path, SysException error) => Interlocked.CompareExchange(ref First, path, null);
-    }
-
-    private long Measure(string path)
-    {
-        using var fd = s.Fs.TryOpenDir(path, out _);
-        return fd is null ? 0 : new UsageCounter().Add(fd, path).Disk;
+        var sweeper = new CondaSweeper
+        {
+            KeepFrom = Math.Min(cutoff ?? long.MaxValue, now - CondaSweeper.InUseSeconds),
+            DryRun = dryRun,
+            BeforeRemove = CondaBeforeRemove,
+        };
+        using (var root = OpenRoot(r))
+        {
+            if (root is not null)
+            {
+                var kept = sweeper.SweepPkgs(root, r.Path, r.Log, ct);
+                if (kept.Linked + kept.Recent > 0)
+                    r.Notes.Add($"kept {kept.Linked} package(s) or tarball(s) linked into environments, {kept.Recent} changed recently (in use)");
+            }
+        }
+        // conda's --all also removes its tempfiles under its own prefix (a missing or linked prefix: nothing to do).
+        using (var prefix = s.Fs.TryOpenDir(config.CondaRoot, out _))
+            if (prefix is not null) sweeper.SweepTempfiles(prefix, config.CondaRoot, r.Log, ct);
+        if (r.Log.Problems.Count > 0) r.Status = TargetStatus.Failed;
     }
 }

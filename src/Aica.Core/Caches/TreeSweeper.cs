@@ -9,7 +9,8 @@ public sealed record Removal(string Path, long Bytes, long Files, string Reason)
 
 /// <summary>
 /// What one sweep did: removals, bytes freed (on disk; a hard-linked inode counts only once all its names are gone),
-/// busy <c>.nfs*</c> files skipped, links met (reported, never followed), problems gone past. Thread-safe.
+/// busy <c>.nfs*</c> files skipped, links met (reported, never followed), entries left alone on purpose (a FIFO or
+/// device in a cache: reported, never opened), problems gone past. Thread-safe.
 /// </summary>
 public sealed class SweepLog
 {
@@ -18,12 +19,14 @@ public sealed class SweepLog
     public List<Removal> Removed { get; } = [];
     public List<string> Problems { get; } = [];
     public List<string> Links { get; } = [];
+    public List<string> Skipped { get; } = [];
     public long Freed { get; private set; }
     public int Busy { get; private set; }
 
     public void Add(Removal r) { lock (_gate) { Removed.Add(r); } }
     public void Problem(string p) { lock (_gate) Problems.Add(p); }
     public void Link(string p) { lock (_gate) Links.Add(p); }
+    public void Skip(string p) { lock (_gate) Skipped.Add(p); }
     public void BusyFile() { lock (_gate) Busy++; }
 
     /// <summary>Bytes an unlink of this inode frees: all of it when its last name goes, else nothing.</summary>

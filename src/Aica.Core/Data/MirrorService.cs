@@ -37,6 +37,15 @@ public sealed class MirrorService(AicaServices s)
 {
     private const int Partial = 23, Vanished = 24; // rsync: some files unreadable / vanished; the rest was handled
 
+    /// <summary>The identity rsync's sending side runs as when root writes the mirror (with the shared group).</summary>
+    public const int Nobody = 65534;
+
+    /// <summary>The "host" of the source for that sender: the remote shell (setpriv) runs it, and it runs the sender.</summary>
+    private const string SenderHost = "env";
+
+    /// <summary>PATH for rsync and what it starts: the standard admin directories, never the caller's.</summary>
+    private static readonly Dictionary<string, string?> ChildPath = new() { ["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin" };
+
     /// <summary>Suffix of what a sync run as the legacy path's owner replaced or deleted there, kept beside it.</summary>
     public const string KeptSuffix = ".aica-replaced-";
 
@@ -118,6 +127,17 @@ public sealed class MirrorService(AicaServices s)
 
         var src = s.Fs.Host(p.Source) + "/";
         var dst = s.Fs.Host(p.Legacy) + "/";
+        // As root, only rsync's receiving side is root (it writes the root-only destination). The sending side reads the
+        // source, which members can write: it runs as nobody with the shared group alone (what the group may read),
+        // reached as rsync's "remote shell", so a folder swapped for a link there can only lead it where the group
+        // could read anyway. SenderHost is the "host" word, which that shell runs: env starts the sender.
+        string[] sender = [];
+        if (runAs is null)
+        {
+            var setpriv = s.Runner.Which("setpriv") ?? throw new AicaException("setpriv not found (install util-linux)");
+            sender = ["--secluded-args", $"--rsync-path={rsync}", "-e", $"{setpriv} --reuid={Nobody} --regid={gid} --clear-groups --"];
+            src = $"{SenderHost}:{src}";
+        }
         // As root the mirror is written root-owned and not group/world-writable, so it never becomes a tree members
         // can plant links in (the next run would refuse it); as the owner it is written as that user. Set-id bits go:
         // a member's setuid file copied root-owned would be a setuid-root program. No device nodes are made.
@@ -131,17 +151,17 @@ public sealed class MirrorService(AicaServices s)
         var stamp = s.Clock.Stamp();
         var keptIn = runAs is null ? KeptDir(config, p, stamp) : null;
         string[] keep = keptIn is not null ? ["--backup", $"--backup-dir={s.Fs.Host(keptIn)}"] : ["--backup", $"--suffix={KeptSuffix}{stamp}"];
-        var pending = await Count(prefix, rsync, [.. opts, .. keep, "-n", "--out-format=%n", src, dst], ct).ConfigureAwait(false);
-        var extra = await Count([], rsync, ["-a", "-n", "--ignore-existing", "--omit-dir-times", $"--exclude=*{KeptSuffix}*", "--out-format=%n", dst, src], ct).ConfigureAwait(false);
+        var pending = await Count(prefix, rsync, [.. opts, .. keep, .. sender, "-n", "--out-format=%n", src, dst], ct).ConfigureAwait(false);
+        var extra = await Count([], rsync, ["-a", "-n", "--ignore-existing", "--omit-dir-times", $"--exclude=*{KeptSuffix}*", "--out-format=%n", dst, s.Fs.Host(p.Source) + "/"], ct).ConfigureAwait(false);
         if (pending < 0 || extra < 0) return new MirrorResult(p, MirrorState.Failed, "rsync could not compare the trees", 0, 0, runAs);
         var extraNote = extra > 0 ? $"; {extra} entr{(extra == 1 ? "y" : "ies")} only in {p.Legacy} (kept{(config.MirrorDelete ? "" : ", no --delete")}; --link merges them into /data)" : "";
         if (pending == 0) return new MirrorResult(p, MirrorState.InStep, $"{p.Legacy} is in step with {p.Source}{extraNote}", 0, extra, runAs);
         if (dryRun) return new MirrorResult(p, MirrorState.Drift, $"{pending} entr{(pending == 1 ? "y" : "ies")} to copy from {p.Source} to {p.Legacy}{extraNote}", pending, extra, runAs);
 
-        string[] syncArgs = [.. opts, .. keep, src, dst];
+        string[] syncArgs = [.. opts, .. keep, .. sender, src, dst];
         var program = prefix.Count > 0 ? prefix[0] : rsync;
         var args = prefix.Count > 0 ? prefix.Skip(1).Append(rsync).Concat(syncArgs) : syncArgs;
-        var r = await s.Runner.RunAsync(program, args, ct).ConfigureAwait(false);
+        var r = await s.Runner.RunAsync(program, args, ct, ChildPath).ConfigureAwait(false);
         // 23/24: some files could not be transferred or vanished; the rest was copied.
         if (!r.Ok)
             return new MirrorResult(p, MirrorState.Failed, r.ExitCode == Partial
@@ -165,7 +185,7 @@ public sealed class MirrorService(AicaServices s)
     {
         var program = prefix.Count > 0 ? prefix[0] : rsync;
         var all = prefix.Count > 0 ? prefix.Skip(1).Append(rsync).Concat(args) : args;
-        var r = await s.Runner.RunAsync(program, all, ct).ConfigureAwait(false);
+        var r = await s.Runner.RunAsync(program, all, ct, ChildPath).ConfigureAwait(false);
         if (r.ExitCode is not (0 or Partial or Vanished)) return -1;
         return r.StdOut.Split('\n').Count(l => l.Length > 0 && l != "./" && !l.StartsWith("deleting ./"));
     }

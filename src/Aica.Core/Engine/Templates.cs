@@ -13,12 +13,8 @@ public static class Templates
     public const string CronPath = "/etc/cron.d/aica";
     public const string UnitName = "aica-recovery.service";
 
-    /// <summary>
-    /// The exact <c>clean</c> forms a member may run through sudo: their own per-user caches and the shared caches whose
-    /// clean keeps everything in use (HF garbage, conda's unused packages). Emptying torch/ComfyUI/Flux, --all,
-    /// --older-than, --user, --root and paths are admin-only (aica refuses them for members too).
-    /// </summary>
-    public static readonly string[] MemberCleanForms = ["--pip", "--uv", "--npm", "--pip --uv --npm", "--hf", "--conda"];
+    /// <summary>The exact <c>clean</c> forms a member may run through sudo (defined with the clean rules they grant).</summary>
+    public static IReadOnlyList<string> MemberCleanForms => Caches.Caller.MemberForms;
 
     public static string Raw(string name)
     {

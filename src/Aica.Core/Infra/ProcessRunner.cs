@@ -10,16 +10,24 @@ public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)
     public string Brief => (StdErr.Trim().Length > 0 ? StdErr : StdOut).Trim().Split('\n').FirstOrDefault() ?? "";
 }
 
-/// <summary>Child processes through CliWrap (useradd, visudo, systemctl, getent, conda, rsync, setpriv).</summary>
+/// <summary>Child processes through CliWrap (useradd, visudo, systemctl, getent, rsync, setpriv, installers); see
+/// docs/design.md, "Child processes run as root", for what each may touch.</summary>
 public class ProcessRunner
 {
+    /// <summary>
+    /// Every child starts in <c>/</c>, never in the caller's working directory: under sudo that is a folder the member
+    /// chose (and can change), and a tool that writes or deletes relative to it (conda's <c>.empty/</c>, an installer's
+    /// temporary files) would do so as root there. <c>/</c> is root's and nothing is written there by name.
+    /// </summary>
+    public const string WorkingDirectory = "/";
+
     public virtual async Task<ProcessResult> RunAsync(string program, IEnumerable<string> args, CancellationToken ct = default,
         IReadOnlyDictionary<string, string?>? env = null, string? stdin = null)
     {
         // A bare name comes from the standard admin directories, never the caller's PATH: the unit, cron or `env -i`
         // may give none, and root must not run an rsync found first in a directory someone else can write.
         if (!program.Contains('/')) program = Which(program) ?? program;
-        var cmd = Cli.Wrap(program).WithArguments(args).WithValidation(CommandResultValidation.None);
+        var cmd = Cli.Wrap(program).WithArguments(args).WithWorkingDirectory(WorkingDirectory).WithValidation(CommandResultValidation.None);
         if (env is not null) cmd = cmd.WithEnvironmentVariables(env);
         if (stdin is not null) cmd = cmd.WithStandardInputPipe(PipeSource.FromString(stdin));
         try

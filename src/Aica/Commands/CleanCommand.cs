@@ -9,7 +9,7 @@ public sealed class CleanCommand(CliContext cli)
 {
     /// <summary>Cache cleanup: per-target status and bytes freed. Members (through sudo or as themselves) clean only their own caches and the safe shared targets.</summary>
     /// <param name="all">Every target.</param>
-    /// <param name="conda">Shared conda package cache (conda clean --all --yes).</param>
+    /// <param name="conda">Shared conda package cache: what conda clean --all removes (unused packages, tarballs, index cache, logs, tempfiles), by aica's own link-safe sweep.</param>
     /// <param name="pip">Per-user pip caches (~/.cache/pip).</param>
     /// <param name="uv">Per-user uv caches (~/.cache/uv).</param>
     /// <param name="npm">Per-user npm caches (~/.npm).</param>
@@ -103,6 +103,7 @@ public sealed class CleanCommand(CliContext cli)
                     j.WriteEndArray();
                     j.WriteStartArray("problems"); foreach (var p in t.Log.Problems.Order(StringComparer.Ordinal)) j.WriteStringValue(p); j.WriteEndArray();
                     j.WriteStartArray("links"); foreach (var p in t.Log.Links.Order(StringComparer.Ordinal)) j.WriteStringValue(p); j.WriteEndArray();
+                    j.WriteStartArray("skipped"); foreach (var p in t.Log.Skipped.Order(StringComparer.Ordinal)) j.WriteStringValue(p); j.WriteEndArray();
                     j.WriteStartArray("notes"); foreach (var p in t.Notes) j.WriteStringValue(p); j.WriteEndArray();
                     if (t.Target == CacheTarget.Hf)
                     {
@@ -166,6 +167,7 @@ public sealed class CleanCommand(CliContext cli)
                 }
             foreach (var p in t.Log.Problems.Order(StringComparer.Ordinal)) o.Problem("WARN", p);
             foreach (var p in t.Log.Links.Order(StringComparer.Ordinal)) o.Problem("WARN", p);
+            foreach (var p in t.Log.Skipped.Order(StringComparer.Ordinal)) o.Problem("WARN", p);
             foreach (var n in t.Notes) o.Line("", n);
         }
         o.Summary($"clean{(r.DryRun ? " (dry run)" : "")}: {verb} {Human.Bytes(r.Total)} ({r.Total} bytes) in {r.Targets.Count} target(s), {r.Failed} failed");

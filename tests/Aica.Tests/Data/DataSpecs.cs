@@ -313,6 +313,31 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("in_step", Json(again).GetProperty("mirrors")[0].GetProperty("state").GetString());
     }
 
+    /// <summary>
+    /// Issue 10 (child processes as root): written as root, rsync's sending side still reads the member-writable source
+    /// as nobody with the shared group only, so a file (or a folder a member swaps for a link into a place) the group
+    /// cannot read never reaches the mirror: root's rights are not lent to the read.
+    /// </summary>
+    [Trait("level", "blackbox")]
+    [Fact]
+    public void Mirror_as_root_reads_the_source_with_the_groups_rights_only()
+    {
+        Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/Benchmark")}' '{_sb.P("/opt/ai-lab-data/shared")}' && echo b > '{_sb.P("/data/dataset/Benchmark/b.csv")}'");
+        Assert.Equal(0, Tools.Sh($"""
+            echo secret > '{_sb.P("/data/dataset/Benchmark/root-only.txt")}' && chmod 600 '{_sb.P("/data/dataset/Benchmark/root-only.txt")}'
+            mkdir -m 700 '{_sb.P("/data/dataset/Benchmark/private")}' && echo key > '{_sb.P("/data/dataset/Benchmark/private/k")}'
+            """).ExitCode);
+        SetConfig("legacy_mirrors = []", "legacy_mirrors = [\"/opt/ai-lab-data/shared\"]");
+        var r = _sb.Aica("--json", "data", "mirror");
+        Assert.True(r.ExitCode == 1, r.ToString());
+        var m = Json(r).GetProperty("mirrors")[0];
+        Assert.Equal("failed", m.GetProperty("state").GetString());
+        Assert.Contains("could not read some files", m.GetProperty("summary").GetString());
+        Assert.Equal("b\n", File.ReadAllText(_sb.P("/opt/ai-lab-data/shared/Benchmark/b.csv")));
+        Assert.False(File.Exists(_sb.P("/opt/ai-lab-data/shared/Benchmark/root-only.txt")));
+        Assert.False(File.Exists(_sb.P("/opt/ai-lab-data/shared/Benchmark/private/k")));
+    }
+
     [Trait("level", "blackbox")]
     [Fact]
     public void Mirror_keeps_what_it_replaces_or_deletes_in_the_legacy_path_in_a_backup()

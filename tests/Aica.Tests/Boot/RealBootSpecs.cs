@@ -52,6 +52,9 @@ public sealed partial class RealBootSpecs(DebianImage image)
         su - alice -c '/run/aica-probe su-login'
         su alice -c '/run/aica-probe su'
         su - zed -c '/run/aica-probe su-zsh-login'
+        sudo -iu alice /run/aica-probe sudo-login
+        # aica on a member's PATH through sudo too: secure_path has /usr/local/bin, and sudoers matches the link's target.
+        su - alice -c 'sudo -n aica disk' > /dev/null && echo "member-sudo: ok"
         echo '@reboot alice /run/aica-probe cron' > /etc/cron.d/aica-boot-probe
         rm -f /run/crond.reboot && systemctl restart cron
         timeout 30 sh -c 'until [ -s /tmp/probe.cron ]; do sleep 0.1; done' || echo "cron job did not run"
@@ -70,7 +73,7 @@ public sealed partial class RealBootSpecs(DebianImage image)
         """;
 
     private static readonly string[] SessionLabels =
-        ["ssh-command", "ssh-login", "zsh-command", "zsh-login", "su-login", "su", "su-zsh-login", "cron", "user-service"];
+        ["ssh-command", "ssh-login", "zsh-command", "zsh-login", "su-login", "su", "su-zsh-login", "sudo-login", "cron", "user-service"];
 
     private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
 
@@ -117,6 +120,7 @@ public sealed partial class RealBootSpecs(DebianImage image)
         Assert.Contains("root-path: /usr/local/bin/aica", output);
         Assert.Contains("aica=/usr/local/bin/aica", seen["ssh-login"]);
         Assert.Contains("aica=/usr/local/bin/aica", seen["su-login"]);
+        Assert.Contains("member-sudo: ok", output);
         Assert.Contains("doctor-rc: 0", output);
         Assert.DoesNotContain("doctor-problem: [FAIL]", output);
     }

@@ -9,7 +9,7 @@ namespace Aica.Tests.Boot;
 public sealed class BootCollection : ICollectionFixture<DebianImage>;
 
 /// <summary>
-/// A minimal Debian bookworm tree with systemd, sshd, PAM, cron, sudo and zsh (mmdebstrap, about 20–90 s), built once
+/// A minimal Debian bookworm tree with systemd, sshd, PAM, cron, sudo and zsh (mmdebstrap, about 40–120 s), built once
 /// per test run and cached under the worktree's ignored <c>artifacts/boot/</c>, keyed by the package list. It is built
 /// into a temporary folder and renamed when complete, so a killed build is never reused. Built on first use, so a run
 /// without root or without the tools skips instead of building.
@@ -18,9 +18,15 @@ public sealed class DebianImage
 {
     public const string Suite = "bookworm";
 
-    /// <summary>What a GPU server's base image has that aica and the session checks touch.</summary>
+    /// <summary>
+    /// What a GPU server's base image has that aica and the session checks touch. cloud-init stays disabled (its
+    /// generator finds no datasource) except on the node that carries a NoCloud seed.
+    /// </summary>
     public static readonly string[] Packages =
-        ["systemd", "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "openssh-client", "sudo", "cron", "passwd", "login", "zsh", "libpam-modules"];
+    [
+        "systemd", "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "openssh-client", "sudo", "cron", "passwd", "login", "zsh",
+        "libpam-modules", "cloud-init",
+    ];
 
     private readonly Lock _lock = new();
     private string? _tree;
@@ -62,6 +68,9 @@ public sealed class DebianImage
             if (r.ExitCode != 0) throw new InvalidOperationException($"mmdebstrap failed (it needs the Debian mirror):\n{r}");
             Tools.Sh($"rm -rf --one-file-system '{final}'");
             Directory.Move(Path.Combine(tmp, "tree"), final);
+            // Trees of older package lists (about 350 MB each) are not kept.
+            foreach (var old in Directory.GetDirectories(CacheDir, "debian-*").Where(d => d != final))
+                Tools.Sh($"rm -rf --one-file-system '{old}'");
             return final;
         }
         finally

@@ -19,13 +19,16 @@ public sealed partial class RealBootSpecs(DebianImage image)
     private static readonly string[] SharedEnv =
         ["hf=/data/models/huggingface/hub", "torch=/data/models/torch", "conda=/data/cache/conda/pkgs"];
 
-    /// <summary>First boot of a new server: init, two members (bash and zsh) with a key, a root key for later logins.</summary>
+    /// <summary>
+    /// First boot of a new server: init, two members (bash and zsh) with a key, a root key for later logins. uids from
+    /// 3001: on the cloud-init node, cloud-init's default user and its groups (netdev...) take the next free ids after 2000.
+    /// </summary>
     private const string Setup = $"""
         set -eu
         /data/bin/aica init --gid 2000
         [ -f {Key} ] || ssh-keygen -q -t ed25519 -N '' -C aica-boot-test -f {Key}
-        /data/bin/aica user add alice --uid 2001 --pubkey-file {Key}.pub
-        /data/bin/aica user add zed --uid 2002 --shell /usr/bin/zsh --pubkey-file {Key}.pub
+        /data/bin/aica user add alice --uid 3001 --pubkey-file {Key}.pub
+        /data/bin/aica user add zed --uid 3002 --shell /usr/bin/zsh --pubkey-file {Key}.pub
         # zsh runs its new-user menu for a user without a .zshrc; a member who uses zsh has one.
         runuser -u zed -- touch /home/zed/.zshrc
         install -d -m 700 /root/.ssh && install -m 600 {Key} /root/.ssh/boot-key && cat {Key}.pub >> /root/.ssh/authorized_keys
@@ -60,11 +63,11 @@ public sealed partial class RealBootSpecs(DebianImage image)
         timeout 30 sh -c 'until [ -s /tmp/probe.cron ]; do sleep 0.1; done' || echo "cron job did not run"
         rm -f /etc/cron.d/aica-boot-probe
         loginctl enable-linger alice
-        timeout 30 sh -c 'until systemctl is-active -q user@2001.service; do sleep 0.1; done' || echo "no user manager for alice"
+        timeout 30 sh -c 'until systemctl is-active -q user@3001.service; do sleep 0.1; done' || echo "no user manager for alice"
         mkdir -p /etc/systemd/user
         printf '[Service]\nType=oneshot\nExecStart=/run/aica-probe user-service\n' > /etc/systemd/user/aica-probe.service
-        runuser -u alice -- env XDG_RUNTIME_DIR=/run/user/2001 systemctl --user daemon-reload
-        runuser -u alice -- env XDG_RUNTIME_DIR=/run/user/2001 timeout 30 systemctl --user start aica-probe.service || echo "user service failed"
+        runuser -u alice -- env XDG_RUNTIME_DIR=/run/user/3001 systemctl --user daemon-reload
+        runuser -u alice -- env XDG_RUNTIME_DIR=/run/user/3001 timeout 30 systemctl --user start aica-probe.service || echo "user service failed"
         loginctl disable-linger alice
         echo "root-path: $(bash -lc 'command -v aica')"
         for f in /tmp/probe.*; do echo "${f#/tmp/probe.}: $(cat "$f")"; done
@@ -169,7 +172,7 @@ public sealed partial class RealBootSpecs(DebianImage image)
             using (var second = node.Boot())
             {
                 // A fresh root: the accounts, homes and /etc files all come from /data through the baked unit.
-                Assert.Contains("alice:x:2001:2001", second.Exec("getent passwd alice").StdOut);
+                Assert.Contains("alice:x:3001:3001", second.Exec("getent passwd alice").StdOut);
                 AssertRecoveredBeforeLogins(second);
                 AssertEverySessionShared(Run(second, Sessions, "sessions after a full reset"));
             }
@@ -179,6 +182,60 @@ public sealed partial class RealBootSpecs(DebianImage image)
             Tools.Sh($"rm -rf --one-file-system '{layer}'");
         }
         Log($"full reset: {sw.Elapsed.TotalSeconds:F1}s");
+    }
+
+    /// <summary>The README's cloud-init recipe, exactly as documented (the yaml block after "#cloud-config").</summary>
+    private static string ReadmeCloudConfig()
+    {
+        var readme = File.ReadAllText(Path.Combine(Tools.RepoRoot, "README.md"));
+        var start = readme.IndexOf("```yaml\n#cloud-config\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "the README has no #cloud-config recipe");
+        start += "```yaml\n".Length;
+        return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+    }
+
+    [Fact]
+    public void Full_reset_with_the_readme_cloud_init_recipe_recovers_before_logins()
+    {
+        DebianImage.RequireBootable();
+        var sw = Stopwatch.StartNew();
+        var tree = image.Tree;
+        // The image has cloud-init and a NoCloud seed holding the README's user-data, but no aica unit.
+        var layer = Directory.CreateTempSubdirectory("aica-cloud-layer-").FullName;
+        try
+        {
+            var seed = Path.Combine(layer, "var/lib/cloud/seed/nocloud");
+            Directory.CreateDirectory(seed);
+            File.WriteAllText(Path.Combine(seed, "meta-data"), "instance-id: aica-node\nlocal-hostname: aica-node\n");
+            File.WriteAllText(Path.Combine(seed, "user-data"), ReadmeCloudConfig());
+            Directory.CreateDirectory(Path.Combine(layer, "etc/cloud/cloud.cfg.d"));
+            // The test node only: no network to configure (a private loopback), and no locale to generate (minbase has none).
+            File.WriteAllText(Path.Combine(layer, "etc/cloud/cloud.cfg.d/99-aica-boot-test.cfg"),
+                "datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\nlocale: C.UTF-8\n");
+            using var node = new BootNode(tree, RootReset.Full, layer);
+            InstallBinary(node);
+            using (var first = node.Boot(timeoutSeconds: 120))
+                Run(first, Setup, "setup");
+            using (var second = node.Boot(timeoutSeconds: 120))
+            {
+                Assert.Contains("alice:x:3001:3001", second.Exec("getent passwd alice").StdOut);
+                var ci = second.Show("cloud-init.service", "Result", "ActiveEnterTimestampMonotonic");
+                var logins = second.Show("systemd-user-sessions.service", "ActiveEnterTimestampMonotonic");
+                var status = second.Exec("cloud-init status --long; grep -E '^recovered|FAIL' /var/log/cloud-init-output.log");
+                Log($"cloud-init: {string.Join(' ', ci)}; user-sessions: {string.Join(' ', logins)}; state {second.State}\n{status.All}");
+                Assert.True(second.State == "running", $"boot state {second.State}: failed units {second.FailedUnits}");
+                Assert.Equal("success", ci["Result"]);
+                // bootcmd runs in cloud-init.service, which systemd starts and finishes before user sessions.
+                Assert.True(long.Parse(ci["ActiveEnterTimestampMonotonic"]) <= long.Parse(logins["ActiveEnterTimestampMonotonic"]));
+                Assert.Contains("recovered 2 users, 0 failed", status.StdOut);
+                AssertEverySessionShared(Run(second, Sessions, "sessions after a full reset (cloud-init)"));
+            }
+        }
+        finally
+        {
+            Tools.Sh($"rm -rf --one-file-system '{layer}'");
+        }
+        Log($"full reset through cloud-init: {sw.Elapsed.TotalSeconds:F1}s");
     }
 
     [Fact]

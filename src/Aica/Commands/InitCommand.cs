@@ -16,7 +16,13 @@ public sealed class InitCommand(CliContext cli)
     public async Task<int> Run(string? group = null, int? gid = null, string? layout = null, bool dryRun = false, string? image = null, CancellationToken cancellationToken = default)
     {
         using var s = cli.CreateServices();
-        if (image is not null) return await Image(s, image, cancellationToken);
+        if (image is not null)
+        {
+            // An image gets only the unit: the group, gid and layout live in /data's aica.toml, and there is no plan to print.
+            if (group is not null || gid is not null || layout is not null || dryRun)
+                throw AicaException.Usage("--image takes no --group, --gid, --layout or --dry-run (it writes only the unit and its enable link)");
+            return await Image(s, image, cancellationToken);
+        }
         var r = await new InitService(s).Run(new InitOptions(group, gid, layout, dryRun), cancellationToken);
         var o = cli.Output;
         if (cli.Options.Json)

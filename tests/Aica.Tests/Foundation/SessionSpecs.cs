@@ -59,7 +59,7 @@ public sealed class SessionSpecs : IDisposable
         Assert.Equal(
             [
                 "session optional pam_env.so readenv=0 user_readenv=0 conffile=/etc/security/aica_env.conf",
-                "session [success=1 default=ignore] pam_succeed_if.so quiet user notingroup lab",
+                "session [success=ignore default=1] pam_succeed_if.so quiet user ingroup lab",
                 "session optional pam_umask.so umask=0002",
             ],
             Templates.PamSessionLines(c).Select(l => string.Join(' ', l.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries))));

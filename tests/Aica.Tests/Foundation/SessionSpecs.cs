@@ -219,4 +219,40 @@ public sealed class SessionSpecs : IDisposable
         Assert.Contains("alice su: 0002 /data/models/huggingface/hub", r.StdOut);
         Assert.Contains("doctor=0", r.StdOut);
     }
+
+    [Fact]
+    public void Lines_removed_by_hand_come_back_with_the_admins_own_lines_kept_and_a_stack_pam_auth_update_refuses_is_reported()
+    {
+        Require.Root();
+        using var sim = new SimServer();
+        var r = sim.Boot(Reset.None, InitAndLook + "\n" + """
+            # 1. The aica lines deleted, an admin's line above the managed block: pam-auth-update puts them back, keeps it.
+            sed -i '/pam_umask.so/d' /etc/pam.d/common-session
+            sed -i '1i session optional pam_exec.so quiet /bin/true # admin' /etc/pam.d/common-session
+            /data/bin/aica recover > /run/r1.out; echo "recover1=$?"
+            echo "restored $(grep -c -e pam_umask.so -e '# admin' /etc/pam.d/common-session)"
+            # 2. A line added inside the managed block: pam-auth-update refuses the stack ("local modifications").
+            sed -i '/pam_umask.so/d; /^# end of pam-auth-update config/i session\toptional\tpam_exec.so quiet /bin/false' /etc/pam.d/common-session
+            cp /etc/pam.d/common-session /run/edited
+            rm /home/alice
+            /data/bin/aica recover > /run/r2.out; echo "recover2=$?"
+            grep -E '^\[FAIL\]' /run/r2.out
+            grep -E '^recovered' /run/r2.out
+            cmp -s /etc/pam.d/common-session /run/edited && echo stack-untouched
+            echo "home $(readlink /home/alice)"
+            /data/bin/aica doctor > /run/d.out; echo "doctor=$?"
+            grep -E '^\[FAIL\] session.umask:/etc/pam.d/common-session ' /run/d.out | cut -c1-120
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var o = r.StdOut;
+        Assert.Contains("recover1=0", o);
+        Assert.Contains("restored 2", o);
+        Assert.Contains("stack-untouched", o);              // aica never forces a stack pam-auth-update refuses
+        Assert.Contains("Local modifications", o);          // the FAIL line says why...
+        Assert.Contains("by hand", o);                      // ...and what to do
+        Assert.Contains("recovered 1 users, 0 failed", o);  // the users come back all the same
+        Assert.Contains("home /data/users/alice", o);
+        Assert.Contains("doctor=1", o);
+        Assert.Contains("[FAIL] session.umask:/etc/pam.d/common-session ", o);
+    }
 }

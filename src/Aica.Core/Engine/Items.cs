@@ -266,8 +266,9 @@ public sealed class BinaryItem(string path, string source) : Item
 
 /// <summary>
 /// A Debian PAM session stack (<c>/etc/pam.d/common-session*</c>) that holds the session lines of aica's pam-auth-update
-/// profile. Apply runs <c>pam-auth-update --enable</c>, the tool Debian expects to change these files; a stack the admin
-/// edited by hand is left alone (pam-auth-update refuses it) and reported.
+/// profile. Apply runs <c>pam-auth-update --enable</c>, the tool Debian expects to change these files: deleted lines come
+/// back, the admin's lines outside its block stay; a stack it refuses (a line edited inside its block) is never forced,
+/// only reported with the lines to add.
 /// </summary>
 public sealed class PamStackItem(string path, string profile, IReadOnlyList<string> lines, string id = "session.umask") : Item
 {

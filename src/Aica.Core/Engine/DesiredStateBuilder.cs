@@ -7,6 +7,9 @@ namespace Aica.Engine;
 /// <summary>Computes the desired state of the server from config + registry (SPEC §2–§3, §8 order).</summary>
 public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, Func<EngineContext, string, CancellationToken, Task<string?>>? sudoersValidator = null)
 {
+    /// <summary>The system has Debian's pam-auth-update profiles (<see cref="Templates.PamConfigsDir"/>): aica's session layer goes there.</summary>
+    public bool DebianPam { get; init; }
+
     /// <summary>The shared group's gid: recorded in the config, else the live group's.</summary>
     public static int? SharedGid(AicaConfig c, AccountDb db) => c.Gid ?? db.Group(c.Group)?.Gid;
 
@@ -38,6 +41,8 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
         units.Add(new Unit(Phase.Group, "group", null, [new GroupItem(config.Group, gid.Value)]));
         units.Add(new Unit(Phase.Tree, "shared tree", null, TreeItems(g, selfExe).ToList()));
         units.Add(new Unit(Phase.Etc, "/etc files", null, EtcItems().ToList()));
+        // Its own unit: a hand-edited PAM stack stops only these items, never the unit or cron file above.
+        if (DebianPam) units.Add(new Unit(Phase.Etc, "session umask and variables", null, SessionItems().ToList()));
 
         var only = onlyUsers?.ToHashSet();
         foreach (var e in registry.Users)
@@ -94,5 +99,18 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
         yield return new FileItem(Templates.SudoersPath, Templates.Sudoers(config), O(440), "sudoers.valid", validate: sudoersValidator);
         yield return new FileItem(Templates.UnitPath, Templates.Unit(config), O(644), "unit.file");
         yield return new FileItem(Templates.CronPath, Templates.Cron(config), O(644), "cron.file");
+        yield return new LinkItem(Templates.PathLink, config.InstallPath, "bin.path");
+    }
+
+    /// <summary>
+    /// umask 002 for members and the shared variables in every PAM session (ssh commands, su, cron, systemd --user, any
+    /// shell), not only bash login shells: pam_env and pam_umask through a pam-auth-update profile (README "Sessions").
+    /// </summary>
+    public IEnumerable<Item> SessionItems()
+    {
+        yield return new FileItem(Templates.PamEnvPath, Templates.PamEnv(config), O(644), "session.env");
+        yield return new FileItem(Templates.PamProfilePath, Templates.PamProfile(config), O(644), "session.umask");
+        var lines = Templates.PamSessionLines(config);
+        foreach (var f in Templates.PamSessionFiles) yield return new PamStackItem(f, Templates.PamProfileName, lines);
     }
 }

@@ -12,6 +12,17 @@ public static class Templates
     public const string UnitPath = "/etc/systemd/system/aica-recovery.service";
     public const string CronPath = "/etc/cron.d/aica";
     public const string UnitName = "aica-recovery.service";
+    /// <summary>The link that enables the unit (what <c>systemctl enable</c> makes; <c>init --image</c> writes it itself).</summary>
+    public const string UnitWantsPath = "/etc/systemd/system/multi-user.target.wants/aica-recovery.service";
+    /// <summary>aica on the PATH of root and members (Debian's default PATH and sudo's secure_path hold /usr/local/bin).</summary>
+    public const string PathLink = "/usr/local/bin/aica";
+    /// <summary>Debian's pam-auth-update profiles; the profile's name is what <c>pam-auth-update --enable</c> takes.</summary>
+    public const string PamConfigsDir = "/usr/share/pam-configs";
+    public const string PamProfileName = "aica";
+    public const string PamProfilePath = PamConfigsDir + "/" + PamProfileName;
+    /// <summary>The PAM session stacks pam-auth-update writes: interactive (ssh, su, login) and non-interactive (cron, systemd --user).</summary>
+    public static readonly string[] PamSessionFiles = ["/etc/pam.d/common-session", "/etc/pam.d/common-session-noninteractive"];
+    public const string PamEnvPath = "/etc/security/aica_env.conf";
 
     /// <summary>The exact <c>clean</c> forms a member may run through sudo (defined with the clean rules they grant).</summary>
     public static IReadOnlyList<string> MemberCleanForms => Caches.Caller.MemberForms;
@@ -30,6 +41,34 @@ public static class Templates
         .Replace("@CONDA_PKGS@", c.CondaPkgs).Replace("@TORCH_HOME@", c.TorchHome).Replace("@HF_HUB@", c.HfHub)
         .Replace("@HF_DATASETS@", c.HfDatasets).Replace("@COMFYUI@", c.ComfyUi).Replace("@FLUX@", c.Flux)
         .Replace("@MODELS@", c.ModelsDir).Replace("@CONDA_ROOT@", c.CondaRoot).Replace("@GROUP@", c.Group);
+
+    /// <summary>The pam-auth-update profile: pam_env with aica's variables for everyone, pam_umask 002 for members only.</summary>
+    public static string PamProfile(AicaConfig c) => Raw("pam-config.in").Replace("@GROUP@", c.Group).Replace("@ENV_CONF@", PamEnvPath);
+
+    /// <summary>The profile's session lines, as pam-auth-update copies them into the common-session files.</summary>
+    public static IReadOnlyList<string> PamSessionLines(AicaConfig c)
+    {
+        var lines = new List<string>();
+        var inSession = false;
+        foreach (var l in PamProfile(c).Split('\n'))
+        {
+            if (l.StartsWith("Session:", StringComparison.Ordinal)) { inSession = true; continue; }
+            if (!inSession) continue;
+            if (l.Length == 0 || !char.IsWhiteSpace(l[0])) break;
+            lines.Add("session " + l.Trim());
+        }
+        return lines;
+    }
+
+    /// <summary>pam_env.conf syntax: values quoted, <c>$</c> and <c>@</c> (pam_env's expansions) escaped.</summary>
+    public static string PamEnv(AicaConfig c)
+    {
+        static string V(string v) => "\"" + v.Replace("$", "\\$").Replace("@", "\\@") + "\"";
+        return Raw("pam_env.conf.in").Replace("@ENV_CONF@", PamEnvPath)
+            .Replace("@CONDA_PKGS@", V(c.CondaPkgs)).Replace("@TORCH_HOME@", V(c.TorchHome)).Replace("@HF_HUB@", V(c.HfHub))
+            .Replace("@HF_DATASETS@", V(c.HfDatasets)).Replace("@COMFYUI@", V(c.ComfyUi)).Replace("@FLUX@", V(c.Flux))
+            .Replace("@MODELS@", V(c.ModelsDir));
+    }
 
     public static string Condarc(AicaConfig c) => Raw("condarc.in").Replace("@CONDA_PKGS@", c.CondaPkgs);
 

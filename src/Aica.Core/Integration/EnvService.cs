@@ -121,7 +121,7 @@ public sealed class EnvService(AicaServices s)
             var wrong = missing.Where(c => c.Value is not null).Select(c => $"{c.Variable}={c.Value}").ToList();
             hints.Add(wrong.Count > 0
                 ? $"{string.Join(", ", wrong)} differ from this server's settings (an old ~/.bashrc line or the old global_env.sh?); remove the export and log in again"
-                : $"{string.Join(", ", missing.Select(c => c.Variable))} are not set in this shell: the variables come from {Templates.ProfilePath}, read by login shells only. Log in again or run: bash -l (cron jobs and `su` without '-' don't read it)");
+                : $"{string.Join(", ", missing.Select(c => c.Variable))} are not set in this shell: every new session gets them from PAM ({Templates.PamEnvPath}) and login shells from {Templates.ProfilePath}; this one started without them (env -i, a shell older than the last aica recover, or a system without aica's PAM profile). Log in again or run: bash -l");
         }
         if (shell.Var("HF_HOME") is { } hf && (hf == "/data/models/huggingface" || hf.StartsWith(config.ModelsDir + "/")))
             hints.Add($"HF_HOME={hf} is shared: your Hugging Face token would be readable by the whole group. Remove the export; only HF_HUB_CACHE and HF_DATASETS_CACHE are shared");

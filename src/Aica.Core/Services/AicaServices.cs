@@ -84,7 +84,8 @@ public sealed class AicaServices : IDisposable
 
     public HomeLayouts Layouts { get; init; } = HomeLayouts.Default();
 
-    public DesiredStateBuilder Builder(AicaConfig config) => new(config, Layouts, ValidateSudoers);
+    public DesiredStateBuilder Builder(AicaConfig config) =>
+        new(config, Layouts, ValidateSudoers) { DebianPam = Fs.Lstat(Templates.PamConfigsDir) is { IsDir: true } };
 
     /// <summary>visudo -cf on the temp file before it is renamed into place (SPEC §6.4).</summary>
     public async Task<string?> ValidateSudoers(EngineContext ctx, string hostTemp, CancellationToken ct)

@@ -5,7 +5,7 @@ public enum Reset { None, Home, Full }
 /// <summary>
 /// A simulated GPU server for end-to-end tests, run without --root. Each <see cref="Boot"/> runs a bash script in a
 /// fresh mount and PID namespace (<c>unshare -m -p</c>) where /data is a persistent tmpfs (kept across boots), /home and /run
-/// are fresh tmpfs (volatile SSD), and /etc is an overlay on the real /etc whose upper layer survives a home reset
+/// are fresh tmpfs (volatile SSD), and /etc, /usr and /var are overlays on the real ones whose upper layers survive a home reset
 /// and is thrown away for a full reset. Real useradd, real symlinks, real ownership; the host's /etc, /home and
 /// /data are never touched.
 /// </summary>
@@ -27,7 +27,10 @@ public sealed class SimServer : IDisposable
 
     private void NewEtcLayer()
     {
-        Tools.Sh($"rm -rf '{EtcUpper}' '{Dir}/etc-work'; mkdir -p '{EtcUpper}' '{Dir}/etc-work'");
+        // /usr and /var are part of the root image too (aica links /usr/local/bin/aica, pam-auth-update writes
+        // /var/lib/pam): overlays, so nothing lands on the host's.
+        Tools.Sh($"rm -rf '{EtcUpper}' '{Dir}/etc-work' '{Dir}/usr-upper' '{Dir}/usr-work' '{Dir}/var-upper' '{Dir}/var-work'; " +
+                 $"mkdir -p '{EtcUpper}' '{Dir}/etc-work' '{Dir}/usr-upper' '{Dir}/usr-work' '{Dir}/var-upper' '{Dir}/var-work'");
     }
 
     /// <summary>
@@ -45,7 +48,7 @@ public sealed class SimServer : IDisposable
             NR='{{Dir}}/newroot'
             mount --make-rprivate /
             mount -t tmpfs -o mode=0755 sim-root "$NR"
-            for d in bin sbin lib lib32 lib64 libx32 usr opt root srv var tmp sys dev; do
+            for d in bin sbin lib lib32 lib64 libx32 opt root srv tmp sys dev; do
               [ -e "/$d" ] || continue
               if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$NR/$d"; else mkdir -p "$NR/$d"; mount --rbind "/$d" "$NR/$d"; fi
             done
@@ -54,6 +57,10 @@ public sealed class SimServer : IDisposable
             mkdir -p "$NR/proc" && mount -t proc proc "$NR/proc"
             mkdir -p "$NR/etc" "$NR/data" "$NR/home" "$NR/run"
             mount -t overlay overlay -o lowerdir=/etc,upperdir='{{EtcUpper}}',workdir='{{Dir}}/etc-work' "$NR/etc"
+            for d in usr var; do
+              mkdir -p "$NR/$d"
+              mount -t overlay overlay -o lowerdir=/$d,upperdir='{{Dir}}'/$d-upper,workdir='{{Dir}}'/$d-work "$NR/$d"
+            done
             mount --bind '{{Data}}' "$NR/data"
             mount -t tmpfs -o mode=0755 ssd-home "$NR/home"
             mount -t tmpfs -o mode=0755 ssd-run "$NR/run"

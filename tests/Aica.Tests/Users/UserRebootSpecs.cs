@@ -128,7 +128,8 @@ public sealed class UserRebootSpecs
             as() { u=$1; shift; env -u AICA_CONDA_SH HOME=/home/$u setpriv --reuid=$u --regid=$u --init-groups "$@"; }
             for u in carl dana erin; do
               echo "$u bash $(as $u bash -lc 'echo $(umask) ${AICA_CONDA_SH:-none}')"
-              if command -v zsh > /dev/null; then echo "$u zsh $(as $u zsh -lc 'echo $(umask) ${AICA_CONDA_SH:-none}')"
+              # zsh prints the umask with three digits (002): printed as bash does. make deps installs zsh.
+              if command -v zsh > /dev/null; then echo "$u zsh $(as $u zsh -lc 'echo $(printf %04d $(umask)) ${AICA_CONDA_SH:-none}')"
               else echo "$u zsh $(as $u sh -c '. "$HOME/.zprofile"; echo $(umask) ${AICA_CONDA_SH:-none}')"; fi
             done
             """);

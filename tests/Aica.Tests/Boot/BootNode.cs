@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Text;
+using Aica.Tests.Infra;
+
+namespace Aica.Tests.Boot;
+
+/// <summary>How a node's root file system survives a reboot.</summary>
+public enum RootReset
+{
+    /// <summary>The root's changes (accounts, /etc) are kept; /home is a fresh tmpfs each boot.</summary>
+    Home,
+    /// <summary>A fresh root every boot: only the image (the tree, plus the image layer) and /data survive.</summary>
+    Full,
+}
+
+/// <summary>
+/// One server booted for real: systemd as PID 1 in <c>systemd-nspawn</c> on an overlay of the Debian tree, with a
+/// private network (its own loopback; the host's sshd is never reached) and the persistent disk bound on /data.
+/// Disposing powers it off (killed if it does not stop in time) and removes every mount and folder.
+/// </summary>
+public sealed class BootNode : IDisposable
+{
+    private readonly string _tree;
+    private readonly RootReset _reset;
+    private readonly string? _imageLayer;
+    private Running? _running;
+    private int _boots;
+
+    public string Dir { get; }
+    /// <summary>The persistent disk (host side); bound on /data unless a boot says the disk is missing.</summary>
+    public string Data => Path.Combine(Dir, "data");
+    public string Upper => Path.Combine(Dir, "upper");
+    private string Root => Path.Combine(Dir, "root");
+
+    public BootNode(string tree, RootReset reset, string? imageLayer = null)
+    {
+        _tree = tree;
+        _reset = reset;
+        _imageLayer = imageLayer;
+        Dir = Directory.CreateTempSubdirectory("aica-boot-").FullName;
+        foreach (var d in new[] { Data, Root }) Directory.CreateDirectory(d);
+    }
+
+    /// <summary>Boots (after the reset this node has) and waits until systemd says the boot finished.</summary>
+    public Running Boot(bool diskAttached = true, int timeoutSeconds = 90)
+    {
+        if (_running is not null) throw new InvalidOperationException("already running");
+        _boots++;
+        if (_reset == RootReset.Full || _boots == 1)
+            Must(Tools.Sh($"rm -rf --one-file-system '{Upper}' '{Dir}/work'; mkdir -p '{Upper}' '{Dir}/work'"));
+        var lower = _imageLayer is null ? _tree : $"{_imageLayer}:{_tree}";
+        Must(Tools.Sh($"mount -t overlay aica-boot -o lowerdir={lower},upperdir='{Upper}',workdir='{Dir}/work' '{Root}'"));
+        var args = new List<string>
+        {
+            "--boot", "--private-network", "--register=no", "--keep-unit", "--console=passive", "--machine=aica-node",
+            "-D", Root,
+        };
+        if (_reset == RootReset.Home) args.Add("--tmpfs=/home");
+        if (diskAttached) args.Add($"--bind={Data}:/data");
+        _running = new Running(this, args, timeoutSeconds);
+        return _running;
+    }
+
+    private static void Must(RunResult r)
+    {
+        if (r.ExitCode != 0) throw new InvalidOperationException(r.ToString());
+    }
+
+    private void Stopped()
+    {
+        _running = null;
+        Tools.Sh($"umount -R '{Root}' || umount -l '{Root}'");
+    }
+
+    public void Dispose()
+    {
+        try { _running?.Dispose(); }
+        finally
+        {
+            if (Tools.Sh($"mountpoint -q '{Root}'").ExitCode == 0) Tools.Sh($"umount -R '{Root}' || umount -l '{Root}'");
+            Tools.Sh($"rm -rf --one-file-system '{Dir}'");
+        }
+    }
+
+    /// <summary>A booted container, driven with <c>nsenter -t LEADER -a</c> (its systemd's namespaces).</summary>
+    public sealed class Running : IDisposable
+    {
+        private readonly BootNode _node;
+        private readonly Process _nspawn;
+        private readonly StringBuilder _console = new();
+        private bool _stopped;
+
+        public int Leader { get; }
+        /// <summary><c>systemctl is-system-running</c> after the boot: running, or degraded when a unit failed.</summary>
+        public string State { get; } = "";
+        public string FailedUnits => Exec("systemctl --failed --no-legend --plain").StdOut.Trim();
+        /// <summary>What systemd-nspawn printed (for failure messages).</summary>
+        public string Console { get { lock (_console) return _console.ToString(); } }
+
+        internal Running(BootNode node, List<string> args, int timeoutSeconds)
+        {
+            _node = node;
+            var psi = new ProcessStartInfo("systemd-nspawn") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            _nspawn = Process.Start(psi)!;
+            _nspawn.StandardInput.Close();
+            _nspawn.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_console) _console.AppendLine(e.Data); };
+            _nspawn.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_console) _console.AppendLine(e.Data); };
+            _nspawn.BeginOutputReadLine();
+            _nspawn.BeginErrorReadLine();
+            try
+            {
+                var deadline = Stopwatch.StartNew();
+                Leader = FindLeader(TimeSpan.FromSeconds(30));
+                // systemctl inside answers once the container's systemd listens; --wait then blocks until the boot is done.
+                string state = "";
+                while (true)
+                {
+                    var left = timeoutSeconds - (int)deadline.Elapsed.TotalSeconds;
+                    if (left <= 0) throw new TimeoutException($"the node did not finish booting in {timeoutSeconds}s (state {state})\n{Console}");
+                    var r = Tools.Run("timeout", [left.ToString(), "nsenter", "-t", Leader.ToString(), "-a", "systemctl", "is-system-running", "--wait"], timeoutSeconds: left + 5);
+                    state = r.StdOut.Trim();
+                    if (state is "running" or "degraded") break;
+                    if (_nspawn.HasExited) throw new InvalidOperationException($"systemd-nspawn exited {_nspawn.ExitCode} while booting\n{Console}");
+                    if (r.ExitCode == 124) continue;
+                    WaitBriefly(); // systemd not yet answering: ask again
+                }
+                State = state;
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        private static void WaitBriefly() => TestContext.Current.CancellationToken.WaitHandle.WaitOne(100);
+
+        /// <summary>The container's PID 1 (systemd) is systemd-nspawn's child; polled with a deadline.</summary>
+        private int FindLeader(TimeSpan limit)
+        {
+            var sw = Stopwatch.StartNew();
+            while (sw.Elapsed < limit)
+            {
+                TestContext.Current.CancellationToken.ThrowIfCancellationRequested();
+                if (_nspawn.HasExited) throw new InvalidOperationException($"systemd-nspawn exited {_nspawn.ExitCode}\n{Console}");
+                try
+                {
+                    foreach (var task in Directory.GetDirectories($"/proc/{_nspawn.Id}/task"))
+                        foreach (var c in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                            if (File.ReadAllText($"/proc/{c}/comm").Trim() == "systemd") return int.Parse(c);
+                }
+                catch (IOException) { }
+                WaitBriefly();
+            }
+            throw new TimeoutException($"no systemd under systemd-nspawn after {limit.TotalSeconds}s\n{Console}");
+        }
+
+        /// <summary>Runs a bash script as root inside the node (all of its namespaces: its loopback, its mounts, its PIDs).</summary>
+        public RunResult Exec(string script, int timeoutSeconds = 120) =>
+            Tools.Run("nsenter", ["-t", Leader.ToString(), "-a", "/bin/bash", "-c", script], timeoutSeconds: timeoutSeconds);
+
+        /// <summary><c>systemctl show</c> properties of a unit as a dictionary.</summary>
+        public Dictionary<string, string> Show(string unit, params string[] props)
+        {
+            var r = Exec($"systemctl show {unit} " + string.Join(' ', props.Select(p => $"-p {p}")));
+            return r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2))
+                .Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
+        }
+
+        /// <summary>Powers off and waits (bounded); a node that does not stop is killed. Unmounts its root.</summary>
+        public void Dispose()
+        {
+            if (_stopped) return;
+            _stopped = true;
+            try
+            {
+                if (!_nspawn.HasExited && Leader > 0)
+                {
+                    Tools.Run("nsenter", ["-t", Leader.ToString(), "-a", "systemctl", "poweroff", "--no-block"], timeoutSeconds: 15);
+                    if (!_nspawn.WaitForExit(TimeSpan.FromSeconds(30)))
+                    {
+                        Tools.Sh($"kill -KILL {Leader}");
+                        if (!_nspawn.WaitForExit(TimeSpan.FromSeconds(10))) _nspawn.Kill(true);
+                    }
+                }
+                else if (!_nspawn.HasExited) _nspawn.Kill(true);
+                _nspawn.WaitForExit(TimeSpan.FromSeconds(10));
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+            {
+                try { _nspawn.Kill(true); } catch (InvalidOperationException) { }
+            }
+            finally
+            {
+                _nspawn.Dispose();
+                _node.Stopped();
+            }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Aica.Tests.Infra;
+
+namespace Aica.Tests.Boot;
+
+/// <summary>
+/// issue 11: aica on real boots of a Debian server (systemd as PID 1, real sshd, PAM, cron, systemd --user), driven from
+/// outside with nsenter. Each test boots its own node twice or more; the Debian tree is built once per run.
+/// </summary>
+[Collection("boot")]
+[Trait("level", "boot")]
+public sealed partial class RealBootSpecs(DebianImage image)
+{
+    private const string Key = "/data/admin/boot-key";
+    private const string Ssh = $"ssh -i {Key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=10";
+
+    /// <summary>What every session of a member must see (the default aica.toml's caches).</summary>
+    private static readonly string[] SharedEnv =
+        ["hf=/data/models/huggingface/hub", "torch=/data/models/torch", "conda=/data/cache/conda/pkgs"];
+
+    /// <summary>
+    /// First boot of a new server: init, two members (bash and zsh) with a key, a root key for later logins. uids from
+    /// 3001: on the cloud-init node, cloud-init's default user and its groups (netdev...) take the next free ids after 2000.
+    /// </summary>
+    private const string Setup = $"""
+        set -eu
+        /data/bin/aica init --gid 2000
+        [ -f {Key} ] || ssh-keygen -q -t ed25519 -N '' -C aica-boot-test -f {Key}
+        /data/bin/aica user add alice --uid 3001 --pubkey-file {Key}.pub
+        /data/bin/aica user add zed --uid 3002 --shell /usr/bin/zsh --pubkey-file {Key}.pub
+        # zsh runs its new-user menu for a user without a .zshrc; a member who uses zsh has one.
+        runuser -u zed -- touch /home/zed/.zshrc
+        install -d -m 700 /root/.ssh && install -m 600 {Key} /root/.ssh/boot-key && cat {Key}.pub >> /root/.ssh/authorized_keys
+        """;
+
+    /// <summary>
+    /// Every kind of session of a member writes what it sees (umask and the shared variables, through a child sh so bash
+    /// and zsh print alike) to /tmp/probe.LABEL. The cron job is an @reboot entry: cron runs those when it starts and
+    /// /run/crond.reboot is absent, so restarting cron starts the job through cron's own PAM session now, without
+    /// waiting for a minute boundary.
+    /// </summary>
+    private const string Sessions = $$"""
+        set -u
+        cat > /run/aica-probe <<'PROBE'
+        #!/bin/sh
+        echo "umask=$(umask) hf=${HF_HUB_CACHE-} torch=${TORCH_HOME-} conda=${CONDA_PKGS_DIRS-} aica=$(command -v aica)" > /tmp/probe.$1
+        PROBE
+        chmod 755 /run/aica-probe
+        rm -f /tmp/probe.*
+        {{Ssh}} alice@127.0.0.1 '/run/aica-probe ssh-command' || echo "ssh-command failed: $?"
+        printf '/run/aica-probe ssh-login\nexit\n' | timeout 30 {{Ssh}} -tt alice@127.0.0.1 >/dev/null 2>&1 || echo "ssh-login failed: $?"
+        {{Ssh}} zed@127.0.0.1 '/run/aica-probe zsh-command' || echo "zsh-command failed: $?"
+        printf '/run/aica-probe zsh-login\nexit\n' | timeout 30 {{Ssh}} -tt zed@127.0.0.1 >/dev/null 2>&1 || echo "zsh-login failed: $?"
+        su - alice -c '/run/aica-probe su-login'
+        su alice -c '/run/aica-probe su'
+        su - zed -c '/run/aica-probe su-zsh-login'
+        sudo -iu alice /run/aica-probe sudo-login
+        # aica on a member's PATH through sudo too: secure_path has /usr/local/bin, and sudoers matches the link's target.
+        su - alice -c 'sudo -n aica disk' > /dev/null && echo "member-sudo: ok"
+        echo '@reboot alice /run/aica-probe cron' > /etc/cron.d/aica-boot-probe
+        rm -f /run/crond.reboot && systemctl restart cron
+        timeout 30 sh -c 'until [ -s /tmp/probe.cron ]; do sleep 0.1; done' || echo "cron job did not run"
+        rm -f /etc/cron.d/aica-boot-probe
+        loginctl enable-linger alice
+        timeout 30 sh -c 'until systemctl is-active -q user@3001.service; do sleep 0.1; done' || echo "no user manager for alice"
+        mkdir -p /etc/systemd/user
+        printf '[Service]\nType=oneshot\nExecStart=/run/aica-probe user-service\n' > /etc/systemd/user/aica-probe.service
+        runuser -u alice -- env XDG_RUNTIME_DIR=/run/user/3001 systemctl --user daemon-reload
+        runuser -u alice -- env XDG_RUNTIME_DIR=/run/user/3001 timeout 30 systemctl --user start aica-probe.service || echo "user service failed"
+        loginctl disable-linger alice
+        echo "root-path: $(bash -lc 'command -v aica')"
+        for f in /tmp/probe.*; do echo "${f#/tmp/probe.}: $(cat "$f")"; done
+        /data/bin/aica doctor > /tmp/doctor.out 2>&1; echo "doctor-rc: $?"
+        grep -E '^\[(FAIL|WARN)\]' /tmp/doctor.out | sed 's/^/doctor-problem: /'
+        """;
+
+    private static readonly string[] SessionLabels =
+        ["ssh-command", "ssh-login", "zsh-command", "zsh-login", "su-login", "su", "su-zsh-login", "sudo-login", "cron", "user-service"];
+
+    private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
+
+    private static string Run(BootNode.Running node, string script, string what)
+    {
+        var r = node.Exec(script, 240);
+        Log($"--- {what}\n{r.All}");
+        Assert.True(r.ExitCode == 0, $"{what} failed: {r}");
+        return r.StdOut;
+    }
+
+    private static void InstallBinary(BootNode node) =>
+        Assert.Equal(0, Tools.Sh($"install -D -m 755 '{Tools.AicaBin}' '{node.Data}/bin/aica'").ExitCode);
+
+    /// <summary>The unit ran, succeeded, and finished before systemd-user-sessions let anyone log in.</summary>
+    private static void AssertRecoveredBeforeLogins(BootNode.Running node)
+    {
+        var unit = node.Show("aica-recovery.service", "Result", "ExecMainStatus", "ExecMainExitTimestampMonotonic", "ActiveState");
+        var sessions = node.Show("systemd-user-sessions.service", "ActiveEnterTimestampMonotonic");
+        var cron = node.Show("cron.service", "ExecMainStartTimestampMonotonic");
+        Log($"unit: {string.Join(' ', unit)}; user-sessions: {string.Join(' ', sessions)}; state {node.State}");
+        Assert.True(node.State == "running", $"boot state {node.State}: failed units {node.FailedUnits}");
+        Assert.Equal("success", unit["Result"]);
+        Assert.Equal("0", unit["ExecMainStatus"]);
+        Assert.Equal("active", unit["ActiveState"]);
+        var done = long.Parse(unit["ExecMainExitTimestampMonotonic"]);
+        var logins = long.Parse(sessions["ActiveEnterTimestampMonotonic"]);
+        Assert.True(done > 0 && done <= logins, $"recovery finished at {done}, logins allowed at {logins}");
+        var cronStart = long.Parse(cron["ExecMainStartTimestampMonotonic"]);
+        Assert.True(done <= cronStart, $"recovery finished at {done}, cron started at {cronStart}");
+    }
+
+    private static void AssertEverySessionShared(string output)
+    {
+        var seen = ProbeLine().Matches(output).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        Assert.DoesNotContain("failed", output.Split('\n').Where(l => !l.StartsWith("doctor", StringComparison.Ordinal)).Aggregate("", (a, l) => a + l + "\n"));
+        foreach (var label in SessionLabels)
+        {
+            Assert.True(seen.TryGetValue(label, out var got), $"no {label} session ran:\n{output}");
+            Assert.True(got.Contains("umask=0002"), $"{label}: {got}");
+            foreach (var v in SharedEnv) Assert.True(got.Contains(v), $"{label} lacks {v}: {got}");
+        }
+        // aica on the PATH of root and of members' login sessions (a link in /usr/local/bin).
+        Assert.Contains("root-path: /usr/local/bin/aica", output);
+        Assert.Contains("aica=/usr/local/bin/aica", seen["ssh-login"]);
+        Assert.Contains("aica=/usr/local/bin/aica", seen["su-login"]);
+        Assert.Contains("member-sudo: ok", output);
+        Assert.Contains("doctor-rc: 0", output);
+        Assert.DoesNotContain("doctor-problem: [FAIL]", output);
+    }
+
+    [GeneratedRegex(@"^([a-z-]+): (umask=.*)$", RegexOptions.Multiline)]
+    private static partial Regex ProbeLine();
+
+    [Fact]
+    public void Home_reset_recovers_before_logins_and_every_session_gets_the_umask_and_variables()
+    {
+        DebianImage.RequireBootable();
+        var sw = Stopwatch.StartNew();
+        using var node = new BootNode(image.Tree, RootReset.Home);
+        Log($"image ready after {sw.Elapsed.TotalSeconds:F1}s");
+        InstallBinary(node);
+        using (var first = node.Boot())
+            Run(first, Setup, "setup");
+        using (var second = node.Boot())
+        {
+            AssertRecoveredBeforeLogins(second);
+            AssertEverySessionShared(Run(second, Sessions, "sessions after a home reset"));
+        }
+        Log($"home reset: {sw.Elapsed.TotalSeconds:F1}s");
+    }
+
+    [Fact]
+    public void Full_reset_with_the_unit_baked_into_the_image_recovers_accounts_and_sessions()
+    {
+        DebianImage.RequireBootable();
+        var sw = Stopwatch.StartNew();
+        var tree = image.Tree;
+        var layer = Directory.CreateTempSubdirectory("aica-image-layer-").FullName;
+        try
+        {
+            using var node = new BootNode(tree, RootReset.Full, layer);
+            // What an admin runs on the image they build: the image layer gets the unit and its enable link.
+            Directory.CreateDirectory(Path.Combine(layer, "etc"));
+            Directory.CreateDirectory(Path.Combine(layer, "usr"));
+            var img = Tools.Run(Tools.AicaBin, ["--root", node.Dir, "init", "--image", layer]);
+            Assert.True(img.ExitCode == 0, img.ToString());
+            Assert.Equal("/etc/systemd/system/aica-recovery.service",
+                new FileInfo(Path.Combine(layer, "etc/systemd/system/multi-user.target.wants/aica-recovery.service")).LinkTarget);
+            InstallBinary(node);
+            using (var first = node.Boot())
+                Run(first, Setup, "setup");
+            using (var second = node.Boot())
+            {
+                // A fresh root: the accounts, homes and /etc files all come from /data through the baked unit.
+                Assert.Contains("alice:x:3001:3001", second.Exec("getent passwd alice").StdOut);
+                AssertRecoveredBeforeLogins(second);
+                AssertEverySessionShared(Run(second, Sessions, "sessions after a full reset"));
+            }
+        }
+        finally
+        {
+            Tools.Sh($"rm -rf --one-file-system '{layer}'");
+        }
+        Log($"full reset: {sw.Elapsed.TotalSeconds:F1}s");
+    }
+
+    /// <summary>The README's cloud-init recipe, exactly as documented (the yaml block after "#cloud-config").</summary>
+    private static string ReadmeCloudConfig()
+    {
+        var readme = File.ReadAllText(Path.Combine(Tools.RepoRoot, "README.md"));
+        var start = readme.IndexOf("```yaml\n#cloud-config\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "the README has no #cloud-config recipe");
+        start += "```yaml\n".Length;
+        return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+    }
+
+    [Fact]
+    public void Full_reset_with_the_readme_cloud_init_recipe_recovers_before_logins()
+    {
+        DebianImage.RequireBootable();
+        var sw = Stopwatch.StartNew();
+        var tree = image.Tree;
+        // The image has cloud-init and a NoCloud seed holding the README's user-data, but no aica unit.
+        var layer = Directory.CreateTempSubdirectory("aica-cloud-layer-").FullName;
+        try
+        {
+            var seed = Path.Combine(layer, "var/lib/cloud/seed/nocloud");
+            Directory.CreateDirectory(seed);
+            File.WriteAllText(Path.Combine(seed, "meta-data"), "instance-id: aica-node\nlocal-hostname: aica-node\n");
+            File.WriteAllText(Path.Combine(seed, "user-data"), ReadmeCloudConfig());
+            Directory.CreateDirectory(Path.Combine(layer, "etc/cloud/cloud.cfg.d"));
+            // The test node only: no network to configure (a private loopback), and no locale to generate (minbase has none).
+            File.WriteAllText(Path.Combine(layer, "etc/cloud/cloud.cfg.d/99-aica-boot-test.cfg"),
+                "datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\nlocale: C.UTF-8\n");
+            using var node = new BootNode(tree, RootReset.Full, layer);
+            InstallBinary(node);
+            using (var first = node.Boot(timeoutSeconds: 120))
+                Run(first, Setup, "setup");
+            using (var second = node.Boot(timeoutSeconds: 120))
+            {
+                Assert.Contains("alice:x:3001:3001", second.Exec("getent passwd alice").StdOut);
+                var ci = second.Show("cloud-init.service", "Result", "ActiveEnterTimestampMonotonic");
+                var logins = second.Show("systemd-user-sessions.service", "ActiveEnterTimestampMonotonic");
+                var status = second.Exec("cloud-init status --long; grep -E '^recovered|FAIL' /var/log/cloud-init-output.log");
+                Log($"cloud-init: {string.Join(' ', ci)}; user-sessions: {string.Join(' ', logins)}; state {second.State}\n{status.All}");
+                Assert.True(second.State == "running", $"boot state {second.State}: failed units {second.FailedUnits}");
+                Assert.Equal("success", ci["Result"]);
+                // bootcmd runs in cloud-init.service, which systemd starts and finishes before user sessions.
+                Assert.True(long.Parse(ci["ActiveEnterTimestampMonotonic"]) <= long.Parse(logins["ActiveEnterTimestampMonotonic"]));
+                Assert.Contains("recovered 2 users, 0 failed", status.StdOut);
+                AssertEverySessionShared(Run(second, Sessions, "sessions after a full reset (cloud-init)"));
+            }
+        }
+        finally
+        {
+            Tools.Sh($"rm -rf --one-file-system '{layer}'");
+        }
+        Log($"full reset through cloud-init: {sw.Elapsed.TotalSeconds:F1}s");
+    }
+
+    [Fact]
+    public void Disk_missing_the_unit_refuses_logins_still_work_and_nothing_lands_on_the_ssd()
+    {
+        DebianImage.RequireBootable();
+        var sw = Stopwatch.StartNew();
+        using var node = new BootNode(image.Tree, RootReset.Home);
+        InstallBinary(node);
+        using (var first = node.Boot())
+            Run(first, Setup, "setup");
+        using (var second = node.Boot(diskAttached: false))
+        {
+            var unit = second.Show("aica-recovery.service", "AssertResult", "ExecMainStartTimestampMonotonic", "ActiveState");
+            var sessions = second.Show("systemd-user-sessions.service", "ActiveState");
+            Log($"unit: {string.Join(' ', unit)}; state {second.State}");
+            Assert.Equal("no", unit["AssertResult"]);
+            Assert.Equal("0", unit["ExecMainStartTimestampMonotonic"]); // aica never ran
+            Assert.Equal("active", sessions["ActiveState"]);
+            var r = second.Exec("""
+                test ! -e /run/nologin && echo no-nologin
+                ssh -i /root/.ssh/boot-key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes root@127.0.0.1 'echo login-ok'
+                echo "data-entries: $(find /data -mindepth 1 | wc -l)"
+                """);
+            Log(r.All);
+            Assert.Contains("no-nologin", r.StdOut);
+            Assert.Contains("login-ok", r.StdOut);
+            Assert.Contains("data-entries: 0", r.StdOut);
+        }
+        // Nothing written to the SSD's /data (the root's upper layer) either.
+        var upperData = Path.Combine(node.Upper, "data");
+        Assert.True(!Directory.Exists(upperData) || Directory.GetFileSystemEntries(upperData).Length == 0, "the SSD's /data has files");
+        Log($"disk missing: {sw.Elapsed.TotalSeconds:F1}s");
+    }
+}

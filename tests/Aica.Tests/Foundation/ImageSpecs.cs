@@ -6,6 +6,7 @@ namespace Aica.Tests.Foundation;
 /// aica init --image DIR (issue 11): what a full-reset node image must carry, the unit and its enable link, and nothing
 /// else. Booted for real in Boot/RealBootSpecs.
 /// </summary>
+[Trait("level", "blackbox")]
 public sealed class ImageSpecs : IDisposable
 {
     private readonly string _image = Directory.CreateTempSubdirectory("aica-image-").FullName;

@@ -52,6 +52,7 @@ public sealed class SessionSpecs : IDisposable
         Directory.Delete(_root, true);
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void The_profile_sets_the_variables_for_everyone_and_umask_002_only_for_members_of_the_group()
     {
@@ -67,6 +68,7 @@ public sealed class SessionSpecs : IDisposable
         Assert.DoesNotContain("Session-Interactive-Only", Templates.PamProfile(c)); // cron and systemd --user use the non-interactive stack
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void Pam_env_values_are_quoted_and_its_expansions_escaped()
     {
@@ -79,6 +81,7 @@ public sealed class SessionSpecs : IDisposable
     /// <summary>The variables /etc/profile.d/aica.sh exports are exactly the ones PAM sets.</summary>
     private static readonly string[] EnvVariables = ["CONDA_PKGS_DIRS", "TORCH_HOME", "HF_HUB_CACHE", "HF_DATASETS_CACHE", "COMFYUI_HOME", "FLUX_HOME", "MODELS_DIR"];
 
+    [Trait("level", "unit")]
     [Fact]
     public void Profile_d_and_pam_env_export_the_same_variables()
     {
@@ -87,6 +90,7 @@ public sealed class SessionSpecs : IDisposable
         Assert.Equal(EnvVariables.Length, profile.Split('\n').Count(l => l.StartsWith("export ", StringComparison.Ordinal) && !l.StartsWith("export PATH", StringComparison.Ordinal)));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public void Session_items_exist_only_where_debian_pam_auth_update_does_and_the_path_link_always()
     {
@@ -105,6 +109,7 @@ public sealed class SessionSpecs : IDisposable
         Assert.Contains("bin.path:/usr/local/bin/aica", other);
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public async Task A_stack_without_the_lines_drifts_apply_runs_pam_auth_update_once_and_then_nothing()
     {
@@ -123,6 +128,7 @@ public sealed class SessionSpecs : IDisposable
         Assert.All(engine.Check(state), r => Assert.Equal(CheckStatus.Pass, r.Status));
     }
 
+    [Trait("level", "unit")]
     [Fact]
     public async Task A_hand_edited_stack_that_pam_auth_update_refuses_is_reported_with_the_manual_fix()
     {
@@ -160,6 +166,7 @@ public sealed class SessionSpecs : IDisposable
         }
         """;
 
+    [Trait("level", "sim")]
     [Fact]
     public void Init_installs_the_session_layer_and_the_path_link_recover_keeps_it_and_a_full_reset_brings_it_back()
     {
@@ -197,6 +204,7 @@ public sealed class SessionSpecs : IDisposable
         Assert.Contains("link /data/bin/aica", after.StdOut);
     }
 
+    [Trait("level", "sim")]
     [Fact]
     public void A_tampered_session_layer_and_path_link_fail_doctor_and_recover_repairs_them()
     {
@@ -220,6 +228,7 @@ public sealed class SessionSpecs : IDisposable
         Assert.Contains("doctor=0", r.StdOut);
     }
 
+    [Trait("level", "sim")]
     [Fact]
     public void Lines_removed_by_hand_come_back_with_the_admins_own_lines_kept_and_a_stack_pam_auth_update_refuses_is_reported()
     {

@@ -54,8 +54,7 @@ public sealed class DoctorService(AicaServices s)
             var load = s.ReadConfig();
             if (load.Valid) { config = load.Config; return new CheckResult("config.parse", CheckStatus.Pass, $"{AicaConfig.ConfigPath} parses"); }
             effective = load.Config;
-            return new CheckResult("config.parse", CheckStatus.Fail, $"{s.Fs.Host(AicaConfig.ConfigPath)}: {load.Issues.Count} problem(s)",
-                string.Join("; ", load.Issues),
+            return new CheckResult("config.parse", CheckStatus.Fail, $"{s.Fs.Host(AicaConfig.ConfigPath)} {string.Join("; ", load.Issues)}", null,
                 Fix: "fix the lines named (aica config check shows them); recover and the other checks use each bad key's last good value or default meanwhile");
         });
         var configParsed = config is not null;

@@ -132,7 +132,7 @@ public sealed class AicaServices : IDisposable
     private void MakeAdminDirs()
     {
         foreach (var (dir, mode) in DesiredStateBuilder.FixedDirs.Where(d => d.Path is "/data/admin" or "/data/admin/log"))
-            if (Fs.Lstat(dir) is null) Fs.Mkdir(dir, mode, 0, 0);
+            if (Fs.Lstat(dir) is null) Fs.EnsureDir(dir, mode, 0, 0);
     }
 
     public bool ConfigExists => Fs.Lstat(AicaConfig.ConfigPath) is not null;

@@ -54,7 +54,7 @@ public sealed class InitService(AicaServices s)
         if (configChanged)
         {
             s.Fs.EnsureParents(AicaConfig.ConfigPath);
-            if (s.Fs.Lstat("/data/config") is null) s.Fs.Mkdir("/data/config", O(755), 0, 0);
+            if (s.Fs.Lstat("/data/config") is null) s.Fs.EnsureDir("/data/config", O(755), 0, 0);
             s.Fs.WriteAtomic(AicaConfig.ConfigPath, Encoding.UTF8.GetBytes(ConfigText(existing, config)), O(644));
         }
         s.RememberGoodConfig();

@@ -91,10 +91,12 @@ public sealed class AicaServices : IDisposable
         }
         if (text is null) return new ConfigLoad(new AicaConfig(), []);
         var load = ConfigFile.Read(text);
-        if (load.Valid) return load;
+        if (load.Valid) { _validConfigText = text; return load; }
         var (good, goodLabel) = Fallback();
         return ConfigFile.Read(text, good, goodLabel);
     }
+
+    private string? _validConfigText;
 
     /// <summary>A root-only copy of the last aica.toml that validated: the values a bad key falls back to.</summary>
     public const string LastGoodConfigPath = "/data/admin/aica.toml.last-good";
@@ -116,11 +118,16 @@ public sealed class AicaServices : IDisposable
     /// After a run that read a valid aica.toml (recover, init): keeps a copy as the last good one. Writes only when it
     /// differs, so a steady boot writes nothing; never fails the command.
     /// </summary>
-    public void RememberGoodConfig()
+    /// <param name="written">The text this run just wrote to aica.toml (init), already validated.</param>
+    public void RememberGoodConfig(string? written = null)
     {
         try
         {
-            if (Fs.ReadFile(AicaConfig.ConfigPath) is not { } bytes || !ConfigFile.Read(System.Text.Encoding.UTF8.GetString(bytes)).Valid) return;
+            // What was written, or the text this run read and found valid (no second parse on every boot), else the file now.
+            var known = written ?? _validConfigText;
+            var text = known ?? Fs.ReadText(AicaConfig.ConfigPath);
+            if (text is null || (known is null && !ConfigFile.Read(text).Valid)) return;
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
             if (Fs.ReadFile(LastGoodConfigPath) is { } kept && kept.AsSpan().SequenceEqual(bytes) && Fs.Lstat(LastGoodConfigPath) is { Uid: 0 } st && (st.Perm & 0x3f) == 0) return;
             MakeAdminDirs();
             Fs.WriteAtomic(LastGoodConfigPath, bytes, Native.Perms.O(600));

@@ -51,13 +51,15 @@ public sealed class InitService(AicaServices s)
         if (o.DryRun)
             return new InitResult(config, configChanged, new StateEngine(ctx).Plan(state), null, state.Problems, []);
 
+        string? written = null;
         if (configChanged)
         {
             s.Fs.EnsureParents(AicaConfig.ConfigPath);
             if (s.Fs.Lstat("/data/config") is null) s.Fs.EnsureDir("/data/config", O(755), 0, 0);
-            s.Fs.WriteAtomic(AicaConfig.ConfigPath, Encoding.UTF8.GetBytes(ConfigText(existing, config)), O(644));
+            written = ConfigText(existing, config);
+            s.Fs.WriteAtomic(AicaConfig.ConfigPath, Encoding.UTF8.GetBytes(written), O(644));
         }
-        s.RememberGoodConfig();
+        s.RememberGoodConfig(written);
         var report = await new StateEngine(ctx).Apply(state, ct).ConfigureAwait(false);
         var notes = new List<string>(ctx.Notes);
         if (configChanged && existing is not null) notes.Add($"{AicaConfig.ConfigPath}: {Edits(existing, config).Count} value(s) set in place (comments and order kept)");

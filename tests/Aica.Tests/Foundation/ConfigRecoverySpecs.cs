@@ -157,6 +157,7 @@ public sealed class ConfigRecoverySpecs
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(mine.Replace("name = \"gpu-users\"\n", "name = \"gpu-users\"\ngid = 2500\n").Replace("\"symlink\" # most", "\"hybrid\" # most"), Toml(sb));
         Assert.Contains("comments and order kept", r.StdOut);
+        Assert.Equal(Toml(sb), File.ReadAllText(sb.P("/data/admin/aica.toml.last-good"))); // the file init wrote is the last good one
         Assert.Empty(Directory.GetFiles(sb.P("/data/admin/backups"), "aica.toml", SearchOption.AllDirectories)); // nothing rewritten, nothing to back up
         var again = sb.Aica("init");
         Assert.True(again.ExitCode == 0, again.ToString());

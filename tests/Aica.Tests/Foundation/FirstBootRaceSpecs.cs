@@ -68,19 +68,19 @@ public sealed class EnsureDirRaceSpecs
             using var fs = new RootedFs(root);
             const int threads = 8, rounds = 200;
             var errors = new System.Collections.Concurrent.ConcurrentBag<string>();
-            for (var round = 0; round < rounds; round++)
+            // The same threads meet at a barrier before each round, then all make the same fresh path at once.
+            using var barrier = new Barrier(threads);
+            var ts = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
             {
-                using var barrier = new Barrier(threads);
-                var path = $"/r{round}/aica/x/aica.lock";
-                var ts = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
+                for (var round = 0; round < rounds; round++)
                 {
                     barrier.SignalAndWait();
-                    try { fs.EnsureParents(path); }
+                    try { fs.EnsureParents($"/r{round}/aica/x/aica.lock"); }
                     catch (Exception e) { errors.Add(e.Message); }
-                })).ToList();
-                ts.ForEach(t => t.Start());
-                ts.ForEach(t => t.Join());
-            }
+                }
+            })).ToList();
+            ts.ForEach(t => t.Start());
+            ts.ForEach(t => t.Join());
             Assert.Empty(errors);
         }
         finally { Directory.Delete(root, true); }

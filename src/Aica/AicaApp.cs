@@ -22,6 +22,7 @@ public static class AicaApp
         "perms", "data list", "data fix", "data orphans", "data mirror", "data verify", "data report",
         "clean", "disk", "du",
         "install miniconda", "install uv", "adopt", "env",
+        "config check",
     };
 
     /// <summary>Parents whose subcommands are listed in <see cref="Commands"/> as "parent sub".</summary>
@@ -87,6 +88,7 @@ public static class AicaApp
         app.Add<Commands.InstallCommands>();
         app.Add<Commands.AdoptCommand>();
         app.Add<Commands.EnvCommand>();
+        app.Add<Commands.ConfigCommands>();
         await app.RunAsync(parsed.Help ? [.. rest, "--help"] : rest);
         if (ctx.ParseFailedCommand is { } failed)
         {

@@ -37,7 +37,7 @@ public sealed class ReportService(AicaServices s)
         IReadOnlyList<AccessResult> access = verify ? await new VerifyService(s).Run(null, ct).ConfigureAwait(false) : [];
 
         var dir = config.ReportsDir;
-        if (s.Fs.Lstat(dir) is null) { s.Fs.EnsureParents(dir); s.Fs.Mkdir(dir, O(750), 0, 0); }
+        if (s.Fs.Lstat(dir) is null) { s.Fs.EnsureParents(dir); s.Fs.EnsureDir(dir, O(750), 0, 0); }
         var json = $"{dir}/{Prefix}{stamp}.json";
         var text = $"{dir}/{Prefix}{stamp}.txt";
         var r = new DataReport(text, json, datasets, fixes, orphans, mirrors, access);

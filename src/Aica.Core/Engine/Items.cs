@@ -21,7 +21,10 @@ public enum ModePolicy
 {
     /// <summary>Exactly the mode.</summary>
     Exact,
-    /// <summary>Any mode no wider than the desired one, with the owner's rwx kept (a user's deliberate 0700 stays).</summary>
+    /// <summary>
+    /// Permission bits no wider than the desired ones, with the owner's rwx kept (a user's deliberate 0700 stays); the
+    /// special bits (setgid, sticky) are exactly the desired ones, so a narrowed 0755 becomes 2750, not 0750.
+    /// </summary>
     NoWider,
 }
 
@@ -39,7 +42,9 @@ public sealed class DirItem(string path, uint uid, uint gid, uint mode, ModePoli
     private uint? WantedMode(uint perm)
     {
         if (policy == ModePolicy.Exact) return perm == Mode ? null : Mode;
-        var narrowed = (perm & Mode) | (Mode & O(700));
+        // Narrowing keeps only rwx bits the desired mode allows; setgid and sticky come from the desired mode, not
+        // from what is there (perm & Mode alone would drop a setgid the directory never had).
+        var narrowed = (perm & Mode & O(777)) | (Mode & O(700)) | (Mode & O(7000));
         return narrowed == perm ? null : narrowed;
     }
 

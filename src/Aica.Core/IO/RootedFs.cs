@@ -222,7 +222,7 @@ public sealed class RootedFs : IDisposable
         using (dir) Sys.UnlinkAt(dir.Fd, name, true, Host(path));
     }
 
-    /// <summary>Creates missing parents as root:root 0755 (the intermediate-directory rule of SPEC §3).</summary>
+    /// <summary>Creates missing parents as root:root 0755 (the intermediate-directory rule of SPEC §3), race-free (<see cref="EnsureDir"/>).</summary>
     public void EnsureParents(string path)
     {
         var parts = Split(path);
@@ -230,7 +230,35 @@ public sealed class RootedFs : IDisposable
         for (var i = 0; i < parts.Length - 1; i++)
         {
             cur += "/" + parts[i];
-            if (Lstat(cur) is null) Mkdir(cur, O(755), 0, 0);
+            if (Lstat(cur) is not { IsDir: true }) EnsureDir(cur, O(755), 0, 0);
+        }
+    }
+
+    /// <summary>
+    /// Makes a directory unless one is there; true when this call made it. Race-free: mkdir comes first, and EEXIST (another
+    /// process made it between our look and our mkdir, as two commands started together at boot do) is no error when
+    /// what is there is a real directory owned by <paramref name="uid"/>; a link, a file or someone else's directory is
+    /// refused, never used. The winner sets owner and mode; a loser may see the directory still 0700 for a moment.
+    /// </summary>
+    public bool EnsureDir(string path, uint mode, uint uid, uint gid)
+    {
+        var (dir, name) = OpenParent(path);
+        using (dir)
+        {
+            var errno = Sys.TryMkdirAt(dir.Fd, name, O(700));
+            if (errno == EEXIST)
+            {
+                var st = Sys.LstatAt(dir.Fd, name, Host(path));
+                if (st is { IsLink: true }) throw new SysException(ELOOP, "mkdir", Host(path));
+                if (st is not { IsDir: true } d) throw new SysException(ENOTDIR, "mkdir", Host(path));
+                if (d.Uid != uid) throw new SysException(EPERM, $"mkdir (there already, owned by uid {d.Uid}, not {uid})", Host(path));
+                return false;
+            }
+            if (errno != 0) throw new SysException(errno, "mkdir", Host(path));
+            using var fd = Sys.OpenAt(dir.Fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, Host(path));
+            Sys.Fchown(fd, uid, gid, Host(path));
+            Sys.Fchmod(fd, mode, Host(path)); // after chown: chown clears setgid on some file systems
+            return true;
         }
     }
 

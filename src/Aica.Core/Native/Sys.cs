@@ -166,8 +166,14 @@ public static unsafe class Sys
 
     public static void MkdirAt(int dirfd, byte[] zname, uint mode, string display)
     {
-        fixed (byte* p = zname)
-            if (Libc.mkdirat(dirfd, p, mode) != 0) throw new SysException(Err(), "mkdir", display);
+        var e = TryMkdirAt(dirfd, zname, mode);
+        if (e != 0) throw new SysException(e, "mkdir", display);
+    }
+
+    /// <summary>mkdirat: 0, or the errno.</summary>
+    public static int TryMkdirAt(int dirfd, byte[] zname, uint mode)
+    {
+        fixed (byte* p = zname) return Libc.mkdirat(dirfd, p, mode) == 0 ? 0 : Err();
     }
 
     public static void SymlinkAt(string target, int dirfd, byte[] zname, string display)

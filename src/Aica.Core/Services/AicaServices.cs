@@ -64,15 +64,82 @@ public sealed class AicaServices : IDisposable
             throw AicaException.Refused($"{DataNotMountedReason()}: refusing to write (a missing disk would fill the SSD)");
     }
 
-    /// <summary>The config; missing means defaults. A bad file is exit 2 with the line number.</summary>
+    /// <summary>
+    /// The config for commands that act on it (all but recover and doctor): missing means defaults; a bad file is exit 2
+    /// naming every bad line, since acting on a guessed value (another group, another cache path) is worse than stopping.
+    /// </summary>
     public AicaConfig LoadConfig()
+    {
+        var load = ReadConfig();
+        if (load.Valid) return load.Config;
+        throw AicaException.Usage($"{Fs.Host(AicaConfig.ConfigPath)} {string.Join("; ", load.Issues)} (check it with: aica config check)");
+    }
+
+    /// <summary>
+    /// The config for recover and doctor, which must not stop on a typo (nobody could log in after a full reset): every
+    /// problem comes back with its line, and each bad key takes its last good value (<see cref="LastGoodConfigPath"/>)
+    /// or, without one, its default. The last good copy is read only when the file has a problem.
+    /// </summary>
+    public ConfigLoad ReadConfig()
     {
         string? text;
         try { text = Fs.ReadText(AicaConfig.ConfigPath); }
-        catch (Native.SysException e) { throw new AicaException($"cannot read {Fs.Host(AicaConfig.ConfigPath)}: {e.Message}", ExitCodes.Usage); }
-        if (text is null) return new AicaConfig();
-        try { return AicaConfig.Parse(text); }
-        catch (TomlError e) { throw AicaException.Usage($"{Fs.Host(AicaConfig.ConfigPath)} {e.Message}"); }
+        catch (Native.SysException e)
+        {
+            var (fallback, label) = Fallback();
+            return new ConfigLoad(fallback, [new ConfigIssue(0, $"cannot read it: {e.Message} (using {label} for every key)")]);
+        }
+        if (text is null) return new ConfigLoad(new AicaConfig(), []);
+        var load = ConfigFile.Read(text);
+        if (load.Valid) { _validConfigText = text; return load; }
+        var (good, goodLabel) = Fallback();
+        return ConfigFile.Read(text, good, goodLabel);
+    }
+
+    private string? _validConfigText;
+
+    /// <summary>A root-only copy of the last aica.toml that validated: the values a bad key falls back to.</summary>
+    public const string LastGoodConfigPath = "/data/admin/aica.toml.last-good";
+
+    private (AicaConfig Config, string Label) Fallback()
+    {
+        try
+        {
+            // Only a root-owned copy that nobody else can write is trusted; it must still validate.
+            if (Fs.Lstat(LastGoodConfigPath) is { IsFile: true, Uid: 0 } st && (st.Perm & 0x12) == 0 &&
+                Fs.ReadText(LastGoodConfigPath) is { } text && ConfigFile.Read(text) is { Valid: true } load)
+                return (load.Config, "the last good value");
+        }
+        catch (Native.SysException) { }
+        return (new AicaConfig(), "the default");
+    }
+
+    /// <summary>
+    /// After a run that read a valid aica.toml (recover, init): keeps a copy as the last good one. Writes only when it
+    /// differs, so a steady boot writes nothing; never fails the command.
+    /// </summary>
+    /// <param name="written">The text this run just wrote to aica.toml (init), already validated.</param>
+    public void RememberGoodConfig(string? written = null)
+    {
+        try
+        {
+            // What was written, or the text this run read and found valid (no second parse on every boot), else the file now.
+            var known = written ?? _validConfigText;
+            var text = known ?? Fs.ReadText(AicaConfig.ConfigPath);
+            if (text is null || (known is null && !ConfigFile.Read(text).Valid)) return;
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            if (Fs.ReadFile(LastGoodConfigPath) is { } kept && kept.AsSpan().SequenceEqual(bytes) && Fs.Lstat(LastGoodConfigPath) is { Uid: 0 } st && (st.Perm & 0x3f) == 0) return;
+            MakeAdminDirs();
+            Fs.WriteAtomic(LastGoodConfigPath, bytes, Native.Perms.O(600));
+        }
+        catch (Exception e) when (e is Native.SysException or IOException or ArgumentException) { }
+    }
+
+    /// <summary>/data/admin and its log folder with init's modes, for what is written there before init ran.</summary>
+    private void MakeAdminDirs()
+    {
+        foreach (var (dir, mode) in DesiredStateBuilder.FixedDirs.Where(d => d.Path is "/data/admin" or "/data/admin/log"))
+            if (Fs.Lstat(dir) is null) Fs.EnsureDir(dir, mode, 0, 0);
     }
 
     public bool ConfigExists => Fs.Lstat(AicaConfig.ConfigPath) is not null;
@@ -102,9 +169,7 @@ public sealed class AicaServices : IDisposable
         try
         {
             // Before init made them, the log's folders get init's modes (EnsureParents would make plain 0755 ones).
-            if (Fs.Lstat("/data/admin/log") is null)
-                foreach (var (dir, mode) in DesiredStateBuilder.FixedDirs.Where(d => d.Path is "/data/admin" or "/data/admin/log"))
-                    if (Fs.Lstat(dir) is null) Fs.Mkdir(dir, mode, 0, 0);
+            if (Fs.Lstat("/data/admin/log") is null) MakeAdminDirs();
             Fs.AppendLine($"/data/admin/log/aica.log", $"{Clock.LogTime()} {kind}: {line}");
         }
         catch (Exception e) when (e is Native.SysException or IOException or ArgumentException) { /* logging never fails a command */ }

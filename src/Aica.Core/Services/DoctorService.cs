@@ -47,20 +47,18 @@ public sealed class DoctorService(AicaServices s)
             : new CheckResult("data.mounted", CheckStatus.Fail, s.DataNotMountedReason(), Fix: "mount the persistent disk on /data (check /etc/fstab), then aica recover"));
         if (mounted) Add("data.free", FreeSpace);
 
-        AicaConfig? config = null;
+        AicaConfig? config = null, effective = null;
         Add("config.parse", () =>
         {
             if (!s.ConfigExists) return new CheckResult("config.parse", CheckStatus.Fail, $"{AicaConfig.ConfigPath} is missing", Fix: "aica init");
-            try { config = s.LoadConfig(); }
-            catch (AicaException e)
-            {
-                return new CheckResult("config.parse", CheckStatus.Fail, e.Message,
-                    Fix: $"fix {AicaConfig.ConfigPath} where named (unknown keys are errors); the other checks use the defaults meanwhile");
-            }
-            return new CheckResult("config.parse", CheckStatus.Pass, $"{AicaConfig.ConfigPath} parses");
+            var load = s.ReadConfig();
+            if (load.Valid) { config = load.Config; return new CheckResult("config.parse", CheckStatus.Pass, $"{AicaConfig.ConfigPath} parses"); }
+            effective = load.Config;
+            return new CheckResult("config.parse", CheckStatus.Fail, $"{s.Fs.Host(AicaConfig.ConfigPath)} {string.Join("; ", load.Issues)}", null,
+                Fix: "fix the lines named (aica config check shows them); recover and the other checks use each bad key's last good value or default meanwhile");
         });
         var configParsed = config is not null;
-        config ??= TryDefaults();
+        config ??= effective ?? TryDefaults();
 
         Registry registry = Registry.Parse("");
         var registryRead = false;

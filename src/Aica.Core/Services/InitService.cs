@@ -51,30 +51,43 @@ public sealed class InitService(AicaServices s)
         if (o.DryRun)
             return new InitResult(config, configChanged, new StateEngine(ctx).Plan(state), null, state.Problems, []);
 
-        string? kept = null;
+        string? written = null;
         if (configChanged)
         {
             s.Fs.EnsureParents(AicaConfig.ConfigPath);
-            if (s.Fs.Lstat("/data/config") is null) s.Fs.Mkdir("/data/config", O(755), 0, 0);
-            // The file is written from the model: the admin's comments and layout would go. The old one is kept first.
-            if (existing is not null && s.Fs.ReadFile(AicaConfig.ConfigPath) is { } previous) kept = KeepPrevious(config, previous);
-            s.Fs.WriteAtomic(AicaConfig.ConfigPath, Encoding.UTF8.GetBytes(config.Render()), O(644));
+            if (s.Fs.Lstat("/data/config") is null) s.Fs.EnsureDir("/data/config", O(755), 0, 0);
+            written = ConfigText(existing, config);
+            s.Fs.WriteAtomic(AicaConfig.ConfigPath, Encoding.UTF8.GetBytes(written), O(644));
         }
+        s.RememberGoodConfig(written);
         var report = await new StateEngine(ctx).Apply(state, ct).ConfigureAwait(false);
         var notes = new List<string>(ctx.Notes);
-        if (kept is not null) notes.Add($"{AicaConfig.ConfigPath} rewritten (group gid, default layout); the previous file, comments included, is kept in {kept}");
+        if (configChanged && existing is not null) notes.Add($"{AicaConfig.ConfigPath}: {Edits(existing, config).Count} value(s) set in place (comments and order kept)");
         notes.Add(await EnableUnit(ct).ConfigureAwait(false));
         if (configChanged || report.Actions.Count > 0) // a run with nothing to do touches no file, the log included
             s.Log("init", $"group {config.Group} gid {gid}: {report.Actions.Count(a => a.Ok)} changes, {report.Actions.Count(a => !a.Ok)} failed");
         return new InitResult(config, configChanged, [], report, state.Problems, notes);
     }
 
-    /// <summary>Copies the previous aica.toml byte for byte to <c>BACKUPS/init_TS[-N]/aica.toml</c> (a folder no earlier run used).</summary>
-    private string KeepPrevious(AicaConfig config, byte[] previous)
+    /// <summary>
+    /// The new aica.toml: a fresh one from the model, or the admin's file with only the changed values edited in place
+    /// (Tomlyn's syntax tree keeps comments and order, so no backup is needed). What would be written is checked first:
+    /// init never installs a config that does not validate (exit 2).
+    /// </summary>
+    private string ConfigText(AicaConfig? existing, AicaConfig config)
     {
-        var dir = BackupDirs.Make(s.Fs, config.BackupDir, "init", s.Clock, unique: true);
-        s.Fs.WriteAtomic($"{dir}/aica.toml", previous, O(644));
-        return $"{dir}/aica.toml";
+        var text = existing is null ? config.Render() : ConfigFile.Edit(s.Fs.ReadText(AicaConfig.ConfigPath) ?? "", Edits(existing, config));
+        var check = ConfigFile.Read(text);
+        if (!check.Valid) throw AicaException.Usage($"init would write an invalid {s.Fs.Host(AicaConfig.ConfigPath)}: {string.Join("; ", check.Issues)}");
+        return text;
+    }
+
+    private static List<(string Key, object Value)> Edits(AicaConfig existing, AicaConfig config)
+    {
+        var edits = new List<(string, object)>();
+        if (existing.Gid != config.Gid && config.Gid is { } gid) edits.Add(("group.gid", gid));
+        if (existing.DefaultLayout != config.DefaultLayout) edits.Add(("users.default_layout", config.DefaultLayout));
+        return edits;
     }
 
     private static int FreeGid(AccountDb db, int from)

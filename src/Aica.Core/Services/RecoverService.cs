@@ -32,13 +32,12 @@ public sealed class RecoverService(AicaServices s)
             throw AicaException.Refused(msg);
         }
         using var _ = dryRun ? null : s.Lock(ct);
-        AicaConfig config;
-        try { config = s.LoadConfig(); }
-        catch (AicaException e)
-        {
-            if (!dryRun) WriteOutcome(new RecoveryReport("failed", 0, 0, [], [], [e.Message], [], sw.Elapsed.TotalMilliseconds, false), e.Message);
-            throw;
-        }
+        // A bad aica.toml never stops recovery (nobody could log in): each bad key is reported with its line and takes
+        // its last good value or default; the run then exits 1.
+        var load = s.ReadConfig();
+        var config = load.Config;
+        var configProblems = load.Issues.Select(i => $"{s.Fs.Host(AicaConfig.ConfigPath)} {i}").ToList();
+        if (load.Valid && !dryRun) s.RememberGoodConfig();
         var db = s.Accounts.Load();
         var registry = s.Registry.Load();
         if (!dryRun && registry.Users.Any(u => u.IsLegacy && db.User(u.Name) is not null))
@@ -52,12 +51,13 @@ public sealed class RecoverService(AicaServices s)
         if (dryRun)
         {
             var plan = engine.Plan(state);
-            return new RecoveryReport(state.Problems.Count > 0 ? "failed" : "ok", userCount, unresolved, [], plan, state.Problems, [], sw.Elapsed.TotalMilliseconds, true);
+            var planProblems = configProblems.Concat(state.Problems).ToList();
+            return new RecoveryReport(planProblems.Count > 0 ? "failed" : "ok", userCount, unresolved, [], plan, planProblems, [], sw.Elapsed.TotalMilliseconds, true);
         }
         // Each user's units under a time budget: one member's pathological home fails that member, not the boot.
         var applied = await engine.Apply(state, ct, Budgets ?? BudgetPolicy.FromEnvironment()).ConfigureAwait(false);
         var failed = applied.FailedUsers.Count + unresolved;
-        var problems = state.Problems.Concat(applied.FailedUnits.Select(u => $"{u} failed")).ToList();
+        var problems = configProblems.Concat(state.Problems).Concat(applied.FailedUnits.Select(u => $"{u} failed")).ToList();
         var status = failed > 0 || problems.Count > 0 || applied.AnyFailed ? "failed" : "ok";
         var report = new RecoveryReport(status, userCount, failed, applied.Actions, [], problems, ctx.Notes, sw.Elapsed.TotalMilliseconds, false);
         WriteOutcome(report, report.Summary);

@@ -172,31 +172,6 @@ public sealed class DataLossSpecs
         Assert.Contains("bob:gpu-users:1000:1000:/bin/sh:symlink\n", File.ReadAllText(users));
     }
 
-    [Fact]
-    public void Init_keeps_the_admins_aica_toml_in_a_backup_before_it_rewrites_it()
-    {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        var toml = sb.P("/data/config/aica.toml");
-        // An admin's own file: comments, no gid recorded yet (as written by hand or by an older tool).
-        var mine = "# gpu01: mirrors added for the move of 2026-03 (ticket 42)\n" + string.Join('\n', File.ReadAllLines(toml).Where(l => !l.StartsWith("gid =") && !l.StartsWith('#'))) + "\n";
-        File.WriteAllText(toml, mine);
-
-        var r = sb.Aica("init", "--gid", "2500");
-        Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Contains("gid = 2500", File.ReadAllText(toml));
-        var kept = Directory.GetFiles(sb.P("/data/admin/backups"), "aica.toml", SearchOption.AllDirectories);
-        Assert.Equal(mine, File.ReadAllText(Assert.Single(kept)));
-        Assert.Contains(kept[0][sb.Root.Length..], r.All);
-
-        r = sb.Aica("init", "--layout", "hybrid"); // a second rewrite, maybe within the same second: its own backup
-        Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Equal(2, Directory.GetFiles(sb.P("/data/admin/backups"), "aica.toml", SearchOption.AllDirectories).Length);
-        Assert.Equal(0, sb.Aica("init").ExitCode);
-        Assert.Equal(2, Directory.GetFiles(sb.P("/data/admin/backups"), "aica.toml", SearchOption.AllDirectories).Length); // nothing to change: no backup
-    }
-
     /// <summary>The value of an extended attribute (python's os.getxattr: no attr tools on a fresh machine), or "none".</summary>
     private static string Xattr(string hostPath, string name) =>
         Tools.Run("python3", ["-c", "import os,sys\ntry: print(os.getxattr(sys.argv[1], sys.argv[2], follow_symlinks=False).decode())\nexcept OSError: print('none')", hostPath, name]).StdOut.Trim();

@@ -1,0 +1,45 @@
+using Aica.Services;
+using ConsoleAppFramework;
+
+namespace Aica.Cli.Commands;
+
+public sealed class ConfigCommands(CliContext cli)
+{
+    /// <summary>Checks aica.toml (or FILE) like sshd -t: exit 0 when valid, 2 with each problem's line when not.</summary>
+    /// <param name="file">The file to check (default: /data/config/aica.toml).</param>
+    [Command("config check")]
+    public int Check([Argument] string? file = null)
+    {
+        using var s = cli.CreateServices();
+        var r = new ConfigService(s).Check(file);
+        var o = cli.Output;
+        if (cli.Options.Json)
+        {
+            o.Json(j =>
+            {
+                j.WriteStartObject();
+                j.WriteString("command", "config check");
+                j.WriteString("file", r.File);
+                j.WriteBoolean("exists", r.Exists);
+                j.WriteBoolean("valid", r.Valid);
+                j.WriteStartArray("problems");
+                foreach (var i in r.Issues)
+                {
+                    j.WriteStartObject();
+                    j.WriteNumber("line", i.Line);
+                    j.WriteString("message", i.Message);
+                    j.WriteEndObject();
+                }
+                j.WriteEndArray();
+                j.WriteEndObject();
+            });
+        }
+        else
+        {
+            if (!r.Exists) o.Problem("FAIL", $"{r.File} does not exist (every key would take its default; aica init writes one)");
+            foreach (var i in r.Issues) o.Problem("FAIL", $"{r.File}:{i.Line}: {i.Message}");
+            o.Summary(r.Valid ? $"{r.File}: valid" : $"{r.File}: {(r.Exists ? $"{r.Issues.Count} problem(s)" : "missing")}");
+        }
+        return r.Valid ? ExitCodes.Ok : ExitCodes.Usage;
+    }
+}

@@ -189,7 +189,7 @@ public sealed class CleanService(AicaServices s)
         }
         var sweeper = new TreeSweeper { Cutoff = cutoff, DryRun = dryRun, KeepAtTop = r.Target == CacheTarget.Uv ? new HashSet<string> { UvLock } : new HashSet<string>() };
         sweeper.SweepContent(root, r.Path, r.Log, ct);
-        if (r.Log.Problems.Count > 0) r.Status = TargetStatus.Failed;
+        if (r.Log.Problems.Total > 0) r.Status = TargetStatus.Failed;
     }
 
     /// <summary>
@@ -258,6 +258,6 @@ public sealed class CleanService(AicaServices s)
         // conda's --all also removes its tempfiles under its own prefix (a missing or linked prefix: nothing to do).
         using (var prefix = s.Fs.TryOpenDir(config.CondaRoot, out _))
             if (prefix is not null) sweeper.SweepTempfiles(prefix, config.CondaRoot, r.Log, ct);
-        if (r.Log.Problems.Count > 0) r.Status = TargetStatus.Failed;
+        if (r.Log.Problems.Total > 0) r.Status = TargetStatus.Failed;
     }
 }

@@ -53,23 +53,9 @@ public sealed class CondaSweeper
     public CondaKept SweepPkgs(SafeFd pkgs, string path, SweepLog log, CancellationToken ct)
     {
         var dev = Sys.Fstat(pkgs, path).Dev;
-        List<(byte[] Name, byte Type, ulong Ino)> entries;
-        try { entries = Sys.ReadDir(pkgs, path); }
-        catch (SysException e) { log.Problem(e.Message); return Kept(); }
         var tree = new TreeSweeper { DryRun = DryRun, ReportLinks = true };
-        foreach (var (raw, _, _) in entries.OrderBy(e => e.Name, ByteOrder.Instance))
+        foreach (var (z, name, child, st) in log.Entries(pkgs, path, ct, byteOrder: true))
         {
-            ct.ThrowIfCancellationRequested();
-            var name = SafeOps.Escape(raw);
-            var z = Sys.Z(raw);
-            var child = path + "/" + name;
-            FileStat st;
-            try
-            {
-                if (Sys.LstatAt(pkgs.Fd, z, child) is not { } s) continue;
-                st = s;
-            }
-            catch (SysException e) { log.Problem(e.Message); continue; }
 
             if (st.IsLink)
             {
@@ -321,22 +307,8 @@ public sealed class CondaSweeper
 
     private void Tempfiles(SafeFd dir, string path, ulong dev, int depth, SweepLog log, CancellationToken ct)
     {
-        List<(byte[] Name, byte Type, ulong Ino)> entries;
-        try { entries = Sys.ReadDir(dir, path); }
-        catch (SysException e) { log.Problem(e.Message); return; }
-        foreach (var (raw, _, _) in entries)
+        foreach (var (z, name, child, st) in log.Entries(dir, path, ct))
         {
-            ct.ThrowIfCancellationRequested();
-            var name = SafeOps.Escape(raw);
-            var z = Sys.Z(raw);
-            var child = path + "/" + name;
-            FileStat st;
-            try
-            {
-                if (Sys.LstatAt(dir.Fd, z, child) is not { } s) continue;
-                st = s;
-            }
-            catch (SysException e) { log.Problem(e.Message); continue; }
             if (st.IsDir)
             {
                 if (st.Dev != dev || depth >= TreeSweeper.MaxDepth) continue;
@@ -347,12 +319,5 @@ public sealed class CondaSweeper
             if (!(st.IsFile || st.IsLink) || !IsTempfile(name) || Newest(st) >= KeepFrom) continue;
             if (Unlink(dir, z, child, false, log)) log.Add(new Removal(child, log.Unlinked(st), 1, "tempfile"));
         }
-    }
-
-    /// <summary>Byte-wise order of names (a stable report whatever the names' encoding).</summary>
-    private sealed class ByteOrder : IComparer<byte[]>
-    {
-        public static readonly ByteOrder Instance = new();
-        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     }
 }

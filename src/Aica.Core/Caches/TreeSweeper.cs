@@ -17,16 +17,41 @@ public sealed class SweepLog
     private readonly object _gate = new();
     private readonly Dictionary<(ulong, ulong), uint> _linksRemoved = [];
     public List<Removal> Removed { get; } = [];
-    public List<string> Problems { get; } = [];
-    public List<string> Links { get; } = [];
-    public List<string> Skipped { get; } = [];
+    // A member can plant millions of links or FIFOs in a cache: the first 100 are listed, the rest counted (SPEC §6.10).
+    public CappedList Problems { get; } = new(100);
+    public CappedList Links { get; } = new(100);
+    public CappedList Skipped { get; } = new(100);
     public long Freed { get; private set; }
     public int Busy { get; private set; }
 
     public void Add(Removal r) { lock (_gate) { Removed.Add(r); } }
-    public void Problem(string p) { lock (_gate) Problems.Add(p); }
-    public void Link(string p) { lock (_gate) Links.Add(p); }
-    public void Skip(string p) { lock (_gate) Skipped.Add(p); }
+    public void Problem(string p) => Problems.Add(p);
+    public void Link(string p) => Links.Add(p);
+    public void Skip(string p) => Skipped.Add(p);
+
+    /// <summary>
+    /// The entries of an opened directory with what lstat says of each, in listing order (or byte order): an entry
+    /// removed meanwhile is left out, one that cannot be listed or examined is a problem (and <paramref name="failed"/> is called).
+    /// </summary>
+    public IEnumerable<(byte[] Z, string Name, string Path, FileStat Stat)> Entries(SafeFd dir, string path, CancellationToken ct,
+        bool byteOrder = false, Action? failed = null)
+    {
+        List<(byte[] Name, byte Type, ulong Ino)> entries;
+        try { entries = Sys.ReadDir(dir, path); }
+        catch (SysException e) { Problem(e.Message); failed?.Invoke(); yield break; }
+        if (byteOrder) entries.Sort((a, b) => ByteOrder.Instance.Compare(a.Name, b.Name));
+        foreach (var (raw, _, _) in entries)
+        {
+            ct.ThrowIfCancellationRequested();
+            var z = Sys.Z(raw);
+            var name = SafeOps.Escape(raw);
+            var child = path + "/" + name;
+            FileStat? st;
+            try { st = Sys.LstatAt(dir.Fd, z, child); }
+            catch (SysException e) { Problem(e.Message); failed?.Invoke(); continue; }
+            if (st is { } s) yield return (z, name, child, s);
+        }
+    }
     public void BusyFile() { lock (_gate) Busy++; }
 
     /// <summary>Bytes an unlink of this inode frees: all of it when its last name goes, else nothing.</summary>
@@ -105,24 +130,10 @@ public sealed class TreeSweeper
 
     private (bool Gone, List<Removal> Items) Sweep(SafeFd dir, string path, ulong dev, int depth, SweepLog log, CancellationToken ct)
     {
-        List<(byte[] Name, byte Type, ulong Ino)> entries;
-        try { entries = Sys.ReadDir(dir, path); }
-        catch (SysException e) { log.Problem(e.Message); return (false, []); }
         var items = new List<Removal>();
         var allGone = true;
-        foreach (var (raw, _, _) in entries)
+        foreach (var (z, name, childPath, st) in log.Entries(dir, path, ct, failed: () => allGone = false))
         {
-            ct.ThrowIfCancellationRequested();
-            var name = SafeOps.Escape(raw);
-            var z = Sys.Z(raw);
-            var childPath = path + "/" + name;
-            FileStat st;
-            try
-            {
-                if (Sys.LstatAt(dir.Fd, z, childPath) is not { } s) continue; // removed meanwhile
-                st = s;
-            }
-            catch (SysException e) { log.Problem(e.Message); allGone = false; continue; }
             var (gone, bytes, files, sub) = SweepOne(dir, z, name, st, childPath, dev, depth + 1, log, ct);
             if (gone) items.Add(new Removal(childPath, bytes, files, st.IsDir ? "directory" : st.IsLink ? "link" : "file"));
             else { items.AddRange(sub); allGone = false; }

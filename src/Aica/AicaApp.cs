@@ -18,7 +18,7 @@ public static class AicaApp
         "user add", "user remove", "user list", "user fix", "user migrate",
         "perms", "data list", "data fix", "data orphans", "data mirror", "data verify", "data report",
         "clean", "disk", "du",
-        "install miniconda", "install uv", "adopt", "env",
+        "install miniconda", "install uv", "adopt", "env", "accounts capture",
     };
 
     /// <summary>Parents whose subcommands are listed in <see cref="Commands"/> as "parent sub".</summary>
@@ -84,6 +84,7 @@ public static class AicaApp
         app.Add<Commands.InstallCommands>();
         app.Add<Commands.AdoptCommand>();
         app.Add<Commands.EnvCommand>();
+        app.Add<Commands.AccountsCommand>();
         await app.RunAsync(parsed.Help ? [.. rest, "--help"] : rest);
         if (ctx.ParseFailedCommand is { } failed)
         {

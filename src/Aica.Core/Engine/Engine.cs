@@ -37,6 +37,7 @@ public sealed class StateEngine(EngineContext ctx)
         var failedUsers = new HashSet<string>();
         var failedUnits = new List<string>();
         var users = new HashSet<string>();
+        if (ctx.BatchAccounts) ApplyAccountBatch(state, actions, ct);
         foreach (var unit in Ordered(state))
         {
             if (unit.User is { } u)
@@ -83,6 +84,35 @@ public sealed class StateEngine(EngineContext ctx)
                     ? new CheckResult(id, CheckStatus.Pass, item.Describe, DurationMs: ms)
                     : new CheckResult(id, d.Severity, d.Summary, item.Describe, d.Fix, ms);
             }
+    }
+
+    /// <summary>
+    /// Recover's first pass: every missing group and account (in unit order, up to a unit's first conflict) goes into
+    /// one locked write of the account files: 1000 users after a full reset in milliseconds, not one useradd each.
+    /// The items then check as present and the main pass skips them; when the write fails, nothing was written and
+    /// the main pass creates them one by one (and reports what fails).
+    /// </summary>
+    private void ApplyAccountBatch(DesiredState state, List<AppliedAction> actions, CancellationToken ct)
+    {
+        var batch = new Accounts.AccountBatch();
+        var members = new List<AppliedAction>();
+        foreach (var unit in Ordered(state).TakeWhile(u => u.Phase <= Phase.Accounts))
+            foreach (var item in unit.Items)
+            {
+                var drift = SafeCheck(item);
+                if (drift is null) continue;
+                if (drift.Conflict || item is not IAccountLines lines || !lines.AddTo(batch, ctx)) break;
+                members.Add(new AppliedAction(unit, item, drift, null));
+            }
+        if (members.Count == 0) return;
+        try { ctx.Notes.AddRange(ctx.AccountFiles.Write(batch, ct)); }
+        catch (Exception e) when (e is AicaException or SysException or IOException)
+        {
+            ctx.Notes.Add($"creating {members.Count} groups/accounts in one write failed ({e.Message}); creating them one by one");
+            return;
+        }
+        finally { ctx.InvalidateAccounts(); }
+        actions.AddRange(members);
     }
 
     private Drift? SafeCheck(Item item)

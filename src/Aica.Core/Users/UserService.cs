@@ -97,8 +97,10 @@ public sealed class UserService(AicaServices s)
         var accountOk = s.Accounts.Load().User(o.Name) is not null;
         var changed = false;
         if (accountOk && registryChanged) changed = s.Registry.Update(reg => reg.Upsert(entry), s.Wait, ct);
+        var notes = ctx.Notes.ToList();
+        if (accountOk && new CaptureService(s).AfterAccountChange() is { } notCaptured) notes.Add(notCaptured);
         s.Log("user", $"add {o.Name} uid {entry.Uid} layout {entry.Layout} ({mode}): {applied.Actions.Count(a => a.Ok)} changes, {applied.Actions.Count(a => !a.Ok)} failed");
-        return new UserAddResult(entry, mode, changed, [], applied, problems, ctx.Notes);
+        return new UserAddResult(entry, mode, changed, [], applied, problems, notes);
     }
 
     /// <summary>Create, adopt, or complete a registered user: which ids, shell and layout the entry gets.</summary>
@@ -226,6 +228,7 @@ public sealed class UserService(AicaServices s)
             if (uid is { } ru) r.Retire(ru, o.Name, s.Clock.Now.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture));
             return true;
         }, s.Wait, ct);
+        if (new CaptureService(s).AfterAccountChange() is { } notCaptured) steps.Add(notCaptured); // the removed user's record goes
         s.Log("user", $"remove {o.Name} uid {uid}{(o.Purge ? $", data moved to {backup}" : "")}");
         return new UserRemoveResult(o.Name, uid, steps, backup, false);
     }

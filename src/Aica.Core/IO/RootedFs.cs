@@ -42,19 +42,89 @@ public sealed class RootedFs : IDisposable
     public SafeFd? TryOpenDir(string path, out int errno)
     {
         var parts = Split(path);
-        var fd = Sys.TryOpenAt(_root.Fd, Sys.Z("."), O_RDONLY | O_DIRECTORY, out errno)!;
-        foreach (var part in parts)
+        var (owned, fd) = Walk(parts, parts.Length, out errno);
+        if (fd < 0)
         {
-            var next = Sys.TryOpenAt(fd.Fd, Sys.Z(part), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out errno);
-            fd.Dispose();
-            if (next is null)
-            {
-                if (errno == ENOTDIR) errno = LooksLikeLink(path) ? ELOOP : ENOTDIR;
-                return null;
-            }
-            fd = next;
+            if (errno == ENOTDIR) errno = LooksLikeLink(path) ? ELOOP : ENOTDIR;
+            return null;
         }
-        return fd;
+        // A kept descriptor is the cache's: the caller gets its own.
+        return owned ?? Sys.TryOpenAt(fd, Sys.Z("."), O_RDONLY | O_DIRECTORY, out errno);
+    }
+
+    // Directories only root can change (root-owned, not group/world-writable: /data, /data/users, /home...), kept
+    // open so a lookup below them starts there, not at the root: a member cannot rename or replace such a directory,
+    // so the descriptor stays what the O_NOFOLLOW walk found. Recover and doctor look up thousands of paths under the
+    // same few of them. Every rename, unlink and ownership change aica makes itself forgets them (the descriptors are
+    // closed only at Dispose: another thread may be using one).
+    private readonly Dictionary<string, SafeFd> _trusted = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _untrusted = new(StringComparer.Ordinal);
+    private readonly List<SafeFd> _retired = [];
+    private readonly object _cacheLock = new();
+    // Two levels (/data/users, /home, /etc, /data/config): nothing renames those; deeper root-owned folders (an
+    // orphaned /data/users/x, /data/apps/miniconda3) are moved by aica itself through descriptors of its own.
+    private const int KeptDepth = 2;
+
+    private void ForgetDirs()
+    {
+        lock (_cacheLock)
+        {
+            _retired.AddRange(_trusted.Values);
+            _trusted.Clear();
+            _untrusted.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The directory of the first <paramref name="count"/> components, opened component by component with O_NOFOLLOW
+    /// from the deepest kept directory. Fd is -1 (errno set) when a component is missing, not a directory or a link;
+    /// Owned is null when Fd is borrowed (the root or a kept directory) and must not be closed.
+    /// </summary>
+    private (SafeFd? Owned, int Fd) Walk(string[] parts, int count, out int errno)
+    {
+        errno = 0;
+        var fd = _root.Fd;
+        var start = 0;
+        var key = "";
+        lock (_cacheLock)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var k = key + "/" + parts[i];
+                if (!_trusted.TryGetValue(k, out var kept)) break;
+                fd = kept.Fd; start = i + 1; key = k;
+            }
+        }
+        var trustedChain = true;
+        SafeFd? owned = null;
+        for (var i = start; i < count; i++)
+        {
+            var next = Sys.TryOpenAt(fd, Sys.Z(parts[i]), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out errno);
+            owned?.Dispose();
+            owned = null;
+            if (next is null) return (null, -1);
+            key += "/" + parts[i];
+            if (trustedChain && i < KeptDepth)
+            {
+                bool known;
+                lock (_cacheLock) known = _untrusted.Contains(key);
+                if (!known && Sys.Fstat(next, Host(key)) is { Uid: 0 } st && (st.Perm & O(22)) == 0)
+                {
+                    lock (_cacheLock)
+                    {
+                        if (_trusted.TryGetValue(key, out var other)) { next.Dispose(); next = other; } // another thread kept it first
+                        else _trusted[key] = next;
+                    }
+                    fd = next.Fd;
+                    continue;
+                }
+                if (!known) lock (_cacheLock) _untrusted.Add(key);
+                trustedChain = false;
+            }
+            owned = next;
+            fd = next.Fd;
+        }
+        return (owned, fd);
     }
 
     private bool LooksLikeLink(string path)
@@ -75,13 +145,14 @@ public sealed class RootedFs : IDisposable
     {
         var parts = Split(path);
         if (parts.Length == 0) return Sys.Fstat(_root, Root);
-        var parent = TryOpenDir("/" + string.Join('/', parts[..^1]), out var errno);
-        if (parent is null)
+        var (owned, fd) = Walk(parts, parts.Length - 1, out var errno);
+        if (fd < 0)
         {
+            if (errno == ENOTDIR && LooksLikeLink("/" + string.Join('/', parts[..^1]))) errno = ELOOP;
             if (errno is ENOENT or ENOTDIR) return null;
             throw new SysException(errno, "open", Host(path));
         }
-        using (parent) return Sys.LstatAt(parent.Fd, Sys.Z(parts[^1]), Host(path));
+        using (owned) return Sys.LstatAt(fd, Sys.Z(parts[^1]), Host(path));
     }
 
     public string? ReadLink(string path)
@@ -175,6 +246,7 @@ public sealed class RootedFs : IDisposable
     /// </summary>
     public void SetOwnerMode(string path, uint? uid, uint? gid, uint? mode)
     {
+        ForgetDirs();
         var (dir, name) = OpenParent(path);
         using (dir) SafeOps.SetOwnerMode(dir, name, Host(path), uid, gid, mode);
     }
@@ -192,6 +264,7 @@ public sealed class RootedFs : IDisposable
     /// <summary>Puts a symlink at <paramref name="path"/>, atomically replacing a file or link there (never a directory).</summary>
     public void ReplaceWithSymlink(string path, string target, uint uid = 0, uint gid = 0)
     {
+        ForgetDirs();
         var (dir, name) = OpenParent(path);
         using (dir)
         {
@@ -205,6 +278,7 @@ public sealed class RootedFs : IDisposable
 
     public void Rename(string from, string to, bool noReplace = true)
     {
+        ForgetDirs();
         var (d1, n1) = OpenParent(from);
         var (d2, n2) = OpenParent(to);
         using (d1) using (d2) Sys.RenameAt(d1.Fd, n1, d2.Fd, n2, noReplace ? RENAME_NOREPLACE : 0, Host(from));
@@ -212,12 +286,14 @@ public sealed class RootedFs : IDisposable
 
     public void Unlink(string path)
     {
+        ForgetDirs();
         var (dir, name) = OpenParent(path);
         using (dir) Sys.UnlinkAt(dir.Fd, name, false, Host(path));
     }
 
     public void Rmdir(string path)
     {
+        ForgetDirs();
         var (dir, name) = OpenParent(path);
         using (dir) Sys.UnlinkAt(dir.Fd, name, true, Host(path));
     }
@@ -329,5 +405,10 @@ public sealed class RootedFs : IDisposable
         return Sys.Fstatvfs(fd, Host(path));
     }
 
-    public void Dispose() => _root.Dispose();
+    public void Dispose()
+    {
+        ForgetDirs();
+        foreach (var fd in _retired) fd.Dispose();
+        _root.Dispose();
+    }
 }

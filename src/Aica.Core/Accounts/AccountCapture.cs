@@ -83,7 +83,9 @@ public static class AccountCapture
             var what = new List<string>();
             if (o.Uid != u.Uid) what.Add($"uid {o.Uid} -> {u.Uid}");
             if (o.Shadow.Password != u.Shadow.Password)
-                what.Add(o.Shadow.Locked != u.Shadow.Locked ? (u.Shadow.Locked ? "locked" : "unlocked") : "password changed");
+                what.Add(o.Shadow.Locked == u.Shadow.Locked ? "password changed"
+                    : o.Shadow.Password.TrimStart('!') is "" or "*" ? "password set"
+                    : u.Shadow.Locked ? "locked" : "unlocked");
             if (o.Shadow with { Password = "" } != u.Shadow with { Password = "" }) what.Add("password aging changed");
             if (o.Shell != u.Shell) what.Add($"shell {o.Shell} -> {u.Shell}");
             if (o.Gecos != u.Gecos) what.Add("GECOS changed");

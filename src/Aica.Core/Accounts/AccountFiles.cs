@@ -147,18 +147,20 @@ public static class AccountFileEdit
 /// writer's pid (a stale one, whose process is gone, is taken over), a <c>FILE-</c> backup, and the new content
 /// renamed over the file with its owner and mode (mode &amp; 0664, as commonio). gshadow, group and shadow are
 /// written before passwd: an interrupted write leaves no account without its shadow line. Under --root the same
-/// files under ROOT/etc. Then nscd and sssd caches are flushed where those tools exist (real root only).
+/// files under ROOT/etc, without lckpwdf (as useradd -P). Then nscd and sssd caches are flushed where those tools exist (real root only).
 /// </summary>
 public sealed class AccountFileWriter(RootedFs fs, ProcessRunner runner)
 {
     public const string PwdLock = "/etc/.pwd.lock";
     private static readonly string[] Files = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"];
     public TimeSpan LockWait { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>lckpwdf's lock: on the real root only, as shadow-utils skips it with a prefix (-P).</summary>
+    public bool TakePwdLock { get; init; } = fs.IsRealRoot;
 
     public IReadOnlyList<string> Write(AccountBatch batch, CancellationToken ct = default)
     {
         if (batch.IsEmpty) return [];
-        using var pwd = LockPasswdFiles(ct);
+        using var pwd = TakePwdLock ? LockPasswdFiles(ct) : null;
         var locked = new List<string>();
         try
         {
@@ -244,13 +246,30 @@ public sealed class AccountFileWriter(RootedFs fs, ProcessRunner runner)
                     }
                     if (rc != EEXIST) throw new SysException(rc, "link", fs.Host(path) + ".lock");
                     var holder = LockHolder(dir, lockName);
-                    if (holder is { } pid && pid != Sys.Pid && Sys.Kill(pid, 0))
+                    if (holder is { } pid && pid != Sys.Pid && Sys.ProcessAlive(pid))
                         throw new AicaException($"{fs.Host(path)} is locked by process {pid} (useradd, passwd, vipw?): accounts not created", ExitCodes.LockBusy);
                     Sys.TryUnlinkAt(dir.Fd, lockName, false); // stale: its process is gone
                 }
                 throw new AicaException($"cannot take {fs.Host(path)}.lock");
             }
             finally { Sys.TryUnlinkAt(dir.Fd, mine, false); }
+        }
+    }
+
+    /// <summary>
+    /// Removes the FILE.lock links a killed writer (aica or shadow-utils) left, whose process is gone: shadow-utils
+    /// takes such a lock over at its next write; recover does it even when it has nothing to write, so a killed run
+    /// converges. Four lstat calls when there is none.
+    /// </summary>
+    public void RemoveStaleLocks()
+    {
+        foreach (var f in Files)
+        {
+            if (fs.Lstat(f + ".lock") is not { IsFile: true }) continue;
+            var (dir, name) = fs.OpenParent(f + ".lock");
+            using (dir)
+                if (LockHolder(dir, name) is not { } pid || (pid != Sys.Pid && !Sys.ProcessAlive(pid)))
+                    Sys.TryUnlinkAt(dir.Fd, name, false);
         }
     }
 

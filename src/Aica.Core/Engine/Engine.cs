@@ -104,7 +104,11 @@ public sealed class StateEngine(EngineContext ctx)
                 if (drift.Conflict || item is not IAccountLines lines || !lines.AddTo(batch, ctx)) break;
                 members.Add(new AppliedAction(unit, item, drift, null));
             }
-        if (members.Count == 0) return;
+        if (members.Count == 0)
+        {
+            ctx.AccountFiles.RemoveStaleLocks();
+            return;
+        }
         try { ctx.Notes.AddRange(ctx.AccountFiles.Write(batch, ct)); }
         catch (Exception e) when (e is AicaException or SysException or IOException)
         {

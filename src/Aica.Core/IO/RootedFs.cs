@@ -361,7 +361,7 @@ public sealed class RootedFs : IDisposable
             var mid = n[prefix.Length..^4];
             var dash = mid.IndexOf('-');
             if (dash <= 0 || !int.TryParse(mid[..dash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)) continue;
-            if (pid == Sys.Pid || Directory.Exists($"/proc/{pid}")) continue; // a live writer's temp file is its own
+            if (pid == Sys.Pid || Sys.ProcessAlive(pid)) continue; // a live writer's temp file is its own
             Sys.TryUnlinkAt(dir.Fd, Sys.Z(raw), false);
         }
     }

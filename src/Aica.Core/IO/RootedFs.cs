@@ -52,26 +52,25 @@ public sealed class RootedFs : IDisposable
         return owned ?? Sys.TryOpenAt(fd, Sys.Z("."), O_RDONLY | O_DIRECTORY, out errno);
     }
 
-    // Directories only root can change (root-owned, not group/world-writable: /data, /data/users, /home...), kept
-    // open so a lookup below them starts there, not at the root: a member cannot rename or replace such a directory,
-    // so the descriptor stays what the O_NOFOLLOW walk found. Recover and doctor look up thousands of paths under the
-    // same few of them. Every rename, unlink and ownership change aica makes itself forgets them (the descriptors are
-    // closed only at Dispose: another thread may be using one).
-    private readonly Dictionary<string, SafeFd> _trusted = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _untrusted = new(StringComparer.Ordinal);
+    // Directories whose name only root can change (every directory above them root-owned and not group/world-writable:
+    // /data, /data/users, /data/users/alice, /home, /etc...), kept open so a lookup below them starts there, not at the
+    // root: no member can rename or replace them, so a kept descriptor stays what the O_NOFOLLOW walk found. Recover and
+    // doctor look up thousands of paths under the same few of them. Every rename, unlink and ownership change aica makes
+    // through this class forgets them (closed only at Dispose: another thread may be using one); code that renames
+    // with descriptors of its own calls ForgetDirs.
+    private readonly Dictionary<string, (SafeFd Fd, bool KeepChildren)> _kept = new(StringComparer.Ordinal);
     private readonly List<SafeFd> _retired = [];
     private readonly object _cacheLock = new();
-    // Two levels (/data/users, /home, /etc, /data/config): nothing renames those; deeper root-owned folders (an
-    // orphaned /data/users/x, /data/apps/miniconda3) are moved by aica itself through descriptors of its own.
-    private const int KeptDepth = 2;
+    // Three levels: /data/users/U, /data/models/torch; deeper folders are looked up far less often.
+    private const int KeptDepth = 3;
 
-    private void ForgetDirs()
+    /// <summary>Forgets the kept directories (after a rename or removal made with descriptors outside this class).</summary>
+    public void ForgetDirs()
     {
         lock (_cacheLock)
         {
-            _retired.AddRange(_trusted.Values);
-            _trusted.Clear();
-            _untrusted.Clear();
+            _retired.AddRange(_kept.Values.Select(v => v.Fd));
+            _kept.Clear();
         }
     }
 
@@ -86,16 +85,16 @@ public sealed class RootedFs : IDisposable
         var fd = _root.Fd;
         var start = 0;
         var key = "";
+        var keep = true; // the root: the walk starts there whatever it is
         lock (_cacheLock)
         {
             for (var i = 0; i < count; i++)
             {
                 var k = key + "/" + parts[i];
-                if (!_trusted.TryGetValue(k, out var kept)) break;
-                fd = kept.Fd; start = i + 1; key = k;
+                if (!_kept.TryGetValue(k, out var kept)) break;
+                fd = kept.Fd.Fd; start = i + 1; key = k; keep = kept.KeepChildren;
             }
         }
-        var trustedChain = true;
         SafeFd? owned = null;
         for (var i = start; i < count; i++)
         {
@@ -104,23 +103,20 @@ public sealed class RootedFs : IDisposable
             owned = null;
             if (next is null) return (null, -1);
             key += "/" + parts[i];
-            if (trustedChain && i < KeptDepth)
+            if (keep && i < KeptDepth)
             {
-                bool known;
-                lock (_cacheLock) known = _untrusted.Contains(key);
-                if (!known && Sys.Fstat(next, Host(key)) is { Uid: 0 } st && (st.Perm & O(22)) == 0)
+                // Its name is safe (the parent is root's alone); its children's only if it is root's alone too.
+                var st = Sys.Fstat(next, Host(key));
+                keep = st.Uid == 0 && (st.Perm & O(22)) == 0;
+                lock (_cacheLock)
                 {
-                    lock (_cacheLock)
-                    {
-                        if (_trusted.TryGetValue(key, out var other)) { next.Dispose(); next = other; } // another thread kept it first
-                        else _trusted[key] = next;
-                    }
-                    fd = next.Fd;
-                    continue;
+                    if (_kept.TryGetValue(key, out var other)) { next.Dispose(); next = other.Fd; } // another thread kept it first
+                    else _kept[key] = (next, keep);
                 }
-                if (!known) lock (_cacheLock) _untrusted.Add(key);
-                trustedChain = false;
+                fd = next.Fd;
+                continue;
             }
+            keep = false;
             owned = next;
             fd = next.Fd;
         }
@@ -157,12 +153,26 @@ public sealed class RootedFs : IDisposable
 
     public string? ReadLink(string path)
     {
-        var (dir, name) = OpenParent(path);
-        using (dir)
+        var (owned, fd, name) = WalkParent(path);
+        using (owned)
         {
-            var b = Sys.ReadLinkAt(dir.Fd, name, Host(path));
+            var b = Sys.ReadLinkAt(fd, name, Host(path));
             return b is null ? null : Encoding.UTF8.GetString(b);
         }
+    }
+
+    /// <summary>As <see cref="OpenParent"/>, but the parent may be a kept descriptor (Owned null: not to be closed).</summary>
+    private (SafeFd? Owned, int Fd, byte[] Name) WalkParent(string path)
+    {
+        var parts = Split(path);
+        if (parts.Length == 0) throw new ArgumentException("the root has no parent");
+        var (owned, fd) = Walk(parts, parts.Length - 1, out var errno);
+        if (fd < 0)
+        {
+            if (errno == ENOTDIR && LooksLikeLink("/" + string.Join('/', parts[..^1]))) errno = ELOOP;
+            throw new SysException(errno, "open", Host("/" + string.Join('/', parts[..^1])));
+        }
+        return (owned, fd, Sys.Z(parts[^1]));
     }
 
     /// <summary>
@@ -201,12 +211,12 @@ public sealed class RootedFs : IDisposable
     /// <summary>Contents of a regular file, or null when absent. Refuses a link (ELOOP) and anything not regular.</summary>
     public byte[]? ReadFile(string path)
     {
-        SafeFd dir; byte[] name;
-        try { (dir, name) = OpenParent(path); }
+        SafeFd? dir; int dirFd; byte[] name;
+        try { (dir, dirFd, name) = WalkParent(path); }
         catch (SysException e) when (e.Errno is ENOENT or ENOTDIR) { return null; }
         using (dir)
         {
-            var fd = Sys.TryOpenAt(dir.Fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, out var errno);
+            var fd = Sys.TryOpenAt(dirFd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, out var errno);
             if (fd is null)
             {
                 if (errno == ENOENT) return null;
@@ -229,6 +239,7 @@ public sealed class RootedFs : IDisposable
     /// <summary>Creates a directory with exactly this owner and mode (no umask, setgid kept).</summary>
     public void Mkdir(string path, uint mode, uint uid, uint gid)
     {
+        ForgetDirs(); // a kept descriptor of a directory removed through descriptors elsewhere must not shadow this one
         var (dir, name) = OpenParent(path);
         using (dir)
         {
@@ -409,6 +420,7 @@ public sealed class RootedFs : IDisposable
     {
         ForgetDirs();
         foreach (var fd in _retired) fd.Dispose();
+        _retired.Clear();
         _root.Dispose();
     }
 }

@@ -22,6 +22,9 @@ public sealed class AccountStateItem(StoredAccounts stored, IReadOnlyList<Accoun
 
     public override Drift? Check(EngineContext ctx)
     {
+        if (stored.Unreadable is { } unreadable)
+            return new Drift($"cannot read the stored account state ({unreadable}): run aica doctor as root to compare it", "sudo aica doctor",
+                Conflict: true, Severity: CheckStatus.Warn);
         if (stored.Refused is { } why)
             return new Drift($"stored account state refused: {why}; it is not used (accounts recreated after a reset stay locked)",
                 "inspect it; chmod 600 / chown root if that is all, else aica accounts capture --force replaces it with the live accounts",

@@ -5,7 +5,7 @@ using static Aica.Native.Perms;
 namespace Aica.Accounts;
 
 /// <summary>What reading the stored account state gave: nothing stored yet, the state, or a refusal with its reason.</summary>
-public sealed record StoredAccounts(AccountState? State, string? Refused, byte[]? Bytes)
+public sealed record StoredAccounts(AccountState? State, string? Refused, byte[]? Bytes, string? Unreadable = null)
 {
     public static readonly StoredAccounts None = new(null, null, null);
     public bool Exists => State is not null || Refused is not null;
@@ -24,6 +24,13 @@ public sealed class AccountStore(RootedFs fs)
 
     public StoredAccounts Read()
     {
+        // A member running doctor cannot look into /data/admin: not a refusal, nothing to compare.
+        try { return ReadChecked(); }
+        catch (SysException e) when (e.Errno == Flags.EACCES) { return new StoredAccounts(null, null, null, $"{fs.Host(Path)}: {e.Message}"); }
+    }
+
+    private StoredAccounts ReadChecked()
+    {
         var dir = fs.Lstat(Dir);
         if (dir is null) return StoredAccounts.None;
         if (dir.Value.IsLink || !dir.Value.IsDir) return Refuse($"{fs.Host(Dir)} is not a directory");
@@ -38,7 +45,7 @@ public sealed class AccountStore(RootedFs fs)
         if (s.Nlink > 1) return Refuse($"{fs.Host(Path)} has {s.Nlink} hard links");
         byte[]? bytes;
         try { bytes = fs.ReadFile(Path); }
-        catch (SysException e) { return Refuse($"{fs.Host(Path)}: {e.Message}"); }
+        catch (SysException e) when (e.Errno != Flags.EACCES) { return Refuse($"{fs.Host(Path)}: {e.Message}"); }
         if (bytes is null) return StoredAccounts.None;
         var (state, problem) = AccountState.Parse(bytes);
         return state is null ? new StoredAccounts(null, $"{fs.Host(Path)} is {problem}", bytes) : new StoredAccounts(state, null, bytes);

@@ -27,6 +27,7 @@ public sealed class CaptureService(AicaServices s)
         var config = s.LoadConfig();
         var registry = s.Registry.Load();
         var stored = s.AccountStore.Read();
+        if (stored.Unreadable is { } unreadable) throw AicaException.Refused($"cannot read the stored account state: {unreadable}");
         if (stored.Refused is { } why && !force)
             throw new AicaException($"stored account state refused: {why}; not overwritten (inspect it; aica accounts capture --force replaces it)", ExitCodes.Failed);
         var trusted = stored.Refused is null ? stored : StoredAccounts.None;

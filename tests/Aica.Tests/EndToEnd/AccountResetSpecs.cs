@@ -64,8 +64,12 @@ public sealed class AccountResetSpecs
             /data/bin/aica recover > /run/recover.txt; echo "recover=$?"
             /data/bin/aica doctor > /run/doctor.txt; echo "doctor=$?"
             grep 'accounts.captured' /run/doctor.txt
+            # A member's doctor cannot read the stored state: a warning, never a failed state computation.
+            setpriv --reuid=3001 --regid=3001 --clear-groups /data/bin/aica doctor 2>&1 | grep -E 'accounts|state.check|cannot|rror' | sed 's/^/member: /'
             """ + "\n" + Accounts);
         Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Matches(@"member: \[WARN\] accounts\.captured\S* +cannot read the stored account state", second.StdOut);
+        Assert.DoesNotContain("state.check", second.StdOut);
         Assert.Contains("recover=0", second.StdOut);
         Assert.Contains("doctor=0", second.StdOut);
         Assert.Matches(@"\[PASS\] accounts\.captured", second.StdOut);

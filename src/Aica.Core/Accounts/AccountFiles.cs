@@ -85,7 +85,8 @@ public static class AccountFileEdit
     private sealed class LineFile
     {
         private readonly List<string> _lines;
-        private readonly bool _finalNewline;
+        private readonly string _original;
+        private bool _changed;
         private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
         private readonly int _fields;
         private int _nis = -1;
@@ -93,9 +94,8 @@ public static class AccountFileEdit
         public LineFile(string text, int fields)
         {
             _fields = fields;
-            _finalNewline = text.Length == 0 || text.EndsWith('\n');
-            _lines = (text.Length == 0 ? "" : _finalNewline ? text[..^1] : text).Split('\n').ToList();
-            if (text.Length == 0) _lines.Clear();
+            _original = text;
+            _lines = text.Length == 0 ? [] : (text.EndsWith('\n') ? text[..^1] : text).Split('\n').ToList();
             for (var i = 0; i < _lines.Count; i++)
             {
                 var l = _lines[i];
@@ -109,13 +109,14 @@ public static class AccountFileEdit
 
         public void Add(string name, string line)
         {
+            _changed = true;
             if (_nis < 0) { _index[name] = _lines.Count; _lines.Add(line); return; }
             _lines.Insert(_nis, line);
             foreach (var k in _index.Where(kv => kv.Value >= _nis).Select(kv => kv.Key).ToList()) _index[k]++;
             _index[name] = _nis++;
         }
 
-        public void Replace(int i, string line) => _lines[i] = line;
+        public void Replace(int i, string line) { _changed |= _lines[i] != line; _lines[i] = line; }
 
         public void AddMember(string group, string user)
         {
@@ -127,17 +128,11 @@ public static class AccountFileEdit
             if (members.Contains(user)) return;
             f[3] = f[3].Length == 0 ? user : f[3] + "," + user;
             _lines[i] = string.Join(':', f);
+            _changed = true;
         }
 
-        public string Text
-        {
-            get
-            {
-                if (_lines.Count == 0) return "";
-                var s = string.Join('\n', _lines);
-                return s + "\n";
-            }
-        }
+        /// <summary>The original text when nothing changed (a missing final newline included), else every line newline-terminated.</summary>
+        public string Text => !_changed ? _original : _lines.Count == 0 ? "" : string.Join('\n', _lines) + "\n";
     }
 }
 

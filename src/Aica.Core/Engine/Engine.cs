@@ -99,9 +99,10 @@ public sealed class StateEngine(EngineContext ctx)
         foreach (var unit in Ordered(state).TakeWhile(u => u.Phase <= Phase.Accounts))
             foreach (var item in unit.Items)
             {
+                if (item is not IAccountLines lines) break;
                 var drift = SafeCheck(item);
                 if (drift is null) continue;
-                if (drift.Conflict || item is not IAccountLines lines || !lines.AddTo(batch, ctx)) break;
+                if (drift.Conflict || !lines.AddTo(batch, ctx)) break;
                 members.Add(new AppliedAction(unit, item, drift, null));
             }
         if (members.Count == 0)

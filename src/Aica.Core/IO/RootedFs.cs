@@ -284,6 +284,10 @@ public sealed class RootedFs : IDisposable
             Sys.SymlinkAt(target, dir.Fd, tmp, Host(path));
             if (uid != 0 || gid != 0) Sys.LchownAt(dir.Fd, tmp, uid, gid, Host(path));
             Sys.RenameAt(dir.Fd, tmp, dir.Fd, name, 0, Host(path));
+            var parent = path[..path.LastIndexOf('/')];
+            bool first;
+            lock (_cacheLock) first = _sweptLinkDirs.Add(parent);
+            if (first) RemoveStaleTemps(dir, null, Host(path)); // a killed run's temp links: once per directory (/home holds a link per user)
         }
     }
 
@@ -354,24 +358,32 @@ public sealed class RootedFs : IDisposable
         }
     }
 
+    // Directories whose stale temp links were swept by this run (ReplaceWithSymlink: once per directory).
+    private readonly HashSet<string> _sweptLinkDirs = new(StringComparer.Ordinal);
+
     /// <summary>
-    /// A writer killed between creating its temp file and the rename leaves <c>.NAME.aica-PID-TID.tmp</c>; the next
-    /// write of NAME removes those whose process is gone (unlinkat relative to the opened parent), so a killed run
+    /// A writer killed between creating its temp file and the rename leaves <c>.NAME.aica-PID-TID.tmp</c> (a temp link:
+    /// <c>.NAME.aica-PID.tmp</c>); the next write of NAME removes those whose process is gone (unlinkat relative to the opened parent), so a killed run
     /// converges to the same tree. Only runs after a real write: steady state never reads the directory.
     /// </summary>
-    private static void RemoveStaleTemps(SafeFd dir, string name, string display)
+    /// <param name="name">Temps of this name only; null: every temp link (<c>.X.aica-PID.tmp</c>, a symbolic link) in the directory.</param>
+    private static void RemoveStaleTemps(SafeFd dir, string? name, string display)
     {
-        var prefix = $".{name}.aica-";
+        var prefix = name is null ? "." : $".{name}.aica-";
         List<(byte[] Name, byte Type, ulong Ino)> entries;
         try { entries = Sys.ReadDir(dir, display); }
         catch (SysException) { return; } // best effort: the write itself succeeded
-        foreach (var (raw, _, _) in entries)
+        foreach (var (raw, type, _) in entries)
         {
             var n = Encoding.UTF8.GetString(raw);
             if (!n.StartsWith(prefix, StringComparison.Ordinal) || !n.EndsWith(".tmp", StringComparison.Ordinal)) continue;
-            var mid = n[prefix.Length..^4];
+            if (name is null && type != 10) continue; // DT_LNK: only ReplaceWithSymlink's temp links
+            var at = name is null ? n.LastIndexOf(".aica-", StringComparison.Ordinal) : prefix.Length - 6;
+            if (at <= 0) continue;
+            var mid = n[(at + 6)..^4];
             var dash = mid.IndexOf('-');
-            if (dash <= 0 || !int.TryParse(mid[..dash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)) continue;
+            if (dash < 0) dash = mid.Length; // .NAME.aica-PID.tmp: ReplaceWithSymlink's temp link
+            if (dash == 0 || !int.TryParse(mid[..dash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)) continue;
             if (pid == Sys.Pid || Sys.ProcessAlive(pid)) continue; // a live writer's temp file is its own
             Sys.TryUnlinkAt(dir.Fd, Sys.Z(raw), false);
         }

@@ -62,9 +62,10 @@ public sealed class AccountStateSpecs : IDisposable
     [Fact]
     public void An_orphan_shadow_line_left_by_a_cut_write_is_replaced_not_duplicated()
     {
-        var r = AccountFileEdit.Apply(new AccountTexts("root:x:0:0::/:/bin/sh\n", "root:x:0:\n", "alice:!:1:0:99999:7:::\nroot:*:1:0:99999:7:::\n", null),
+        var r = AccountFileEdit.Apply(new AccountTexts("root:x:0:0::/:/bin/sh\n", "root:x:0:\n", "alice:!:1:0:99999:7:::\nroot:*:1:0:99999:7:::\n", "root:*::"),
             Batch(User("alice", 3001)));
         Assert.Equal("alice:$6$salt$abc:20000:0:99999:7:::\nroot:*:1:0:99999:7:::\n", r.Texts.Shadow);
+        Assert.Equal("root:*::", r.Texts.Gshadow); // untouched: not even a final newline added (the writer then leaves it alone)
     }
 
     private RootedFs Etc(string shadowMode = "640")

@@ -106,7 +106,7 @@ public sealed class OrphanService(AicaServices s)
 
     private OrphanMove MoveOne(SafeFd users, SafeFd backup, Orphan o, ref long avail, CancellationToken ct)
     {
-        s.Fs.ForgetDirs(); // renamed or removed below through descriptors: RootedFs must not keep one of it
+        s.Fs.ForgetDirs($"{UsersDir}/{System.Text.Encoding.UTF8.GetString(o.RawName)}"); // renamed or removed below through descriptors: RootedFs must not keep it
         var z = Sys.Z(o.RawName);
         var display = $"{UsersDir}/{o.Name}";
         try

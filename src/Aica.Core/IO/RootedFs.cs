@@ -64,13 +64,23 @@ public sealed class RootedFs : IDisposable
     // Three levels: /data/users/U, /data/models/torch; deeper folders are looked up far less often.
     private const int KeptDepth = 3;
 
-    /// <summary>Forgets the kept directories (after a rename or removal made with descriptors outside this class).</summary>
-    public void ForgetDirs()
+    /// <summary>
+    /// Forgets kept directories: <paramref name="path"/> and everything below it, or all of them (null: after a rename
+    /// or removal made with descriptors outside this class). Only what a change can touch goes, so the retired
+    /// descriptors stay few (recover makes a thousand directories).
+    /// </summary>
+    public void ForgetDirs(string? path = null)
     {
         lock (_cacheLock)
         {
-            _retired.AddRange(_kept.Values.Select(v => v.Fd));
-            _kept.Clear();
+            if (_kept.Count == 0) return;
+            var gone = path is null ? _kept.Keys.ToList()
+                : _kept.Keys.Where(k => k == path || (k.StartsWith(path, StringComparison.Ordinal) && k.Length > path.Length && k[path.Length] == '/')).ToList();
+            foreach (var k in gone)
+            {
+                _retired.Add(_kept[k].Fd);
+                _kept.Remove(k);
+            }
         }
     }
 
@@ -239,7 +249,7 @@ public sealed class RootedFs : IDisposable
     /// <summary>Creates a directory with exactly this owner and mode (no umask, setgid kept).</summary>
     public void Mkdir(string path, uint mode, uint uid, uint gid)
     {
-        ForgetDirs(); // a kept descriptor of a directory removed through descriptors elsewhere must not shadow this one
+        ForgetDirs(path); // a kept descriptor of a directory removed through descriptors elsewhere must not shadow this one
         var (dir, name) = OpenParent(path);
         using (dir)
         {
@@ -257,7 +267,7 @@ public sealed class RootedFs : IDisposable
     /// </summary>
     public void SetOwnerMode(string path, uint? uid, uint? gid, uint? mode)
     {
-        ForgetDirs();
+        ForgetDirs(path);
         var (dir, name) = OpenParent(path);
         using (dir) SafeOps.SetOwnerMode(dir, name, Host(path), uid, gid, mode);
     }
@@ -275,7 +285,7 @@ public sealed class RootedFs : IDisposable
     /// <summary>Puts a symlink at <paramref name="path"/>, atomically replacing a file or link there (never a directory).</summary>
     public void ReplaceWithSymlink(string path, string target, uint uid = 0, uint gid = 0)
     {
-        ForgetDirs();
+        ForgetDirs(path);
         var (dir, name) = OpenParent(path);
         using (dir)
         {
@@ -293,7 +303,8 @@ public sealed class RootedFs : IDisposable
 
     public void Rename(string from, string to, bool noReplace = true)
     {
-        ForgetDirs();
+        ForgetDirs(from);
+        ForgetDirs(to);
         var (d1, n1) = OpenParent(from);
         var (d2, n2) = OpenParent(to);
         using (d1) using (d2) Sys.RenameAt(d1.Fd, n1, d2.Fd, n2, noReplace ? RENAME_NOREPLACE : 0, Host(from));
@@ -301,14 +312,14 @@ public sealed class RootedFs : IDisposable
 
     public void Unlink(string path)
     {
-        ForgetDirs();
+        ForgetDirs(path);
         var (dir, name) = OpenParent(path);
         using (dir) Sys.UnlinkAt(dir.Fd, name, false, Host(path));
     }
 
     public void Rmdir(string path)
     {
-        ForgetDirs();
+        ForgetDirs(path);
         var (dir, name) = OpenParent(path);
         using (dir) Sys.UnlinkAt(dir.Fd, name, true, Host(path));
     }

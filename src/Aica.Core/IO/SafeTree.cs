@@ -130,7 +130,7 @@ public sealed class SafeTree(RootedFs fs)
     {
         if (fs.Lstat(path) is null) return false;
         var (dir, name) = fs.OpenParent(path);
-        fs.ForgetDirs(); // a kept descriptor must not outlive the directory it names
+        fs.ForgetDirs(path); // a kept descriptor must not outlive the directory it names
         using (dir) RemoveAt(dir, name, fs.Host(path));
         return true;
     }

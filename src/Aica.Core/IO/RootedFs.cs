@@ -63,6 +63,9 @@ public sealed class RootedFs : IDisposable
     private readonly object _cacheLock = new();
     // Three levels: /data/users/U, /data/models/torch; deeper folders are looked up far less often.
     private const int KeptDepth = 3;
+    // At most this many descriptors kept (with the retired ones): the unit runs with systemd's soft limit of 1024
+    // descriptors, and a server may register more users than that.
+    private const int MaxKept = 256;
 
     /// <summary>
     /// Forgets kept directories: <paramref name="path"/> and everything below it, or all of them (null: after a rename
@@ -113,7 +116,9 @@ public sealed class RootedFs : IDisposable
             owned = null;
             if (next is null) return (null, -1);
             key += "/" + parts[i];
-            if (keep && i < KeptDepth)
+            bool full;
+            lock (_cacheLock) full = _kept.Count + _retired.Count >= MaxKept;
+            if (keep && i < KeptDepth && !full)
             {
                 // Its name is safe (the parent is root's alone); its children's only if it is root's alone too.
                 var st = Sys.Fstat(next, Host(key));

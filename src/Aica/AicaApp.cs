@@ -22,7 +22,7 @@ public static class AicaApp
         "perms", "data list", "data fix", "data orphans", "data mirror", "data verify", "data report",
         "clean", "disk", "du",
         "install miniconda", "install uv", "adopt", "env",
-        "config check",
+        "config check", "accounts capture",
     };
 
     /// <summary>Parents whose subcommands are listed in <see cref="Commands"/> as "parent sub".</summary>
@@ -89,6 +89,7 @@ public static class AicaApp
         app.Add<Commands.AdoptCommand>();
         app.Add<Commands.EnvCommand>();
         app.Add<Commands.ConfigCommands>();
+        app.Add<Commands.AccountsCommand>();
         await app.RunAsync(parsed.Help ? [.. rest, "--help"] : rest);
         if (ctx.ParseFailedCommand is { } failed)
         {

@@ -7,6 +7,19 @@ public sealed class AccountService(RootedFs fs, ProcessRunner runner)
 {
     public AccountDb Load() => AccountDb.Load(fs, runner);
 
+    public LoginDefs LoginDefs()
+    {
+        try { return Accounts.LoginDefs.Parse(fs.ReadText("/etc/login.defs")); }
+        catch (Native.SysException) { return new LoginDefs(); }
+    }
+
+    /// <summary>The account files as Latin-1 text for the account state (gshadow left out: nothing captured comes from it; shadow is root-only: throws EACCES otherwise).</summary>
+    public AccountTexts ReadTexts()
+    {
+        string Read(string p) => fs.ReadFile(p) is { } b ? System.Text.Encoding.Latin1.GetString(b) : "";
+        return new AccountTexts(Read("/etc/passwd"), Read("/etc/group"), Read("/etc/shadow"), null);
+    }
+
     private IEnumerable<string> Prefix => fs.IsRealRoot ? [] : ["-P", fs.Root];
 
     private async Task Run(string tool, IEnumerable<string> args, string what, CancellationToken ct)

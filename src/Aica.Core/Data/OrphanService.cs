@@ -102,6 +102,7 @@ public sealed class OrphanService(AicaServices s)
     /// <summary>One orphan through the mover: a rename, or the verified copy sequence (the free-space check is its own).</summary>
     private OrphanMove MoveOne(SafeFd users, SafeFd backup, Orphan o, CancellationToken ct)
     {
+        s.Fs.ForgetDirs($"{UsersDir}/{System.Text.Encoding.UTF8.GetString(o.RawName)}"); // renamed or removed below through descriptors: RootedFs must not keep it
         var z = Sys.Z(o.RawName);
         var display = $"{UsersDir}/{o.Name}";
         var mover = new TreeMover(s.Fs);

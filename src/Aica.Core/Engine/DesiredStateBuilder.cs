@@ -27,8 +27,16 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
         return (new UserSpec(e.Name, live.Uid, live.Gid, live.Shell, layout, sharedGid, c.Group), null);
     }
 
+    /// <summary>
+    /// The account state stored on /data (read when a state is built): what a full reset lost of each registered
+    /// account and the lab's own groups. A refused or missing store gives none: accounts come back locked.
+    /// </summary>
+    public Func<StoredAccounts>? StoredAccounts { get; init; }
+
     public DesiredState Build(Registry registry, AccountDb db, string? selfExe, IEnumerable<string>? onlyUsers = null)
     {
+        var storedAccounts = StoredAccounts?.Invoke() ?? Accounts.StoredAccounts.None;
+        var stored = storedAccounts.State;
         var units = new List<Unit>();
         var problems = registry.Problems.Select(p => p.ToString()).ToList();
         var gid = SharedGid(config, db);
@@ -39,6 +47,8 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
         }
         var g = (uint)gid.Value;
         units.Add(new Unit(Phase.Group, "group", null, [new GroupItem(config.Group, gid.Value)]));
+        if (stored is { Groups.Count: > 0 })
+            units.Add(new Unit(Phase.Group, "lab groups", null, stored.Groups.Select(lg => (Item)new GroupItem(lg.Name, lg.Gid, "accounts.group", lg.Members)).ToList()));
         units.Add(new Unit(Phase.Tree, "shared tree", null, TreeItems(g, selfExe).ToList()));
         units.Add(new Unit(Phase.Etc, "/etc files", null, EtcItems().ToList()));
         // Its own unit: a hand-edited PAM stack stops only these items, never the unit or cron file above.
@@ -54,9 +64,16 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
             if (layout is null) { problems.Add($"{e.Name}: layout {spec.Layout} is not supported by this aica"); continue; }
             var acct = new List<Item>();
             if (spec.Gid != gid.Value) acct.Add(new GroupItem(spec.Name, spec.Gid, "user.group"));
-            acct.Add(new AccountItem(spec.Name, spec.Uid, spec.Gid, spec.Shell, spec.Home, config.Group));
+            // A stored record of another incarnation of the name (another uid) is not this account's.
+            var record = stored?.User(spec.Name) is { } r && r.Uid == spec.Uid ? r : null;
+            acct.Add(new AccountItem(spec.Name, spec.Uid, spec.Gid, spec.Shell, spec.Home, config.Group, record));
             units.Add(new Unit(Phase.Accounts, $"user {spec.Name}", spec.Name, acct));
             units.Add(new Unit(Phase.Homes, $"home {spec.Name}", spec.Name, layout.Items(spec, config).ToList()));
+        }
+        if (only is null)
+        {
+            var registered = registry.Users.Select(u => new AccountCapture.Registered(u.Name, u.Uid)).ToList();
+            units.Add(new Unit(Phase.Accounts, "account state", null, [new AccountStateItem(storedAccounts, registered, config.Group)]));
         }
         return new DesiredState(units, problems);
     }
@@ -65,7 +82,7 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
     public static readonly IReadOnlyList<(string Path, uint Mode)> FixedDirs =
     [
         ("/data", O(755)), ("/data/bin", O(755)), ("/data/config", O(755)), ("/data/admin", O(750)), ("/data/admin/backups", O(750)),
-        ("/data/admin/reports", O(750)), ("/data/admin/log", O(750)), ("/data/apps", O(755)), ("/data/users", O(755)),
+        ("/data/admin/reports", O(750)), ("/data/admin/log", O(750)), ("/data/admin/accounts", O(700)), ("/data/apps", O(755)), ("/data/users", O(755)),
     ];
 
     /// <summary>SPEC §3, top levels only: recursive repair is aica perms.</summary>

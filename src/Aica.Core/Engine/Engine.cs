@@ -42,6 +42,7 @@ public sealed class StateEngine(EngineContext ctx)
         var failedUnits = new List<string>();
         var users = new HashSet<string>();
         var userBudgets = new Dictionary<string, WorkBudget>();
+        if (ctx.BatchAccounts) ApplyAccountBatch(state, actions, ct);
         try
         {
             foreach (var unit in Ordered(state))
@@ -122,6 +123,40 @@ public sealed class StateEngine(EngineContext ctx)
                     ? new CheckResult(id, CheckStatus.Pass, item.Describe, DurationMs: ms)
                     : new CheckResult(id, d.Severity, d.Summary, item.Describe, d.Fix, ms);
             }
+    }
+
+    /// <summary>
+    /// Recover's first pass: every missing group and account (in unit order, up to a unit's first conflict) goes into
+    /// one locked write of the account files: 1000 users after a full reset in milliseconds, not one useradd each.
+    /// The items then check as present and the main pass skips them; when the write fails, nothing was written and
+    /// the main pass creates them one by one (and reports what fails).
+    /// </summary>
+    private void ApplyAccountBatch(DesiredState state, List<AppliedAction> actions, CancellationToken ct)
+    {
+        var batch = new Accounts.AccountBatch();
+        var members = new List<AppliedAction>();
+        foreach (var unit in Ordered(state).TakeWhile(u => u.Phase <= Phase.Accounts))
+            foreach (var item in unit.Items)
+            {
+                if (item is not IAccountLines lines) break;
+                var drift = SafeCheck(item);
+                if (drift is null) continue;
+                if (drift.Conflict || !lines.AddTo(batch, ctx)) break;
+                members.Add(new AppliedAction(unit, item, drift, null));
+            }
+        if (members.Count == 0)
+        {
+            ctx.AccountFiles.RemoveStaleLocks();
+            return;
+        }
+        try { ctx.Notes.AddRange(ctx.AccountFiles.Write(batch, ct)); }
+        catch (Exception e) when (e is AicaException or SysException or IOException)
+        {
+            ctx.Notes.Add($"creating {members.Count} groups/accounts in one write failed ({e.Message}); creating them one by one");
+            return;
+        }
+        finally { ctx.InvalidateAccounts(); }
+        actions.AddRange(members);
     }
 
     private Drift? SafeCheck(Item item)

@@ -24,6 +24,22 @@ public sealed class EngineContext(RootedFs fs, AccountService accounts, ProcessR
     public Clock Clock { get; } = clock;
     public AccountDb Db => _db ??= Accounts.Load();
 
+    /// <summary>
+    /// Set by recover: missing groups and accounts are created together in one locked write of the account files
+    /// (<see cref="StateEngine"/>'s batch pass) instead of one groupadd/useradd each. user add keeps useradd.
+    /// </summary>
+    public bool BatchAccounts { get; init; }
+
+    private AccountFileWriter? _files;
+    public AccountFileWriter AccountFiles => _files ??= new AccountFileWriter(Fs, Runner);
+
+    private LoginDefs? _loginDefs;
+    /// <summary>The shadow aging defaults of /etc/login.defs, for accounts created without useradd.</summary>
+    public LoginDefs LoginDefs => _loginDefs ??= Accounts.LoginDefs();
+
+    /// <summary>Days since 1970 (shadow's last-change field).</summary>
+    public long Today => (long)(Clock.Now.ToUniversalTime() - DateTime.UnixEpoch).TotalDays;
+
     /// <summary>Called after an account change so later checks see it.</summary>
     public void InvalidateAccounts() => _db = null;
 

@@ -42,19 +42,100 @@ public sealed class RootedFs : IDisposable
     public SafeFd? TryOpenDir(string path, out int errno)
     {
         var parts = Split(path);
-        var fd = Sys.TryOpenAt(_root.Fd, Sys.Z("."), O_RDONLY | O_DIRECTORY, out errno)!;
-        foreach (var part in parts)
+        var (owned, fd) = Walk(parts, parts.Length, out errno);
+        if (fd < 0)
         {
-            var next = Sys.TryOpenAt(fd.Fd, Sys.Z(part), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out errno);
-            fd.Dispose();
-            if (next is null)
-            {
-                if (errno == ENOTDIR) errno = LooksLikeLink(path) ? ELOOP : ENOTDIR;
-                return null;
-            }
-            fd = next;
+            if (errno == ENOTDIR) errno = LooksLikeLink(path) ? ELOOP : ENOTDIR;
+            return null;
         }
-        return fd;
+        // A kept descriptor is the cache's: the caller gets its own.
+        return owned ?? Sys.TryOpenAt(fd, Sys.Z("."), O_RDONLY | O_DIRECTORY, out errno);
+    }
+
+    // Directories whose name only root can change (every directory above them root-owned and not group/world-writable:
+    // /data, /data/users, /data/users/alice, /home, /etc...), kept open so a lookup below them starts there, not at the
+    // root: no member can rename or replace them, so a kept descriptor stays what the O_NOFOLLOW walk found. Recover and
+    // doctor look up thousands of paths under the same few of them. Every rename, unlink and ownership change aica makes
+    // through this class forgets them (closed only at Dispose: another thread may be using one); code that renames
+    // with descriptors of its own calls ForgetDirs.
+    private readonly Dictionary<string, (SafeFd Fd, bool KeepChildren)> _kept = new(StringComparer.Ordinal);
+    private readonly List<SafeFd> _retired = [];
+    private readonly object _cacheLock = new();
+    // Three levels: /data/users/U, /data/models/torch; deeper folders are looked up far less often.
+    private const int KeptDepth = 3;
+    // At most this many descriptors kept (with the retired ones): the unit runs with systemd's soft limit of 1024
+    // descriptors, and a server may register more users than that.
+    private const int MaxKept = 256;
+
+    /// <summary>
+    /// Forgets kept directories: <paramref name="path"/> and everything below it, or all of them (null: after a rename
+    /// or removal made with descriptors outside this class). Only what a change can touch goes, so the retired
+    /// descriptors stay few (recover makes a thousand directories).
+    /// </summary>
+    public void ForgetDirs(string? path = null)
+    {
+        lock (_cacheLock)
+        {
+            if (_kept.Count == 0) return;
+            var gone = path is null ? _kept.Keys.ToList()
+                : _kept.Keys.Where(k => k == path || (k.StartsWith(path, StringComparison.Ordinal) && k.Length > path.Length && k[path.Length] == '/')).ToList();
+            foreach (var k in gone)
+            {
+                _retired.Add(_kept[k].Fd);
+                _kept.Remove(k);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The directory of the first <paramref name="count"/> components, opened component by component with O_NOFOLLOW
+    /// from the deepest kept directory. Fd is -1 (errno set) when a component is missing, not a directory or a link;
+    /// Owned is null when Fd is borrowed (the root or a kept directory) and must not be closed.
+    /// </summary>
+    private (SafeFd? Owned, int Fd) Walk(string[] parts, int count, out int errno)
+    {
+        errno = 0;
+        var fd = _root.Fd;
+        var start = 0;
+        var key = "";
+        var keep = true; // the root: the walk starts there whatever it is
+        lock (_cacheLock)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var k = key + "/" + parts[i];
+                if (!_kept.TryGetValue(k, out var kept)) break;
+                fd = kept.Fd.Fd; start = i + 1; key = k; keep = kept.KeepChildren;
+            }
+        }
+        SafeFd? owned = null;
+        for (var i = start; i < count; i++)
+        {
+            var next = Sys.TryOpenAt(fd, Sys.Z(parts[i]), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out errno);
+            owned?.Dispose();
+            owned = null;
+            if (next is null) return (null, -1);
+            key += "/" + parts[i];
+            bool full;
+            lock (_cacheLock) full = _kept.Count + _retired.Count >= MaxKept;
+            if (keep && i < KeptDepth && !full)
+            {
+                // Its name is safe (the parent is root's alone); its children's only if it is root's alone too.
+                var st = Sys.Fstat(next, Host(key));
+                keep = st.Uid == 0 && (st.Perm & O(22)) == 0;
+                lock (_cacheLock)
+                {
+                    if (_kept.TryGetValue(key, out var other)) { next.Dispose(); next = other.Fd; } // another thread kept it first
+                    else _kept[key] = (next, keep);
+                }
+                fd = next.Fd;
+                continue;
+            }
+            keep = false;
+            owned = next;
+            fd = next.Fd;
+        }
+        return (owned, fd);
     }
 
     private bool LooksLikeLink(string path)
@@ -75,23 +156,38 @@ public sealed class RootedFs : IDisposable
     {
         var parts = Split(path);
         if (parts.Length == 0) return Sys.Fstat(_root, Root);
-        var parent = TryOpenDir("/" + string.Join('/', parts[..^1]), out var errno);
-        if (parent is null)
+        var (owned, fd) = Walk(parts, parts.Length - 1, out var errno);
+        if (fd < 0)
         {
+            if (errno == ENOTDIR && LooksLikeLink("/" + string.Join('/', parts[..^1]))) errno = ELOOP;
             if (errno is ENOENT or ENOTDIR) return null;
             throw new SysException(errno, "open", Host(path));
         }
-        using (parent) return Sys.LstatAt(parent.Fd, Sys.Z(parts[^1]), Host(path));
+        using (owned) return Sys.LstatAt(fd, Sys.Z(parts[^1]), Host(path));
     }
 
     public string? ReadLink(string path)
     {
-        var (dir, name) = OpenParent(path);
-        using (dir)
+        var (owned, fd, name) = WalkParent(path);
+        using (owned)
         {
-            var b = Sys.ReadLinkAt(dir.Fd, name, Host(path));
+            var b = Sys.ReadLinkAt(fd, name, Host(path));
             return b is null ? null : Encoding.UTF8.GetString(b);
         }
+    }
+
+    /// <summary>As <see cref="OpenParent"/>, but the parent may be a kept descriptor (Owned null: not to be closed).</summary>
+    private (SafeFd? Owned, int Fd, byte[] Name) WalkParent(string path)
+    {
+        var parts = Split(path);
+        if (parts.Length == 0) throw new ArgumentException("the root has no parent");
+        var (owned, fd) = Walk(parts, parts.Length - 1, out var errno);
+        if (fd < 0)
+        {
+            if (errno == ENOTDIR && LooksLikeLink("/" + string.Join('/', parts[..^1]))) errno = ELOOP;
+            throw new SysException(errno, "open", Host("/" + string.Join('/', parts[..^1])));
+        }
+        return (owned, fd, Sys.Z(parts[^1]));
     }
 
     /// <summary>
@@ -130,12 +226,12 @@ public sealed class RootedFs : IDisposable
     /// <summary>Contents of a regular file, or null when absent. Refuses a link (ELOOP) and anything not regular.</summary>
     public byte[]? ReadFile(string path)
     {
-        SafeFd dir; byte[] name;
-        try { (dir, name) = OpenParent(path); }
+        SafeFd? dir; int dirFd; byte[] name;
+        try { (dir, dirFd, name) = WalkParent(path); }
         catch (SysException e) when (e.Errno is ENOENT or ENOTDIR) { return null; }
         using (dir)
         {
-            var fd = Sys.TryOpenAt(dir.Fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, out var errno);
+            var fd = Sys.TryOpenAt(dirFd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, out var errno);
             if (fd is null)
             {
                 if (errno == ENOENT) return null;
@@ -158,6 +254,7 @@ public sealed class RootedFs : IDisposable
     /// <summary>Creates a directory with exactly this owner and mode (no umask, setgid kept).</summary>
     public void Mkdir(string path, uint mode, uint uid, uint gid)
     {
+        ForgetDirs(path); // a kept descriptor of a directory removed through descriptors elsewhere must not shadow this one
         var (dir, name) = OpenParent(path);
         using (dir)
         {
@@ -175,6 +272,7 @@ public sealed class RootedFs : IDisposable
     /// </summary>
     public void SetOwnerMode(string path, uint? uid, uint? gid, uint? mode)
     {
+        ForgetDirs(path);
         var (dir, name) = OpenParent(path);
         using (dir) SafeOps.SetOwnerMode(dir, name, Host(path), uid, gid, mode);
     }
@@ -192,6 +290,7 @@ public sealed class RootedFs : IDisposable
     /// <summary>Puts a symlink at <paramref name="path"/>, atomically replacing a file or link there (never a directory).</summary>
     public void ReplaceWithSymlink(string path, string target, uint uid = 0, uint gid = 0)
     {
+        ForgetDirs(path);
         var (dir, name) = OpenParent(path);
         using (dir)
         {
@@ -200,11 +299,17 @@ public sealed class RootedFs : IDisposable
             Sys.SymlinkAt(target, dir.Fd, tmp, Host(path));
             if (uid != 0 || gid != 0) Sys.LchownAt(dir.Fd, tmp, uid, gid, Host(path));
             Sys.RenameAt(dir.Fd, tmp, dir.Fd, name, 0, Host(path));
+            var parent = path[..path.LastIndexOf('/')];
+            bool first;
+            lock (_cacheLock) first = _sweptLinkDirs.Add(parent);
+            if (first) RemoveStaleTemps(dir, null, Host(path)); // a killed run's temp links: once per directory (/home holds a link per user)
         }
     }
 
     public void Rename(string from, string to, bool noReplace = true)
     {
+        ForgetDirs(from);
+        ForgetDirs(to);
         var (d1, n1) = OpenParent(from);
         var (d2, n2) = OpenParent(to);
         using (d1) using (d2) Sys.RenameAt(d1.Fd, n1, d2.Fd, n2, noReplace ? RENAME_NOREPLACE : 0, Host(from));
@@ -212,12 +317,14 @@ public sealed class RootedFs : IDisposable
 
     public void Unlink(string path)
     {
+        ForgetDirs(path);
         var (dir, name) = OpenParent(path);
         using (dir) Sys.UnlinkAt(dir.Fd, name, false, Host(path));
     }
 
     public void Rmdir(string path)
     {
+        ForgetDirs(path);
         var (dir, name) = OpenParent(path);
         using (dir) Sys.UnlinkAt(dir.Fd, name, true, Host(path));
     }
@@ -295,25 +402,33 @@ public sealed class RootedFs : IDisposable
         }
     }
 
+    // Directories whose stale temp links were swept by this run (ReplaceWithSymlink: once per directory).
+    private readonly HashSet<string> _sweptLinkDirs = new(StringComparer.Ordinal);
+
     /// <summary>
-    /// A writer killed between creating its temp file and the rename leaves <c>.NAME.aica-PID-TID.tmp</c>; the next
-    /// write of NAME removes those whose process is gone (unlinkat relative to the opened parent), so a killed run
+    /// A writer killed between creating its temp file and the rename leaves <c>.NAME.aica-PID-TID.tmp</c> (a temp link:
+    /// <c>.NAME.aica-PID.tmp</c>); the next write of NAME removes those whose process is gone (unlinkat relative to the opened parent), so a killed run
     /// converges to the same tree. Only runs after a real write: steady state never reads the directory.
     /// </summary>
-    private static void RemoveStaleTemps(SafeFd dir, string name, string display)
+    /// <param name="name">Temps of this name only; null: every temp link (<c>.X.aica-PID.tmp</c>, a symbolic link) in the directory.</param>
+    private static void RemoveStaleTemps(SafeFd dir, string? name, string display)
     {
-        var prefix = $".{name}.aica-";
+        var prefix = name is null ? "." : $".{name}.aica-";
         List<(byte[] Name, byte Type, ulong Ino)> entries;
         try { entries = Sys.ReadDir(dir, display); }
         catch (SysException) { return; } // best effort: the write itself succeeded
-        foreach (var (raw, _, _) in entries)
+        foreach (var (raw, type, _) in entries)
         {
             var n = Encoding.UTF8.GetString(raw);
             if (!n.StartsWith(prefix, StringComparison.Ordinal) || !n.EndsWith(".tmp", StringComparison.Ordinal)) continue;
-            var mid = n[prefix.Length..^4];
+            if (name is null && type != 10) continue; // DT_LNK: only ReplaceWithSymlink's temp links
+            var at = name is null ? n.LastIndexOf(".aica-", StringComparison.Ordinal) : prefix.Length - 6;
+            if (at <= 0) continue;
+            var mid = n[(at + 6)..^4];
             var dash = mid.IndexOf('-');
-            if (dash <= 0 || !int.TryParse(mid[..dash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)) continue;
-            if (pid == Sys.Pid || Directory.Exists($"/proc/{pid}")) continue; // a live writer's temp file is its own
+            if (dash < 0) dash = mid.Length; // .NAME.aica-PID.tmp: ReplaceWithSymlink's temp link
+            if (dash == 0 || !int.TryParse(mid[..dash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)) continue;
+            if (pid == Sys.Pid || Sys.ProcessAlive(pid)) continue; // a live writer's temp file is its own
             Sys.TryUnlinkAt(dir.Fd, Sys.Z(raw), false);
         }
     }
@@ -384,5 +499,11 @@ public sealed class RootedFs : IDisposable
         return Sys.Fstatvfs(fd, Host(path));
     }
 
-    public void Dispose() => _root.Dispose();
+    public void Dispose()
+    {
+        ForgetDirs();
+        foreach (var fd in _retired) fd.Dispose();
+        _retired.Clear();
+        _root.Dispose();
+    }
 }

@@ -65,6 +65,8 @@ public sealed class TreeMover
     public MoveMethod Move(string src, string dst, CancellationToken ct = default)
     {
         if (_fs.Lstat(src) is null) return MoveMethod.Absent;
+        _fs.ForgetDirs(src); // kept descriptors must not name the old place (or shadow what is made there next)
+        _fs.ForgetDirs(dst);
         var (sd, sn) = _fs.OpenParent(src);
         var (dd, dn) = _fs.OpenParent(dst);
         using (sd) using (dd) return MoveAt(sd, sn, dd, dn, _fs.Host(src), ct);
@@ -196,6 +198,7 @@ public sealed class TreeMover
     {
         if (_fs.Lstat(path) is null) return false;
         var (dir, name) = _fs.OpenParent(path);
+        _fs.ForgetDirs(path); // a kept descriptor must not outlive the directory it names
         using (dir) RemoveAt(dir, name, _fs.Host(path), MaxDepth, _copier.Options.Step);
         return true;
     }

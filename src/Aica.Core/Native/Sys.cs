@@ -423,6 +423,24 @@ public static unsafe class Sys
     /// <summary>Sends a signal (0 probes whether the process exists).</summary>
     public static bool Kill(int pid, int signal) => Libc.kill(pid, signal) == 0;
 
+    /// <summary>
+    /// Whether a process still runs: it exists (kill 0 succeeds or is refused) and is not a zombie (a killed process
+    /// nobody reaped yet holds its pid but can no longer hold a lock or finish a write).
+    /// </summary>
+    public static bool ProcessAlive(int pid)
+    {
+        if (pid <= 0) return false;
+        if (Libc.kill(pid, 0) != 0 && Err() != EPERM) return false;
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            return close < 0 || close + 2 >= stat.Length || stat[close + 2] != 'Z';
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return true; }
+    }
+
     public static uint Umask(uint mask) => Libc.umask(mask);
     public static uint Euid => Libc.geteuid();
     public static uint Uid => Libc.getuid();

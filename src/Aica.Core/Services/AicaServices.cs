@@ -147,12 +147,17 @@ public sealed class AicaServices : IDisposable
     /// <summary>The state lock (SPEC §6.7): one writer at a time on this host.</summary>
     public FileLock Lock(CancellationToken ct) => FileLock.Acquire(Fs, LockPath, Wait, "aica", ct);
 
-    public EngineContext Context(AicaConfig config) => new(Fs, Accounts, Runner, config, Clock);
+    /// <param name="batchAccounts">recover: missing groups and accounts in one locked write of the account files.</param>
+    public EngineContext Context(AicaConfig config, bool batchAccounts = false) => new(Fs, Accounts, Runner, config, Clock) { BatchAccounts = batchAccounts };
 
     public HomeLayouts Layouts { get; init; } = HomeLayouts.Default();
 
     public DesiredStateBuilder Builder(AicaConfig config) =>
-        new(config, Layouts, ValidateSudoers) { DebianPam = Fs.Lstat(Templates.PamConfigsDir) is { IsDir: true } };
+        new(config, Layouts, ValidateSudoers) { DebianPam = Fs.Lstat(Templates.PamConfigsDir) is { IsDir: true }, StoredAccounts = AccountStore.Read };
+
+    /// <summary>The account state on /data (issue 11: what a full reset must not lose).</summary>
+    public AccountStore AccountStore => _accountStore ??= new AccountStore(Fs);
+    private AccountStore? _accountStore;
 
     /// <summary>visudo -cf on the temp file before it is renamed into place (SPEC §6.4).</summary>
     public async Task<string?> ValidateSudoers(EngineContext ctx, string hostTemp, CancellationToken ct)

@@ -44,7 +44,7 @@ public sealed class RecoverService(AicaServices s)
             registry = UpgradeLegacy(config, db, ct);
 
         var state = s.Builder(config).Build(registry, db, null);
-        var ctx = s.Context(config);
+        var ctx = s.Context(config, batchAccounts: true);
         var engine = new StateEngine(ctx);
         var userCount = registry.Users.Count;
         var unresolved = registry.Users.Count(u => state.Units.All(x => x.User != u.Name));

@@ -97,8 +97,10 @@ public sealed class UserService(AicaServices s)
         var accountOk = s.Accounts.Load().User(o.Name) is not null;
         var changed = false;
         if (accountOk && registryChanged) changed = s.Registry.Update(reg => reg.Upsert(entry), s.Wait, ct);
+        var notes = ctx.Notes.ToList();
+        if (accountOk && new CaptureService(s).AfterAccountChange() is { } notCaptured) notes.Add(notCaptured);
         s.Log("user", $"add {o.Name} uid {entry.Uid} layout {entry.Layout} ({mode}): {applied.Actions.Count(a => a.Ok)} changes, {applied.Actions.Count(a => !a.Ok)} failed");
-        return new UserAddResult(entry, mode, changed, [], applied, problems, ctx.Notes);
+        return new UserAddResult(entry, mode, changed, [], applied, problems, notes);
     }
 
     /// <summary>Create, adopt, or complete a registered user: which ids, shell and layout the entry gets.</summary>
@@ -277,6 +279,7 @@ public sealed class UserService(AicaServices s)
         }
         catch (SysException e) { problems.Add($"removing {home}: {e.Message}"); }
         steps.AddRange(mover.Notes); // moved across file systems to a backup that cannot hold them
+        if (new CaptureService(s).AfterAccountChange() is { } notCaptured) steps.Add(notCaptured); // the removed user's record goes
         s.Log("user", $"remove {o.Name} uid {uid}{(o.Purge ? $", data moved to {backup}" : "")}{(problems.Count > 0 ? $"; {string.Join("; ", problems)}" : "")}");
         if (problems.Count > 0) throw new AicaException($"{o.Name} was removed (account, registry line{(backup is null ? "" : ", backup " + s.Fs.Host(backup))}), but: {string.Join("; ", problems)}");
         return new UserRemoveResult(o.Name, uid, steps, backup, false);

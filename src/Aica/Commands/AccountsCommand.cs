@@ -1,0 +1,41 @@
+using Aica.Services;
+using ConsoleAppFramework;
+
+namespace Aica.Cli.Commands;
+
+public sealed class AccountsCommand(CliContext cli)
+{
+    /// <summary>Store the registered users' password hashes, lock state, aging, shell, GECOS and groups, and the lab's groups, on /data (root-only) so a full reset loses none of it.</summary>
+    /// <param name="force">Replace a stored file that is refused (not root's, readable by others, truncated, corrupt).</param>
+    /// <param name="dryRun">Show what differs; write nothing.</param>
+    /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
+    [Command("accounts capture")]
+    public int Capture(bool force = false, bool dryRun = false, CancellationToken cancellationToken = default)
+    {
+        using var s = cli.CreateServices();
+        var r = new CaptureService(s).Run(force, dryRun, cancellationToken);
+        var o = cli.Output;
+        if (cli.Options.Json)
+        {
+            o.Json(j =>
+            {
+                j.WriteStartObject();
+                j.WriteString("command", "accounts capture");
+                j.WriteBoolean("dry_run", r.DryRun);
+                j.WriteBoolean("written", r.Written);
+                j.WriteNumber("users", r.Users);
+                j.WriteNumber("groups", r.Groups);
+                j.WriteStartArray("changes"); foreach (var d in r.Differences) j.WriteStringValue(d); j.WriteEndArray();
+                if (r.Replaced is null) j.WriteNull("replaced_refused"); else j.WriteString("replaced_refused", r.Replaced);
+                j.WriteEndObject();
+            });
+            return 0;
+        }
+        foreach (var d in r.Differences) o.Line(r.DryRun ? "PLAN" : "DONE", d);
+        if (r.Replaced is not null) o.Problem("WARN", $"replaced the refused file ({r.Replaced})");
+        o.Summary(r.DryRun ? $"accounts capture (dry run): {r.Differences.Count} changes for {r.Users} users, {r.Groups} lab groups"
+            : r.Written ? $"captured {r.Users} users and {r.Groups} lab groups ({r.Differences.Count} changes)"
+            : $"account state already current ({r.Users} users, {r.Groups} lab groups)");
+        return 0;
+    }
+}

@@ -75,6 +75,35 @@ public sealed partial class RealBootSpecs(DebianImage image)
         grep -E '^\[(FAIL|WARN)\]' /tmp/doctor.out | sed 's/^/doctor-problem: /'
         """;
 
+    /// <summary>A password, a system group, a lab group with its gid and a GECOS change, made by hand as admins do.</summary>
+    private const string AccountChanges = """
+        set -eu
+        # The first boot of this node had no /data yet, so its unit failed; from now on it runs at every boot, as here.
+        systemctl restart aica-recovery.service
+        echo 'alice:Boot-pw-7f3a' | chpasswd
+        groupadd -g 2600 labadmins
+        usermod -aG video,labadmins alice
+        chfn -f 'Alice Lab' alice
+        getent shadow alice | cut -d: -f2 > /data/admin/boot-alice-hash
+        """;
+
+    /// <summary>After a full reset: the same hash (the same password works), the groups with their gid, the GECOS.</summary>
+    private static void AssertAccountChangesKept(BootNode.Running node)
+    {
+        var r = node.Exec("""
+            echo "hash-same: $( [ "$(getent shadow alice | cut -d: -f2)" = "$(cat /data/admin/boot-alice-hash)" ] && echo yes || echo no)"
+            echo "groups: $(id -nG alice)"
+            echo "lab: $(getent group labadmins)"
+            echo "gecos: $(getent passwd alice | cut -d: -f5)"
+            """, 60);
+        Log($"--- account state after the reset\n{r.All}");
+        Assert.Contains("hash-same: yes", r.StdOut);
+        Assert.Matches(@"groups: .*\bvideo\b", r.StdOut);
+        Assert.Matches(@"groups: .*\blabadmins\b", r.StdOut);
+        Assert.Matches(@"lab: labadmins:x:2600:.*\balice\b", r.StdOut);
+        Assert.Contains("gecos: Alice Lab", r.StdOut);
+    }
+
     private static readonly string[] SessionLabels =
         ["ssh-command", "ssh-login", "zsh-command", "zsh-login", "su-login", "su", "su-zsh-login", "sudo-login", "cron", "user-service"];
 
@@ -168,11 +197,17 @@ public sealed partial class RealBootSpecs(DebianImage image)
                 new FileInfo(Path.Combine(layer, "etc/systemd/system/multi-user.target.wants/aica-recovery.service")).LinkTarget);
             InstallBinary(node);
             using (var first = node.Boot())
+            {
                 Run(first, Setup, "setup");
+                // What an admin does by hand after user add: nothing of it is an aica write, so only the unit's ExecStop
+                // at this poweroff captures it onto /data before the reset.
+                Run(first, AccountChanges, "account changes");
+            }
             using (var second = node.Boot())
             {
                 // A fresh root: the accounts, homes and /etc files all come from /data through the baked unit.
                 Assert.Contains("alice:x:3001:3001", second.Exec("getent passwd alice").StdOut);
+                AssertAccountChangesKept(second);
                 AssertRecoveredBeforeLogins(second);
                 AssertEverySessionShared(Run(second, Sessions, "sessions after a full reset"));
             }

@@ -37,5 +37,11 @@ public sealed class FileLock : IDisposable
         }
     }
 
-    public void Dispose() => _fd.Dispose();
+    public void Dispose()
+    {
+        // Unlock before close: a child process forked by another thread shares the open file until its exec, and the
+        // lock would live on in it for that moment.
+        if (!_fd.IsInvalid && !_fd.IsClosed) Sys.Unlock(_fd);
+        _fd.Dispose();
+    }
 }

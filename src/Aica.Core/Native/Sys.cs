@@ -325,6 +325,16 @@ public static unsafe class Sys
         throw new SysException(e, "lock", display);
     }
 
+    /// <summary>Releases an OFD lock now: a child forked meanwhile (it shares the open file until its exec) cannot keep it.</summary>
+    public static void Unlock(SafeFd fd)
+    {
+        var fl = new Libc.Flock { l_type = F_UNLCK, l_whence = 0, l_start = 0, l_len = 0, l_pid = 0 };
+        Libc.fcntl(fd.Fd, F_OFD_SETLK, &fl);
+    }
+
+    /// <summary>Releases a BSD flock now (as Python's filelock does before it closes the file).</summary>
+    public static void Funlock(SafeFd fd) => Libc.flock(fd.Fd, LOCK_UN);
+
     /// <summary>BSD flock(LOCK_EX|LOCK_NB) (what Python's filelock takes); false when another open file holds it.</summary>
     public static bool TryFlock(SafeFd fd, string display)
     {

@@ -48,6 +48,8 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
         return result + block;
     }
 
+    public override bool AppliesTo(EngineContext ctx) => !onlyIfPresent || ctx.Fs.Lstat(Path) is not null;
+
     public override Drift? Check(EngineContext ctx)
     {
         // One O_NOFOLLOW open in the steady state; a link (ELOOP) or a non-regular file (EINVAL) is looked at only then.

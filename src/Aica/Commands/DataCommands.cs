@@ -155,8 +155,9 @@ public sealed class DataCommands(CliContext cli)
 
     private bool Confirm(string question)
     {
-        if (!ReferenceEquals(cli.Out, Console.Out) || Console.IsInputRedirected || !Native.Sys.IsTerminal(0)) return false;
+        if (!ReferenceEquals(cli.Out, Terminal.Out) || !Native.Sys.IsTerminal(0)) return false;
         cli.Err.Write($"{question} [y/N] ");
+        Terminal.UsingConsoleInput();
         return Console.ReadLine()?.Trim().ToLowerInvariant() is "y" or "yes";
     }
 }

@@ -6,7 +6,7 @@ namespace Aica.Cli.Commands;
 
 public sealed class DoctorCommand(CliContext cli)
 {
-    /// <summary>Every check, PASS/WARN/FAIL with a fix hint; read-only; exit 1 on any FAIL.</summary>
+    /// <summary>Read-only checks: one line per area plus every WARN/FAIL with its fix (-v: every check); exit 1 on any FAIL. As a member: your own setup only.</summary>
     /// <param name="user">-u, Only this user's checks (plus the server-wide ones).</param>
     [Command("doctor")]
     public int Run(string? user = null)
@@ -15,7 +15,8 @@ public sealed class DoctorCommand(CliContext cli)
         var doctor = new DoctorService(s);
         doctor.Extensions.Add(Aica.Data.DataDoctor.Checks);
         doctor.Extensions.Add(Integration.IntegrationChecks.Run);
-        var r = doctor.Run(user, AicaApp.Version);
+        // A member (not root, no --user) gets their own view: what they can check, without permission noise.
+        var r = Native.Sys.Euid != 0 && user is null ? doctor.RunMember((int)Native.Sys.Euid, AicaApp.Version) : doctor.Run(user, AicaApp.Version);
         var o = cli.Output;
         if (cli.Options.Json)
         {
@@ -45,18 +46,47 @@ public sealed class DoctorCommand(CliContext cli)
                 j.WriteEndObject();
             });
         }
-        else
-        {
-            foreach (var c in r.Checks)
-            {
-                var line = $"{c.Id}  {c.Summary}";
-                if (c.Status == CheckStatus.Pass) { o.Line("PASS", line); continue; }
-                o.Problem(Output.Status(c.Status), line);
-                if (c.Details is not null && cli.Options.Verbose) o.Line("", c.Details);
-                if (c.Fix is not null) o.Problem("", $"fix: {c.Fix}");
-            }
-            o.Summary($"doctor: {r.Count(CheckStatus.Pass)} pass, {r.Count(CheckStatus.Warn)} warn, {r.Count(CheckStatus.Fail)} fail");
-        }
+        else Render(r, o);
         return r.ExitCode;
+    }
+
+    /// <summary>
+    /// Like flutter/brew doctor: one line per area (the check id's prefix: tree, home, user, cache...) with its worst
+    /// status, then each WARN/FAIL as "[TAG] id  summary" with its fix; -v lists every check. The report is the
+    /// command's product, so all of it goes to stdout.
+    /// </summary>
+    private void Render(DoctorReport r, Output o)
+    {
+        var verbose = cli.Options.Verbose;
+        if (r.Member is { } me) o.Line("", $"doctor for {me} (a member's view; sudo aica doctor checks the whole server)");
+        foreach (var area in r.Checks.GroupBy(c => Area(c.Id)))
+        {
+            var list = area.ToList();
+            int pass = list.Count(c => c.Status == CheckStatus.Pass), warn = list.Count(c => c.Status == CheckStatus.Warn), fail = list.Count(c => c.Status == CheckStatus.Fail);
+            var worst = fail > 0 ? CheckStatus.Fail : warn > 0 ? CheckStatus.Warn : CheckStatus.Pass;
+            if (!verbose)
+            {
+                var counts = worst == CheckStatus.Pass ? $"{pass} check{(pass == 1 ? "" : "s")} pass" : $"{pass} pass" + (warn > 0 ? $", {warn} warn" : "") + (fail > 0 ? $", {fail} fail" : "");
+                var only = list.Count == 1 && worst == CheckStatus.Pass ? list[0].Summary : counts;
+                o.Report(worst == CheckStatus.Pass ? "PASS" : Output.Status(worst), $"{area.Key,-10} {only}");
+            }
+            foreach (var c in list)
+            {
+                if (c.Status == CheckStatus.Pass && !verbose) continue;
+                o.Report(Output.Status(c.Status), $"{c.Id}  {c.Summary}");
+                if (c.Status == CheckStatus.Pass) continue;
+                if (c.Details is not null && verbose) o.Report("", c.Details);
+                if (c.Fix is not null) o.Report("", $"fix: {c.Fix}");
+            }
+        }
+        var tail = r.NeedRoot > 0 ? $"; {r.NeedRoot} check{(r.NeedRoot == 1 ? "" : "s")} need root" : "";
+        o.Summary($"doctor: {r.Count(CheckStatus.Pass)} pass, {r.Count(CheckStatus.Warn)} warn, {r.Count(CheckStatus.Fail)} fail{tail}{(verbose ? "" : " (-v: every check)")}");
+    }
+
+    /// <summary>The area of a check: its id up to the first '.' or ':' ("user.rc:/home/a/.profile" is "user").</summary>
+    public static string Area(string id)
+    {
+        var end = id.IndexOfAny(['.', ':']);
+        return end < 0 ? id : id[..end];
     }
 }

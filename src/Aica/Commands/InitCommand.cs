@@ -39,10 +39,9 @@ public sealed class InitCommand(CliContext cli)
             if (dryRun) o.Planned(r.Planned); else o.Applied(r.Applied!.Actions);
             foreach (var p in r.Problems) o.Problem("WARN", p);
             foreach (var n in r.Notes) o.Line("INFO", n);
-            var changes = dryRun ? r.Planned.Count : r.Applied!.Actions.Count(a => a.Ok);
             o.Summary(r.NoChanges ? "init: no changes" : dryRun
-                ? $"init (dry run): {changes + (r.ConfigChanged ? 1 : 0)} changes planned"
-                : $"init: {changes + (r.ConfigChanged ? 1 : 0)} changes, {r.Applied!.Actions.Count(a => !a.Ok)} failed");
+                ? $"init (dry run): {r.Changes} changes planned"
+                : $"init: {r.Changes} changes, {r.Applied!.Actions.Count(a => !a.Ok)} failed");
         }
         return r.Failed ? ExitCodes.Failed : ExitCodes.Ok;
     }

@@ -239,9 +239,10 @@ public sealed class UserCommands(CliContext cli)
     private void Confirm(bool yes, string question)
     {
         if (yes) return;
-        if (!Sys.IsTerminal(0) || !ReferenceEquals(cli.Err, Console.Error))
+        if (!Sys.IsTerminal(0) || !ReferenceEquals(cli.Err, Terminal.Err))
             throw AicaException.Usage("not a terminal: add --yes to confirm");
         cli.Err.Write($"{question} [y/N] ");
+        Terminal.UsingConsoleInput();
         var answer = Console.ReadLine()?.Trim().ToLowerInvariant();
         if (answer is not ("y" or "yes")) throw new AicaException("cancelled", ExitCodes.Failed);
     }

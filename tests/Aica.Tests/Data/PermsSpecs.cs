@@ -165,7 +165,7 @@ public sealed class PermsSpecs : IDisposable
         var before = Tools.Sh($"stat -c '%a %U %G %Z' '{_sb.P("/data/config/users.txt")}' /etc").StdOut;
         var r = _sb.Aica("perms", "/data/dataset");
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("[WARN] /data/dataset/ds/users.txt: 2 hard links, owned by root: kept as is", r.StdOut);
+        Assert.Contains("[WARN] /data/dataset/ds/users.txt: 2 hard links, owned by root: kept as is", r.StdErr);
         Assert.Equal(before, Tools.Sh($"stat -c '%a %U %G %Z' '{_sb.P("/data/config/users.txt")}' /etc").StdOut);
     }
 }

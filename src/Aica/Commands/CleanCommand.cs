@@ -18,8 +18,8 @@ public sealed class CleanCommand(CliContext cli)
     /// <param name="comfyui">Shared ComfyUI cache.</param>
     /// <param name="flux">Shared Flux cache.</param>
     /// <param name="olderThan">Only what was not used for this many days (0–36500); without it, all of the content (HF: only garbage).</param>
-    /// <param name="user">Only this registered user's per-user caches.</param>
-    /// <param name="dryRun">List exactly what would go and how much it frees; change nothing.</param>
+    /// <param name="user">-u, Only this registered user's per-user caches.</param>
+    /// <param name="dryRun">-n, List exactly what would go and how much it frees; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("clean")]
     public async Task<int> Run(bool all = false, bool conda = false, bool pip = false, bool uv = false, bool npm = false, bool torch = false,

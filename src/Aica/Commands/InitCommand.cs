@@ -9,7 +9,7 @@ public sealed class InitCommand(CliContext cli)
     /// <param name="group">-g, Shared group name (default gpu-users).</param>
     /// <param name="gid">The group's gid (default: the existing group's, else the first free from 2000).</param>
     /// <param name="layout">Default home layout for new users: symlink or hybrid.</param>
-    /// <param name="dryRun">Print the plan; change nothing.</param>
+    /// <param name="dryRun">-n, Print the plan; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("init")]
     public async Task<int> Run(string? group = null, int? gid = null, string? layout = null, bool dryRun = false, CancellationToken cancellationToken = default)

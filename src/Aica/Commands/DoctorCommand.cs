@@ -51,24 +51,28 @@ public sealed class DoctorCommand(CliContext cli)
     }
 
     /// <summary>
-    /// Like flutter/brew doctor: one line per area (the check id's prefix: tree, home, user, cache...) with its worst
-    /// status, then each WARN/FAIL as "[TAG] id  summary" with its fix; -v lists every check. The report is the
-    /// command's product, so all of it goes to stdout.
+    /// Like flutter/brew doctor: the areas where every check passes share a few lines ("data 3 · tree 21 · ...", the
+    /// area being the check id's prefix), each area with a problem gets its own line followed by each WARN/FAIL as
+    /// "[TAG] id  summary" and its fix; -v lists every check instead. The report is the command's product: all stdout.
     /// </summary>
     private void Render(DoctorReport r, Output o)
     {
         var verbose = cli.Options.Verbose;
         if (r.Member is { } me) o.Line("", $"doctor for {me} (a member's view; sudo aica doctor checks the whole server)");
-        foreach (var area in r.Checks.GroupBy(c => Area(c.Id)))
+        var areas = r.Checks.GroupBy(c => Area(c.Id)).Select(g => (Name: g.Key, Checks: g.ToList())).ToList();
+        if (!verbose)
         {
-            var list = area.ToList();
+            var healthy = areas.Where(a => a.Checks.All(c => c.Status == CheckStatus.Pass)).Select(a => $"{a.Name} {a.Checks.Count}").ToList();
+            if (healthy.Count > 0) o.Report("PASS", Wrap(healthy, " · ", 80 - 7));
+        }
+        foreach (var (name, list) in areas)
+        {
             int pass = list.Count(c => c.Status == CheckStatus.Pass), warn = list.Count(c => c.Status == CheckStatus.Warn), fail = list.Count(c => c.Status == CheckStatus.Fail);
-            var worst = fail > 0 ? CheckStatus.Fail : warn > 0 ? CheckStatus.Warn : CheckStatus.Pass;
             if (!verbose)
             {
-                var counts = worst == CheckStatus.Pass ? $"{pass} check{(pass == 1 ? "" : "s")} pass" : $"{pass} pass" + (warn > 0 ? $", {warn} warn" : "") + (fail > 0 ? $", {fail} fail" : "");
-                var only = list.Count == 1 && worst == CheckStatus.Pass ? list[0].Summary : counts;
-                o.Report(worst == CheckStatus.Pass ? "PASS" : Output.Status(worst), $"{area.Key,-10} {only}");
+                if (warn + fail == 0) continue;
+                o.Report(Output.Status(fail > 0 ? CheckStatus.Fail : CheckStatus.Warn),
+                    $"{name,-10} {pass} pass" + (warn > 0 ? $", {warn} warn" : "") + (fail > 0 ? $", {fail} fail" : ""));
             }
             foreach (var c in list)
             {
@@ -81,6 +85,18 @@ public sealed class DoctorCommand(CliContext cli)
         }
         var tail = r.NeedRoot > 0 ? $"; {r.NeedRoot} check{(r.NeedRoot == 1 ? "" : "s")} need root" : "";
         o.Summary($"doctor: {r.Count(CheckStatus.Pass)} pass, {r.Count(CheckStatus.Warn)} warn, {r.Count(CheckStatus.Fail)} fail{tail}{(verbose ? "" : " (-v: every check)")}");
+    }
+
+    /// <summary>Items joined on lines of at most <paramref name="width"/> columns, the next lines indented under the first.</summary>
+    private static string Wrap(IEnumerable<string> items, string sep, int width)
+    {
+        var lines = new List<string> { "" };
+        foreach (var item in items)
+        {
+            if (lines[^1].Length > 0 && lines[^1].Length + sep.Length + item.Length > width) lines.Add("");
+            lines[^1] += (lines[^1].Length > 0 ? sep : "") + item;
+        }
+        return string.Join("\n       ", lines);
     }
 
     /// <summary>The area of a check: its id up to the first '.' or ':' ("user.rc:/home/a/.profile" is "user").</summary>

@@ -70,7 +70,8 @@ public static class AicaApp
                 var admin = Native.Sys.Euid == 0;
                 return await new Menu.MenuApp(GlobalArgs.Reconstruct(parsed.Options), admin, stdout, admin ? null : Menu.MenuModel.MyDataDir(parsed.Options)).RunAsync();
             }
-            stderr.WriteLine(Usage);
+            stderr.WriteLine("aica: the menu needs a terminal on stdin and stdout; give a command");
+            stderr.WriteLine(ShortUsage);
             return ExitCodes.Usage;
         }
         if (parsed.Help && positional.Length == 0) { stdout.WriteLine(Usage); return 0; }

@@ -60,10 +60,10 @@ public static class Terminal
         if (Interlocked.Exchange(ref _consoleInput, 1) == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => RestoreModes();
     }
 
-    /// <summary>Keypad back to normal (rmkx) when the console layer was started on a terminal; harmless twice.</summary>
+    /// <summary>Keypad back to normal (rmkx) when the console layer was started on a terminal.</summary>
     public static void RestoreModes()
     {
-        if (Volatile.Read(ref _consoleInput) == 0) return;
+        if (Interlocked.Exchange(ref _consoleInput, 0) == 0) return; // once: Program and ProcessExit both call it
         foreach (var fd in new[] { 1, 2 })
         {
             if (!Sys.IsTerminal(fd) || Environment.GetEnvironmentVariable("TERM") is null or "" or "dumb") continue;

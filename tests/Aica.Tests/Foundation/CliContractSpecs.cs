@@ -211,6 +211,20 @@ public sealed class TerminalModeSpecs
     }
 
     [Fact]
+    public void The_menu_resets_the_keypad_mode_that_reading_keys_sets()
+    {
+        var dir = Directory.CreateTempSubdirectory("aica-menu-").FullName;
+        try
+        {
+            var r = Tools.Run("/usr/bin/env", ["TERM=xterm", "script", "-qec", $"'{Tools.AicaBin}' --root '{dir}'", "/dev/null"], stdin: "q", timeoutSeconds: 60);
+            var set = r.StdOut.LastIndexOf("\e[?1h", StringComparison.Ordinal);
+            Assert.True(set >= 0, r.ToString()); // .NET's console layer did switch it on: the check below can fail
+            Assert.True(r.StdOut.IndexOf("\e[?1l\e>", set, StringComparison.Ordinal) > set, r.ToString());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void Colour_only_on_a_terminal_with_a_capable_TERM_and_no_NO_COLOR()
     {
         Require.Root();

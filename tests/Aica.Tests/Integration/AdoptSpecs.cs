@@ -96,7 +96,7 @@ public sealed class AdoptSpecs
             $AICA doctor -v | grep legacy.bash-era
             $AICA adopt --dry-run > /run/dry.txt; echo "dry=$?"
             find /data /etc/sudoers.d /etc/profile.d -newer /run/old-sudoers | sort > /run/after-dry.txt; echo "changed-by-dry=$(grep -vc '^/data/admin/log' /run/after-dry.txt)"
-            $AICA adopt > /run/adopt.txt; echo "adopt=$?"
+            $AICA adopt > /run/adopt.txt 2>&1; echo "adopt=$?"
             cat /run/adopt.txt
             echo @@after; {{UsersSnapshot}}; echo @@end
             echo @@registry; cat /data/config/users.txt; echo @@end
@@ -280,7 +280,7 @@ public sealed class AdoptConfigSpecs : IDisposable
                  })
             Assert.Contains(line, toml);
         Assert.DoesNotContain("/data/models/huggingface\"", toml.Split('\n').Single(l => l.StartsWith("hf_hub")));
-        Assert.Contains("COMFYUI_HOME=/data/models/../../etc/comfy is not a clean path under /data", stdout);
+        Assert.Contains("COMFYUI_HOME=/data/models/../../etc/comfy is not a clean path under /data", stdout + stderr);
         Assert.Contains("HF_HOME=/data/models/huggingface was shared", stdout);
         // The config adopt wrote is one aica reads, and the caches it names are the ones init created.
         Assert.Equal("root:lab 2775 directory", _sb.Stat("/data/system/cache/conda/pkgs"));

@@ -143,10 +143,10 @@ public sealed class DoctorService(AicaServices s)
     /// A member's doctor: their own account and home plus the server-wide checks a member can read. A check that
     /// needs root (permission denied) is left out and counted, so what remains is theirs to act on.
     /// </summary>
-    public DoctorReport RunMember(int uid, string version)
+    public DoctorReport RunMember(int uid, string? onlyUser, string version)
     {
-        string? me = null;
-        try { me = s.Accounts.Load().UserById(uid)?.Name; }
+        var me = onlyUser;
+        try { me ??= s.Accounts.Load().UserById(uid)?.Name; }
         catch (Exception e) when (IsExpected(e)) { }
         var r = Run(me, version);
         var kept = r.Checks.Where(c => c.Fix != StateEngine.NeedsRootFix).ToList();

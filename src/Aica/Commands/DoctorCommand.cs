@@ -15,8 +15,8 @@ public sealed class DoctorCommand(CliContext cli)
         var doctor = new DoctorService(s);
         doctor.Extensions.Add(Aica.Data.DataDoctor.Checks);
         doctor.Extensions.Add(Integration.IntegrationChecks.Run);
-        // A member (not root, no --user) gets their own view: what they can check, without permission noise.
-        var r = Native.Sys.Euid != 0 && user is null ? doctor.RunMember((int)Native.Sys.Euid, AicaApp.Version) : doctor.Run(user, AicaApp.Version);
+        // A member (not root) gets their own view (or --user's): what they can check, without permission noise.
+        var r = Native.Sys.Euid != 0 ? doctor.RunMember((int)Native.Sys.Euid, user, AicaApp.Version) : doctor.Run(user, AicaApp.Version);
         var o = cli.Output;
         if (cli.Options.Json)
         {

@@ -281,7 +281,7 @@ public sealed class AdoptConfigSpecs : IDisposable
             Assert.Contains(line, toml);
         Assert.DoesNotContain("/data/models/huggingface\"", toml.Split('\n').Single(l => l.StartsWith("hf_hub")));
         Assert.Contains("COMFYUI_HOME=/data/models/../../etc/comfy is not a clean path under /data", stdout + stderr);
-        Assert.Contains("HF_HOME=/data/models/huggingface was shared", stdout);
+        Assert.Contains("HF_HOME=/data/models/huggingface was shared", stdout + stderr);
         // The config adopt wrote is one aica reads, and the caches it names are the ones init created.
         Assert.Equal("root:lab 2775 directory", _sb.Stat("/data/system/cache/conda/pkgs"));
         Assert.Equal("root:lab 2775 directory", _sb.Stat("/data/models/torch-hub"));

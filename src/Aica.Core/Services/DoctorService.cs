@@ -148,6 +148,8 @@ public sealed class DoctorService(AicaServices s)
         var me = onlyUser;
         try { me ??= s.Accounts.Load().UserById(uid)?.Name; }
         catch (Exception e) when (IsExpected(e)) { }
+        // An account aica would never manage (nobody, a system account): the server-wide checks it can read, no user's.
+        if (onlyUser is null && me is not null && Names.ValidateUser(me) is not null) me = null;
         var r = Run(me, version);
         var kept = r.Checks.Where(c => c.Fix != StateEngine.NeedsRootFix).ToList();
         return new DoctorReport(r.Version, r.Host, kept) { Member = me ?? $"uid {uid}", NeedRoot = r.Checks.Count - kept.Count };

@@ -14,27 +14,52 @@ public static class AicaApp
     public static readonly string Version =
         typeof(AicaApp).Assembly.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
+    /// <summary>
+    /// Every command in one place: its path, its arguments as the usage line shows them (a bare NAME is required,
+    /// [NAME] optional) and the one-line description of <c>aica --help</c>. The unknown-command check, the
+    /// missing-argument check, "did you mean" and the rewritten help all read it.
+    /// </summary>
+    public static readonly CommandInfo[] Table =
+    [
+        new("init", "", "First setup: config, group, shared tree, /etc files, unit and cron"),
+        new("recover", "", "Rebuild everything derived from /data (run at boot)"),
+        new("doctor", "", "Check the server (or, as a member, your own setup); -v for every check"),
+        new("user add", "USER", "Create or adopt an account, set up its home, register it"),
+        new("user remove", "USER", "Unregister and remove an account (--purge backs up its data)"),
+        new("user list", "", "The registry joined with the accounts that exist"),
+        new("user fix", "USER", "Repair owner, group and setgid bits of /data/users/USER"),
+        new("user migrate", "USER", "Move a user between the symlink and hybrid layouts (with backup)"),
+        new("perms", "[PATH...]", "Normalise group and modes of the shared trees"),
+        new("data list", "[NAME...]", "Datasets: size, files, owner, mode, readable by members"),
+        new("data fix", "", "Normalise admin uploads in /data/dataset"),
+        new("data orphans", "", "User data with no registered user (--remove moves it aside)"),
+        new("data mirror", "", "Keep the legacy data paths in step with /data"),
+        new("data verify", "", "Prove each member can read each dataset"),
+        new("data report", "", "All data checks in one report file"),
+        new("clean", "", "Clean caches: per-target status and bytes freed"),
+        new("disk", "", "Usage of the watched mounts; alert above the threshold"),
+        new("du", "[PATH]", "Fast disk usage, biggest first"),
+        new("install miniconda", "", "Install the shared Miniconda from a local installer"),
+        new("install uv", "", "Install uv from a local release archive"),
+        new("adopt", "", "Take over a server set up by the bash scripts"),
+        new("env", "", "Your environment: layout, paths, caches, hints"),
+        new("config check", "[FILE]", "Validate aica.toml (or FILE) like sshd -t; every problem with its line"),
+        new("accounts capture", "", "Store the registered users' password hashes, locks and groups on /data"),
+    ];
+
     /// <summary>Every command path, so an unknown one is exit 2 before the framework sees it.</summary>
-    public static readonly HashSet<string> Commands = new(StringComparer.Ordinal)
-    {
-        "init", "recover", "doctor",
-        "user add", "user remove", "user list", "user fix", "user migrate",
-        "perms", "data list", "data fix", "data orphans", "data mirror", "data verify", "data report",
-        "clean", "disk", "du",
-        "install miniconda", "install uv", "adopt", "env",
-        "config check", "accounts capture",
-    };
+    public static readonly HashSet<string> Commands = new(Table.Select(c => c.Name), StringComparer.Ordinal);
 
     /// <summary>Parents whose subcommands are listed in <see cref="Commands"/> as "parent sub".</summary>
     private static IEnumerable<string> Groups => Commands.Where(c => c.Contains(' ')).Select(c => c[..c.IndexOf(' ')]).Distinct();
 
-    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out, Console.Error, null);
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, Terminal.Out, Terminal.Err, null);
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Func<GlobalOptions, AicaServices>? services)
     {
         Environment.ExitCode = 0;
         var parsed = GlobalArgs.Parse(args, Environment.GetEnvironmentVariable("AICA_ROOT"));
-        if (parsed.Error is { } err) { stderr.WriteLine($"aica: {err}"); stderr.WriteLine(Usage); return ExitCodes.Usage; }
+        if (parsed.Error is { } err) return UsageError(stdout, stderr, parsed.Options, $"aica: {err}", ShortUsage);
         if (parsed.ShowVersion) { stdout.WriteLine($"aica {Version}"); return 0; }
 
         var rest = parsed.Rest;
@@ -42,37 +67,37 @@ public static class AicaApp
         if (rest.Length == 0 && !parsed.Help)
         {
             // The interactive menu needs a terminal; without one print help and never wait for input.
-            if (ReferenceEquals(stdout, Console.Out) && Menu.MenuApp.CanRun)
+            if (ReferenceEquals(stdout, Terminal.Out) && Menu.MenuApp.CanRun)
             {
                 var admin = Native.Sys.Euid == 0;
                 return await new Menu.MenuApp(GlobalArgs.Reconstruct(parsed.Options), admin, stdout, admin ? null : Menu.MenuModel.MyDataDir(parsed.Options)).RunAsync();
             }
-            stderr.WriteLine(Usage);
+            stderr.WriteLine("aica: the menu needs a terminal on stdin and stdout; give a command");
+            stderr.WriteLine(ShortUsage);
             return ExitCodes.Usage;
         }
         if (parsed.Help && positional.Length == 0) { stdout.WriteLine(Usage); return 0; }
-        if (positional.Length == 0) { stderr.WriteLine($"aica: unknown option '{rest[0]}'"); stderr.WriteLine(Usage); return ExitCodes.Usage; }
+        if (positional.Length == 0) return UsageError(stdout, stderr, parsed.Options, $"aica: unknown option '{rest[0]}'", ShortUsage);
         var cmd = positional[0];
         if (Groups.Contains(cmd))
         {
             if (positional.Length < 2 || !Commands.Contains($"{cmd} {positional[1]}"))
             {
                 if (parsed.Help && positional.Length < 2) { stdout.WriteLine(GroupUsage(cmd)); return 0; }
-                stderr.WriteLine(positional.Length < 2 ? $"aica {cmd}: a subcommand is required" : $"aica {cmd}: unknown subcommand '{positional[1]}'");
-                stderr.WriteLine(GroupUsage(cmd));
-                return ExitCodes.Usage;
+                var message = positional.Length < 2 ? $"aica {cmd}: a subcommand is required"
+                    : $"aica {cmd}: unknown subcommand '{positional[1]}'" + DidYouMean(positional[1], Commands.Where(c => c.StartsWith(cmd + " ")).Select(c => c[(cmd.Length + 1)..]), $"aica {cmd} ");
+                return UsageError(stdout, stderr, parsed.Options, message, GroupUsage(cmd));
             }
         }
         else if (!Commands.Contains(cmd))
         {
-            stderr.WriteLine($"aica: unknown command '{cmd}'");
-            stderr.WriteLine(Usage);
-            return ExitCodes.Usage;
+            var near = Commands.Select(c => c.Contains(' ') ? c[..c.IndexOf(' ')] : c).Distinct().Concat(Commands.Where(c => c.Contains(' ')));
+            return UsageError(stdout, stderr, parsed.Options, $"aica: unknown command '{cmd}'" + DidYouMean(cmd, near, "aica "), ShortUsage);
         }
 
         var ctx = new CliContext(parsed.Options, stdout, stderr, services ?? (o => new AicaServices(o)));
         ConsoleApp.ServiceProvider = ctx;
-        ConsoleApp.Log = msg => stdout.WriteLine(msg);
+        ConsoleApp.Log = msg => stdout.WriteLine(HelpText.Rewrite(msg));
         ConsoleApp.LogError = msg => stderr.WriteLine($"aica: {msg}");
         var app = ConsoleApp.Create();
         app.UseFilter<ErrorFilter>();
@@ -90,28 +115,115 @@ public static class AicaApp
         app.Add<Commands.EnvCommand>();
         app.Add<Commands.ConfigCommands>();
         app.Add<Commands.AccountsCommand>();
+        var words = Commands.Contains(cmd) ? 1 : 2;
+        var info = Table.First(c => c.Name == string.Join(' ', positional.Take(words)));
+        if (!parsed.Help && info.RequiredArgument is { } required && rest.Length == words)
+        {
+            // The framework would print help and exit 0: a script whose variable came out empty would "succeed".
+            var message = $"aica {info.Name}: missing argument {required}";
+            if (parsed.Options.Json) WriteJsonError(stdout, message, ExitCodes.Usage);
+            stderr.WriteLine(message);
+            ConsoleApp.Log = msg => stderr.WriteLine(HelpText.Rewrite(msg));
+            await app.RunAsync([.. info.Name.Split(' '), "--help"]);
+            return ExitCodes.Usage;
+        }
         await app.RunAsync(parsed.Help ? [.. rest, "--help"] : rest);
         if (ctx.ParseFailedCommand is { } failed)
         {
             // An unknown or malformed option: the command's usage on stderr (SPEC §7), still exit 2.
-            ConsoleApp.Log = msg => stderr.WriteLine(msg);
+            ConsoleApp.Log = msg => stderr.WriteLine(HelpText.Rewrite(msg));
             await app.RunAsync([.. failed.Split(' '), "--help"]);
             return ExitCodes.Usage;
         }
         return Environment.ExitCode;
     }
 
+    /// <summary>A usage error: the message and the usage on stderr, with --json also the error document on stdout.</summary>
+    private static int UsageError(TextWriter stdout, TextWriter stderr, GlobalOptions o, string message, string usage)
+    {
+        if (o.Json) WriteJsonError(stdout, message, ExitCodes.Usage);
+        stderr.WriteLine(message);
+        stderr.WriteLine(usage);
+        return ExitCodes.Usage;
+    }
+
+    /// <summary>The one JSON document of a failed --json run: {"error": "...", "exit_code": N}.</summary>
+    public static void WriteJsonError(TextWriter stdout, string message, int exitCode)
+    {
+        using var ms = new MemoryStream();
+        using (var j = new System.Text.Json.Utf8JsonWriter(ms, new System.Text.Json.JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            j.WriteStartObject();
+            j.WriteString("error", message);
+            j.WriteNumber("exit_code", exitCode);
+            j.WriteEndObject();
+        }
+        stdout.WriteLine(System.Text.Encoding.UTF8.GetString(ms.ToArray()));
+    }
+
+    /// <summary>"; did you mean 'aica user'?" for the nearest name within a small edit distance, else "".</summary>
+    public static string DidYouMean(string typed, IEnumerable<string> names, string prefix) =>
+        FirstNear(typed, names) is { } n ? $" (did you mean '{prefix}{n}'?)" : "";
+
+    private static string? FirstNear(string typed, IEnumerable<string> names)
+    {
+        var limit = typed.Length <= 3 ? 1 : 2;
+        return names.Select(n => (Name: n, D: EditDistance(typed, n))).Where(x => x.D <= limit).OrderBy(x => x.D).ThenBy(x => x.Name, StringComparer.Ordinal)
+            .Select(x => x.Name).FirstOrDefault();
+    }
+
+    /// <summary>Levenshtein distance (insert, delete, substitute), with a swap of two neighbours counted as one.</summary>
+    public static int EditDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+            for (var j = 1; j <= b.Length; j++)
+            {
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        return d[a.Length, b.Length];
+    }
+
     private static string GroupUsage(string group) =>
-        $"usage: aica {group} <{string.Join("|", Commands.Where(c => c.StartsWith(group + " ")).Select(c => c[(group.Length + 1)..]))}> [options]";
+        $"Usage: aica {group} <subcommand> [options]   (aica {group} <subcommand> --help for its options)\n\nSubcommands:\n" +
+        string.Join("\n", Table.Where(c => c.Name.StartsWith(group + " ")).Select(c => $"  {(c.Name[(group.Length + 1)..] + " " + c.Args).TrimEnd(),-18} {c.Description}"));
+
+    /// <summary>The global options as help lists them (any position on the command line).</summary>
+    public const string GlobalOptionsHelp = """
+        Global options (any position):
+          --root DIR        Operate on a server tree mounted at DIR (also AICA_ROOT; default /)
+          --json            One JSON document on stdout, also on failure: {"error": ..., "exit_code": N}
+          -q, --quiet       Only problems and the summary
+          -v, --verbose     More detail (doctor: every check)
+          --wait SECONDS    Wait this long for another aica's lock (default 30)
+          -h, --help        This help
+          --version         The version
+        """;
+
+    /// <summary>The usage line after an error: the message above it matters, not the whole command list.</summary>
+    public const string ShortUsage = "Usage: aica <command> [options]   (aica --help lists the commands)";
 
     public static string Usage => $"""
-        usage: aica <command> [options]   (aica <command> --help for its options)
+        Usage: aica <command> [options]   (aica <command> --help for its options)
 
-        commands: {string.Join(", ", Commands.Select(c => c.Contains(' ') ? c[..c.IndexOf(' ')] : c).Distinct())}
-        menu: aica with no arguments on a terminal (admin mode as root, member mode otherwise)
-        global options (any position): --root DIR  --json  -q  -v  --wait SECONDS  --help  --version
-        exit codes: 0 ok · 1 failed · 2 usage · 3 refused for safety · 4 lock busy · 130 interrupted
+        Commands:
+        {string.Join("\n", Table.Select(c => $"  {(c.Name + " " + c.Args).TrimEnd(),-22} {c.Description}"))}
+
+        {GlobalOptionsHelp}
+
+        With no arguments on a terminal: the menu (admin mode as root, member mode otherwise).
+        Exit codes: 0 ok · 1 failed · 2 usage · 3 refused for safety · 4 lock busy · 130 interrupted
         """;
+}
+
+/// <summary>One command: its path ("user add"), its arguments for the usage line, its one-line description.</summary>
+public sealed record CommandInfo(string Name, string Args, string Description)
+{
+    /// <summary>The first required argument (a bare NAME in <see cref="Args"/>), or null.</summary>
+    public string? RequiredArgument => Args.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(a => !a.StartsWith('['));
 }
 
 /// <summary>The global options, taken out of any position of the command line.</summary>

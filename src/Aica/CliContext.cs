@@ -14,7 +14,7 @@ public sealed class CliContext(GlobalOptions options, TextWriter stdout, TextWri
     /// <summary>Set when the command line of a command did not parse: its usage then goes to stderr.</summary>
     public string? ParseFailedCommand { get; set; }
 
-    public Output Output => _output ??= new Output(Out, Options);
+    public Output Output => _output ??= new Output(Out, Options, Err);
     private Output? _output;
 
     object? IServiceProvider.GetService(Type serviceType) => serviceType == typeof(CliContext) ? this : null;

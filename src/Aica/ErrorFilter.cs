@@ -3,7 +3,10 @@ using ConsoleAppFramework;
 
 namespace Aica.Cli;
 
-/// <summary>Expected failures become one line on stderr and their exit code; parse errors are exit 2 with usage.</summary>
+/// <summary>
+/// Expected failures become one line on stderr and their exit code; parse errors are exit 2 with usage. With --json
+/// every failure also writes the one JSON document of the run to stdout: {"error": "...", "exit_code": N}.
+/// </summary>
 internal sealed class ErrorFilter(ConsoleAppFilter next) : ConsoleAppFilter(next)
 {
     public override async Task InvokeAsync(ConsoleAppContext context, CancellationToken cancellationToken)
@@ -15,24 +18,20 @@ internal sealed class ErrorFilter(ConsoleAppFilter next) : ConsoleAppFilter(next
         }
         catch (AicaException e)
         {
-            cli.Err.WriteLine($"aica {context.CommandName}: {e.Message}");
-            Environment.ExitCode = e.ExitCode;
+            Fail(cli, $"aica {context.CommandName}: {e.Message}", e.ExitCode);
         }
         catch (ArgumentParseFailedException e)
         {
-            cli.Err.WriteLine($"aica {context.CommandName}: {e.Message}");
+            Fail(cli, $"aica {context.CommandName}: {e.Message}", ExitCodes.Usage);
             cli.ParseFailedCommand = context.CommandName;
-            Environment.ExitCode = ExitCodes.Usage;
         }
         catch (SysException e)
         {
-            cli.Err.WriteLine($"aica {context.CommandName}: {e.Message}");
-            Environment.ExitCode = ExitCodes.Failed;
+            Fail(cli, $"aica {context.CommandName}: {e.Message}", ExitCodes.Failed);
         }
         catch (OperationCanceledException)
         {
-            cli.Err.WriteLine($"aica {context.CommandName}: interrupted");
-            Environment.ExitCode = ExitCodes.Interrupted;
+            Fail(cli, $"aica {context.CommandName}: interrupted", ExitCodes.Interrupted);
             // The framework's token is cancelled only by SIGINT/SIGTERM/SIGQUIT. Returning would let it dispose its
             // signal handler while the runtime's signal thread still calls CancelAfter on it: an unhandled
             // ObjectDisposedException, exit 134, about one run in five. Exiting here leaves nothing disposed.
@@ -43,5 +42,18 @@ internal sealed class ErrorFilter(ConsoleAppFilter next) : ConsoleAppFilter(next
                 Environment.Exit(ExitCodes.Interrupted);
             }
         }
+        catch (Exception e) when (e is not ArgumentParseFailedException)
+        {
+            // A defect, not an expected failure: still one line (and with --json one document); the trace with -v.
+            Fail(cli, $"aica {context.CommandName}: internal error: {e.Message}", ExitCodes.Failed);
+            if (cli.Options.Verbose) cli.Err.WriteLine(e.ToString());
+        }
+    }
+
+    private static void Fail(CliContext cli, string message, int exitCode)
+    {
+        if (cli.Options.Json) AicaApp.WriteJsonError(cli.Out, message, exitCode);
+        cli.Err.WriteLine(message);
+        Environment.ExitCode = exitCode;
     }
 }

@@ -5,15 +5,19 @@ using Aica.Services;
 
 namespace Aica.Cli;
 
-/// <summary>Human output: one line per action or check with a status prefix, colour only on a terminal (NO_COLOR honoured).</summary>
-public sealed class Output(TextWriter w, GlobalOptions o)
+/// <summary>
+/// Human output: one line per action or check with a status prefix; details on stdout, [FAIL]/[WARN] lines on stderr
+/// (so a script that keeps stdout still sees them). Colour only on a terminal with NO_COLOR unset and TERM not dumb.
+/// </summary>
+public sealed class Output(TextWriter w, GlobalOptions o, TextWriter? problems = null)
 {
-    private readonly bool _colour = ReferenceEquals(w, Console.Out) && !Console.IsOutputRedirected && Sys.IsTerminal(1)
-        && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
+    private readonly TextWriter _err = problems ?? w;
+    private readonly bool _colour = ReferenceEquals(w, Terminal.Out) && Terminal.Colour(1);
+    private readonly bool _errColour = ReferenceEquals(problems, Terminal.Err) ? Terminal.Colour(2) : ReferenceEquals(w, Terminal.Out) && Terminal.Colour(1);
 
     public TextWriter Writer => w;
 
-    private string Tag(string tag) => !_colour ? $"[{tag}]" : tag switch
+    private static string Tag(string tag, bool colour) => !colour ? $"[{tag}]" : tag switch
     {
         "OK" or "PASS" or "DONE" => $"\e[32m[{tag}]\e[0m",
         "WARN" or "PLAN" => $"\e[33m[{tag}]\e[0m",
@@ -22,8 +26,8 @@ public sealed class Output(TextWriter w, GlobalOptions o)
     };
 
     /// <summary>"[TAG]" padded to six visible columns (colour escapes take no room), then the text.</summary>
-    private string Tagged(string tag, string text) =>
-        tag.Length == 0 ? $"       {text}" : Tag(tag) + new string(' ', Math.Max(1, 7 - tag.Length - 2)) + text;
+    private string Tagged(string tag, string text, bool? colour = null) =>
+        tag.Length == 0 ? $"       {text}" : Tag(tag, colour ?? _colour) + new string(' ', Math.Max(1, 7 - tag.Length - 2)) + text;
 
     /// <summary>A detail line (suppressed by -q and by --json).</summary>
     public void Line(string tag, string text)
@@ -32,10 +36,18 @@ public sealed class Output(TextWriter w, GlobalOptions o)
         w.WriteLine(Tagged(tag, text));
     }
 
-    /// <summary>A failure line: shown even with -q (not with --json, which carries it).</summary>
+    /// <summary>A failure or warning line, on stderr: shown even with -q (not with --json, which carries it). HINT stays on stdout.</summary>
     public void Problem(string tag, string text)
     {
         if (o.Json) return;
+        if (tag == "HINT") { w.WriteLine(Tagged(tag, text)); return; }
+        _err.WriteLine(Tagged(tag, text, _errColour));
+    }
+
+    /// <summary>A report line that is the command's product (doctor): on stdout whatever its status; -q keeps only non-PASS.</summary>
+    public void Report(string tag, string text)
+    {
+        if (o.Json || (o.Quiet && tag is "PASS" or "OK")) return;
         w.WriteLine(Tagged(tag, text));
     }
 

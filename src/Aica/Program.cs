@@ -1,1 +1,3 @@
-return await Aica.Cli.AicaApp.RunAsync(args);
+var code = await Aica.Cli.AicaApp.RunAsync(args);
+Aica.Cli.Terminal.RestoreModes();
+return code;

@@ -116,6 +116,10 @@ public sealed class StateEngine(EngineContext ctx)
             foreach (var item in unit.Items)
             {
                 var sw = Stopwatch.StartNew();
+                bool applies;
+                try { applies = item.AppliesTo(ctx); }
+                catch (Exception e) when (e is SysException or IOException) { applies = true; } // Check reports the error
+                if (!applies) continue;
                 var d = SafeCheck(item);
                 var ms = sw.Elapsed.TotalMilliseconds;
                 var id = $"{item.Id}:{item.Subject}";
@@ -162,11 +166,23 @@ public sealed class StateEngine(EngineContext ctx)
     private Drift? SafeCheck(Item item)
     {
         try { return item.Check(ctx); }
-        catch (Exception e) when (e is SysException or IOException or AicaException or ArgumentException)
+        catch (Exception e) when (e is SysException or IOException or AicaException or ArgumentException or UnauthorizedAccessException)
         {
-            return new Drift($"cannot check {item.Subject}: {e.Message}", "see the error; run aica doctor", Conflict: true);
+            return new Drift($"cannot check {item.Subject}: {e.Message}", CannotCheckFix(e), Conflict: true);
         }
     }
+
+    /// <summary>The fix of a check that could not run, for an admin or a member reading it.</summary>
+    public const string NeedsRootFix = "needs root to read: run sudo aica doctor";
+
+    /// <summary>What to do about a check that threw: permission (run as root), else the file the error names.</summary>
+    public static string CannotCheckFix(Exception e) => e switch
+    {
+        SysException { Errno: Flags.EACCES or Flags.EPERM } or UnauthorizedAccessException => NeedsRootFix,
+        SysException { Errno: Flags.ELOOP } => "a symbolic link is in the way (aica never follows one): remove it, then aica recover",
+        SysException { Errno: Flags.EIO or Flags.EROFS or Flags.ENOSPC or Flags.EDQUOT } => "the file system reports the error above: check dmesg and the disk, then aica recover",
+        _ => "repair or remove the file named above (aica recover rewrites what it owns), then aica doctor",
+    };
 
     private static IEnumerable<Unit> Ordered(DesiredState s) => s.Units.OrderBy(u => (int)u.Phase); // stable: keeps user order
 }

@@ -68,6 +68,9 @@ public abstract class Item
 
     public abstract Drift? Check(EngineContext ctx);
     public abstract Task Apply(EngineContext ctx, Drift drift, CancellationToken ct);
+
+    /// <summary>False when there is nothing to check (a file aica only edits when present is absent): doctor then shows no PASS for it.</summary>
+    public virtual bool AppliesTo(EngineContext ctx) => true;
 }
 
 public enum Phase { Group = 0, Accounts = 1, Tree = 2, Etc = 3, Homes = 4 }

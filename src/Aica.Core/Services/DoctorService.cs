@@ -10,6 +10,10 @@ namespace Aica.Services;
 
 public sealed record DoctorReport(string Version, string Host, IReadOnlyList<CheckResult> Checks)
 {
+    /// <summary>Member view: whose setup was checked, and how many checks were left out because they need root.</summary>
+    public string? Member { get; init; }
+    public int NeedRoot { get; init; }
+
     public int Count(CheckStatus st) => Checks.Count(c => c.Status == st);
     public int ExitCode => Count(CheckStatus.Fail) > 0 ? ExitCodes.Failed : ExitCodes.Ok;
 }
@@ -36,7 +40,7 @@ public sealed class DoctorService(AicaServices s)
             try { r = f(); }
             catch (Exception e) when (IsExpected(e))
             {
-                r = new CheckResult(id, CheckStatus.Fail, $"cannot check: {e.Message}", Fix: "fix the file or directory named, then aica doctor again");
+                r = new CheckResult(id, CheckStatus.Fail, $"cannot check: {e.Message}", Fix: StateEngine.CannotCheckFix(e));
             }
             checks.Add(r with { DurationMs = sw.Elapsed.TotalMilliseconds });
         }
@@ -112,6 +116,7 @@ public sealed class DoctorService(AicaServices s)
             }
             Add("cache.secrets", () => CacheHygiene(config));
         }
+        Add("cron.runs", () => CronRuns(config));
         Add("kernel.protected-hardlinks", ProtectedHardlinks);
         Add("gpu.seen", Gpus);
         foreach (var ext in Extensions)
@@ -123,13 +128,57 @@ public sealed class DoctorService(AicaServices s)
                 try { if (!it.MoveNext()) break; }
                 catch (Exception e) when (IsExpected(e))
                 {
-                    checks.Add(new CheckResult("doctor.extension", CheckStatus.Fail, $"a check could not run: {e.Message}", Fix: "fix the file named, then aica doctor again"));
+                    checks.Add(new CheckResult("doctor.extension", CheckStatus.Fail, $"a check could not run: {e.Message}", Fix: StateEngine.CannotCheckFix(e)));
                     break;
                 }
                 checks.Add(it.Current);
             }
         }
         return new DoctorReport(version, Sys.HostName(), checks);
+    }
+
+    /// <summary>
+    /// A member's doctor: their own account and home plus the server-wide checks a member can read. A check that
+    /// needs root (permission denied) is left out and counted, so what remains is theirs to act on.
+    /// </summary>
+    public DoctorReport RunMember(int uid, string? onlyUser, string version)
+    {
+        var me = onlyUser;
+        try { me ??= s.Accounts.Load().UserById(uid)?.Name; }
+        catch (Exception e) when (IsExpected(e)) { }
+        // An account aica would never manage (nobody, a system account): the server-wide checks it can read, no user's.
+        if (onlyUser is null && me is not null && Names.ValidateUser(me) is not null) me = null;
+        var r = Run(me, version);
+        var kept = r.Checks.Where(c => c.Fix != StateEngine.NeedsRootFix).ToList();
+        return new DoctorReport(r.Version, r.Host, kept) { Member = me ?? $"uid {uid}", NeedRoot = r.Checks.Count - kept.Count };
+    }
+
+    /// <summary>Cron files run only with a cron daemon, or when a systemd timer does the same work.</summary>
+    private CheckResult CronRuns(AicaConfig config)
+    {
+        if (s.Fs.Lstat(Templates.CronPath) is null) return new CheckResult("cron.runs", CheckStatus.Pass, $"no {Templates.CronPath}: nothing to schedule");
+        string[] daemons = ["/usr/sbin/cron", "/usr/sbin/crond", "/usr/bin/crond", "/usr/sbin/cronie", "/usr/bin/cronie", "/usr/sbin/fcron", "/usr/bin/fcron"];
+        if (daemons.FirstOrDefault(d => s.Fs.Lstat(d) is not null) is { } found)
+            return new CheckResult("cron.runs", CheckStatus.Pass, $"{Templates.CronPath} runs: cron daemon {found} installed");
+        var timer = TimerUnits().FirstOrDefault();
+        if (timer is not null)
+            return new CheckResult("cron.runs", CheckStatus.Pass, $"no cron daemon; systemd timer {timer} schedules the work");
+        return new CheckResult("cron.runs", CheckStatus.Warn, $"{Templates.CronPath} never runs: no cron daemon is installed and no aica systemd timer exists",
+            Fix: "apt install cron (or install aica's systemd timers)");
+    }
+
+    private IEnumerable<string> TimerUnits()
+    {
+        foreach (var dir in new[] { "/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system" })
+        {
+            using var fd = s.Fs.TryOpenDir(dir, out _);
+            if (fd is null) continue;
+            foreach (var e in Sys.ReadDir(fd, dir))
+            {
+                var n = SafeOps.Escape(e.Name);
+                if (n.StartsWith("aica", StringComparison.Ordinal) && n.EndsWith(".timer", StringComparison.Ordinal)) yield return n;
+            }
+        }
     }
 
     private static bool IsExpected(Exception e) => e is SysException or IOException or AicaException or ArgumentException or UnauthorizedAccessException;
@@ -184,9 +233,14 @@ public sealed class DoctorService(AicaServices s)
         var status = root.TryGetProperty("status", out var st) ? st.GetString() : "?";
         var time = root.TryGetProperty("time", out var t) ? t.GetString() : "?";
         var failed = root.TryGetProperty("failed", out var f) ? f.GetInt32() : 0;
+        var problems = root.TryGetProperty("problems", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.Array
+            ? p.EnumerateArray().Select(x => x.GetString() ?? "").ToList() : [];
+        // The cause in the summary: "0 users failed" alone says nothing when a registry line or a unit failed.
+        var why = failed > 0 ? $"{failed} user{(failed == 1 ? "" : "s")} failed" : problems.Count > 0 ? $"{problems.Count} problem{(problems.Count == 1 ? "" : "s")}, first: {problems[0]}" : "see the log";
         return status == "ok"
             ? new CheckResult("recovery.last", CheckStatus.Pass, $"last recovery ok at {time}")
-            : new CheckResult("recovery.last", CheckStatus.Warn, $"last recovery {status} at {time} ({failed} users failed)", Fix: "journalctl -u aica-recovery; aica recover");
+            : new CheckResult("recovery.last", CheckStatus.Warn, $"last recovery {status} at {time}: {why}",
+                problems.Count == 0 ? null : string.Join("; ", problems), "journalctl -u aica-recovery (or /var/log/aica-recovery.log); aica recover");
     }
 
     private CheckResult Orphans(Registry registry, AccountDb db)

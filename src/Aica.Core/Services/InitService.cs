@@ -14,6 +14,8 @@ public sealed record InitResult(AicaConfig Config, bool ConfigChanged, IReadOnly
 {
     public bool NoChanges => !ConfigChanged && Planned.Count == 0 && (Applied is null || Applied.Actions.Count == 0);
     public bool Failed => Applied?.AnyFailed == true;
+    /// <summary>Changes made (or planned), the config file included: the number the summary and the log both give.</summary>
+    public int Changes => (ConfigChanged ? 1 : 0) + (Applied?.Actions.Count(a => a.Ok) ?? Planned.Count);
 }
 
 /// <summary>aica init: records the group and gid, then applies the whole desired state (SPEC §7).</summary>
@@ -65,7 +67,7 @@ public sealed class InitService(AicaServices s)
         if (configChanged && existing is not null) notes.Add($"{AicaConfig.ConfigPath}: {Edits(existing, config).Count} value(s) set in place (comments and order kept)");
         notes.Add(await EnableUnit(ct).ConfigureAwait(false));
         if (configChanged || report.Actions.Count > 0) // a run with nothing to do touches no file, the log included
-            s.Log("init", $"group {config.Group} gid {gid}: {report.Actions.Count(a => a.Ok)} changes, {report.Actions.Count(a => !a.Ok)} failed");
+            s.Log("init", $"group {config.Group} gid {gid}: {(configChanged ? 1 : 0) + report.Actions.Count(a => a.Ok)} changes, {report.Actions.Count(a => !a.Ok)} failed");
         return new InitResult(config, configChanged, [], report, state.Problems, notes);
     }
 

@@ -12,7 +12,17 @@ public sealed record RecoveryReport(string Status, int Users, int Failed, IReadO
     IReadOnlyList<string> Problems, IReadOnlyList<string> Notes, double DurationMs, bool DryRun)
 {
     public int ExitCode => Status == "ok" ? ExitCodes.Ok : ExitCodes.Failed;
-    public string Summary => $"recovered {Users - Failed} users, {Failed} failed";
+    /// <summary>Agrees with the [FAIL] lines: failed users, then the problems that are no user's (bad registry lines, server-wide units).</summary>
+    public string Summary
+    {
+        get
+        {
+            var failedChanges = Actions.Count(a => !a.Ok);
+            var more = (Problems.Count > 0 ? $", {Problems.Count} other problem{(Problems.Count == 1 ? "" : "s")}" : "")
+                + (failedChanges > 0 ? $", {failedChanges} change{(failedChanges == 1 ? "" : "s")} failed" : "");
+            return Status == "ok" ? $"recovered {Users} users, 0 failed" : $"recovery failed: {Users - Failed} of {Users} users recovered, {Failed} failed{more}";
+        }
+    }
 }
 
 /// <summary>aica recover (SPEC §8): rebuilds everything derived from /data, under the lock, one user's failure isolated.</summary>

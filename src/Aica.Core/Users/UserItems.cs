@@ -83,6 +83,8 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
     private static bool IsMarker(ReadOnlySpan<byte> line, ReadOnlySpan<byte> marker) =>
         line.Length >= marker.Length && line.StartsWith(marker) && line[marker.Length..].TrimEnd(" \t\r\n\v\f"u8).IsEmpty;
 
+    public override bool AppliesTo(EngineContext ctx) => !onlyIfPresent || ctx.Fs.Lstat(Path) is not null;
+
     public override Drift? Check(EngineContext ctx)
     {
         // One O_NOFOLLOW open in the steady state; a link (ELOOP) or a non-regular file (EINVAL) is looked at only then.

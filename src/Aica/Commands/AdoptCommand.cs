@@ -6,7 +6,7 @@ namespace Aica.Cli.Commands;
 public sealed class AdoptCommand(CliContext cli)
 {
     /// <summary>Take over a server set up by the bash scripts (AICADataKeeper): registry ids, aica.toml, old files backed up and replaced, wrappers, then init. Exit 1 when something needs a hand.</summary>
-    /// <param name="dryRun">Print what would change; change nothing.</param>
+    /// <param name="dryRun">-n, Print what would change; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("adopt")]
     public async Task<int> Run(bool dryRun = false, CancellationToken cancellationToken = default)

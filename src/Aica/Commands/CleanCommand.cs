@@ -18,8 +18,8 @@ public sealed class CleanCommand(CliContext cli)
     /// <param name="comfyui">Shared ComfyUI cache.</param>
     /// <param name="flux">Shared Flux cache.</param>
     /// <param name="olderThan">Only what was not used for this many days (0–36500); without it, all of the content (HF: only garbage).</param>
-    /// <param name="user">Only this registered user's per-user caches.</param>
-    /// <param name="dryRun">List exactly what would go and how much it frees; change nothing.</param>
+    /// <param name="user">-u, Only this registered user's per-user caches.</param>
+    /// <param name="dryRun">-n, List exactly what would go and how much it frees; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("clean")]
     public async Task<int> Run(bool all = false, bool conda = false, bool pip = false, bool uv = false, bool npm = false, bool torch = false,
@@ -152,6 +152,8 @@ public sealed class CleanCommand(CliContext cli)
             var busy = t.Log.Busy > 0 ? $", {t.Log.Busy} busy .nfs file(s) skipped" : "";
             if (t.Status == TargetStatus.Failed)
                 o.Problem("FAIL", $"{t.Label,-16} {t.Path}: {t.Error ?? $"{t.Log.Problems.Count} problem(s)"}; {verb} {Human.Bytes(t.Bytes)}{busy}");
+            else if (t.Log.Problems.Count > 0) // not [OK]: some of it could not be removed (the WARN lines below say why)
+                o.Problem("WARN", $"{t.Label,-16} {t.Path}: {verb} {Human.Bytes(t.Bytes)} ({t.Log.Removed.Count} item(s)), {t.Log.Problems.Count} problem(s): not all of it{busy}");
             else
                 o.Line(r.DryRun ? "PLAN" : "OK", $"{t.Label,-16} {t.Path}: {verb} {Human.Bytes(t.Bytes)} ({t.Log.Removed.Count} item(s)){busy}");
             if (r.DryRun || cli.Options.Verbose)
@@ -170,6 +172,8 @@ public sealed class CleanCommand(CliContext cli)
             foreach (var p in t.Log.Skipped.Order(StringComparer.Ordinal)) o.Problem("WARN", p);
             foreach (var n in t.Notes) o.Line("", n);
         }
-        o.Summary($"clean{(r.DryRun ? " (dry run)" : "")}: {verb} {Human.Bytes(r.Total)} ({r.Total} bytes) in {r.Targets.Count} target(s), {r.Failed} failed");
+        var incomplete = r.Targets.Count(t => t.Status != TargetStatus.Failed && t.Log.Problems.Count > 0);
+        o.Summary($"clean{(r.DryRun ? " (dry run)" : "")}: {verb} {Human.Bytes(r.Total)} ({r.Total} bytes) in {r.Targets.Count} target(s), {r.Failed} failed" +
+            (incomplete > 0 ? $", {incomplete} incomplete ({r.Targets.Sum(t => t.Log.Problems.Count)} problem(s))" : ""));
     }
 }

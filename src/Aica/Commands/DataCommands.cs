@@ -28,7 +28,7 @@ public sealed class DataCommands(CliContext cli)
     }
 
     /// <summary>Normalise admin uploads in /data/dataset (group, g+rw, g+rwxs dirs); dataset roots owned by data.dataset_owner (default root).</summary>
-    /// <param name="dryRun">Count what would change; change nothing.</param>
+    /// <param name="dryRun">-n, Count what would change; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("data fix")]
     public int Fix(bool dryRun = false, CancellationToken cancellationToken = default)
@@ -41,7 +41,7 @@ public sealed class DataCommands(CliContext cli)
     /// <summary>User data in /data/users with no registered user and no account; --remove moves it to backups/orphaned_TS/ (never deletes).</summary>
     /// <param name="remove">Move each orphan to the backup directory (rename, or copy + verify + delete across file systems).</param>
     /// <param name="yes">-y, Do not ask (required with --remove when not on a terminal).</param>
-    /// <param name="dryRun">With --remove: show what would move; move nothing.</param>
+    /// <param name="dryRun">-n, With --remove: show what would move; move nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("data orphans")]
     public int Orphans(bool remove = false, bool yes = false, bool dryRun = false, CancellationToken cancellationToken = default)
@@ -77,7 +77,7 @@ public sealed class DataCommands(CliContext cli)
 
     /// <summary>Keep the legacy paths of data.legacy_mirrors in step (rsync), or with --link merge them into /data and replace them with a link.</summary>
     /// <param name="link">Merge the legacy path's extra content into /data, keep the old directory aside, and link the legacy path to /data.</param>
-    /// <param name="dryRun">Show the drift; change nothing.</param>
+    /// <param name="dryRun">-n, Show the drift; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("data mirror")]
     public async Task<int> Mirror(bool link = false, bool dryRun = false, CancellationToken cancellationToken = default)
@@ -155,8 +155,9 @@ public sealed class DataCommands(CliContext cli)
 
     private bool Confirm(string question)
     {
-        if (!ReferenceEquals(cli.Out, Console.Out) || Console.IsInputRedirected || !Native.Sys.IsTerminal(0)) return false;
+        if (!ReferenceEquals(cli.Out, Terminal.Out) || !Native.Sys.IsTerminal(0)) return false;
         cli.Err.Write($"{question} [y/N] ");
+        Terminal.UsingConsoleInput();
         return Console.ReadLine()?.Trim().ToLowerInvariant() is "y" or "yes";
     }
 }

@@ -8,7 +8,7 @@ public sealed class DiskCommand(CliContext cli)
 {
     /// <summary>Usage of the watched mounts (disk.watch); above the threshold an [ALERT] line to stdout, /var/log/aica-disk-alert.log and /data/admin/log/.</summary>
     /// <param name="threshold">Alert above this percentage, 1–99 (default: disk.threshold, 90).</param>
-    /// <param name="dryRun">Print the alert lines; write no log.</param>
+    /// <param name="dryRun">-n, Print the alert lines; write no log.</param>
     [Command("disk")]
     public int Run(string? threshold = null, bool dryRun = false)
     {

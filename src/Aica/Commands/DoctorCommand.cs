@@ -6,7 +6,7 @@ namespace Aica.Cli.Commands;
 
 public sealed class DoctorCommand(CliContext cli)
 {
-    /// <summary>Every check, PASS/WARN/FAIL with a fix hint; read-only; exit 1 on any FAIL.</summary>
+    /// <summary>Read-only checks: one line per area plus every WARN/FAIL with its fix (-v: every check); exit 1 on any FAIL. As a member: your own setup only.</summary>
     /// <param name="user">-u, Only this user's checks (plus the server-wide ones).</param>
     [Command("doctor")]
     public int Run(string? user = null)
@@ -15,7 +15,8 @@ public sealed class DoctorCommand(CliContext cli)
         var doctor = new DoctorService(s);
         doctor.Extensions.Add(Aica.Data.DataDoctor.Checks);
         doctor.Extensions.Add(Integration.IntegrationChecks.Run);
-        var r = doctor.Run(user, AicaApp.Version);
+        // A member (not root) gets their own view (or --user's): what they can check, without permission noise.
+        var r = Native.Sys.Euid != 0 ? doctor.RunMember((int)Native.Sys.Euid, user, AicaApp.Version) : doctor.Run(user, AicaApp.Version);
         var o = cli.Output;
         if (cli.Options.Json)
         {
@@ -45,18 +46,63 @@ public sealed class DoctorCommand(CliContext cli)
                 j.WriteEndObject();
             });
         }
-        else
-        {
-            foreach (var c in r.Checks)
-            {
-                var line = $"{c.Id}  {c.Summary}";
-                if (c.Status == CheckStatus.Pass) { o.Line("PASS", line); continue; }
-                o.Problem(Output.Status(c.Status), line);
-                if (c.Details is not null && cli.Options.Verbose) o.Line("", c.Details);
-                if (c.Fix is not null) o.Problem("", $"fix: {c.Fix}");
-            }
-            o.Summary($"doctor: {r.Count(CheckStatus.Pass)} pass, {r.Count(CheckStatus.Warn)} warn, {r.Count(CheckStatus.Fail)} fail");
-        }
+        else Render(r, o);
         return r.ExitCode;
+    }
+
+    /// <summary>
+    /// Like flutter/brew doctor: the areas where every check passes share a few lines ("data 3 · tree 21 · ...", the
+    /// area being the check id's prefix), each area with a problem gets its own line followed by each WARN/FAIL as
+    /// "[TAG] id  summary" and its fix; -v lists every check instead. The report is the command's product: all stdout.
+    /// </summary>
+    private void Render(DoctorReport r, Output o)
+    {
+        var verbose = cli.Options.Verbose;
+        if (r.Member is { } me) o.Line("", $"doctor for {me} (a member's view; sudo aica doctor checks the whole server)");
+        var areas = r.Checks.GroupBy(c => Area(c.Id)).Select(g => (Name: g.Key, Checks: g.ToList())).ToList();
+        if (!verbose)
+        {
+            var healthy = areas.Where(a => a.Checks.All(c => c.Status == CheckStatus.Pass)).Select(a => $"{a.Name} {a.Checks.Count}").ToList();
+            if (healthy.Count > 0) o.Report("PASS", Wrap(healthy, " · ", 80 - 7));
+        }
+        foreach (var (name, list) in areas)
+        {
+            int pass = list.Count(c => c.Status == CheckStatus.Pass), warn = list.Count(c => c.Status == CheckStatus.Warn), fail = list.Count(c => c.Status == CheckStatus.Fail);
+            if (!verbose)
+            {
+                if (warn + fail == 0) continue;
+                o.Report(Output.Status(fail > 0 ? CheckStatus.Fail : CheckStatus.Warn),
+                    $"{name,-10} {pass} pass" + (warn > 0 ? $", {warn} warn" : "") + (fail > 0 ? $", {fail} fail" : ""));
+            }
+            foreach (var c in list)
+            {
+                if (c.Status == CheckStatus.Pass && !verbose) continue;
+                o.Report(Output.Status(c.Status), $"{c.Id}  {c.Summary}");
+                if (c.Status == CheckStatus.Pass) continue;
+                if (c.Details is not null && verbose) o.Report("", c.Details);
+                if (c.Fix is not null) o.Report("", $"fix: {c.Fix}");
+            }
+        }
+        var tail = r.NeedRoot > 0 ? $"; {r.NeedRoot} check{(r.NeedRoot == 1 ? "" : "s")} need root" : "";
+        o.Summary($"doctor: {r.Count(CheckStatus.Pass)} pass, {r.Count(CheckStatus.Warn)} warn, {r.Count(CheckStatus.Fail)} fail{tail}{(verbose ? "" : " (-v: every check)")}");
+    }
+
+    /// <summary>Items joined on lines of at most <paramref name="width"/> columns, the next lines indented under the first.</summary>
+    private static string Wrap(IEnumerable<string> items, string sep, int width)
+    {
+        var lines = new List<string> { "" };
+        foreach (var item in items)
+        {
+            if (lines[^1].Length > 0 && lines[^1].Length + sep.Length + item.Length > width) lines.Add("");
+            lines[^1] += (lines[^1].Length > 0 ? sep : "") + item;
+        }
+        return string.Join("\n       ", lines);
+    }
+
+    /// <summary>The area of a check: its id up to the first '.' or ':' ("user.rc:/home/a/.profile" is "user").</summary>
+    public static string Area(string id)
+    {
+        var end = id.IndexOfAny(['.', ':']);
+        return end < 0 ? id : id[..end];
     }
 }

@@ -9,7 +9,7 @@ public sealed class InitCommand(CliContext cli)
     /// <param name="group">-g, Shared group name (default gpu-users).</param>
     /// <param name="gid">The group's gid (default: the existing group's, else the first free from 2000).</param>
     /// <param name="layout">Default home layout for new users: symlink or hybrid.</param>
-    /// <param name="dryRun">Print the plan; change nothing.</param>
+    /// <param name="dryRun">-n, Print the plan; change nothing.</param>
     /// <param name="image">Write only what a node image needs to run recovery at boot (the unit and its enable link) into the image root DIR; /data is not touched.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("init")]
@@ -47,10 +47,9 @@ public sealed class InitCommand(CliContext cli)
             if (dryRun) o.Planned(r.Planned); else o.Applied(r.Applied!.Actions);
             foreach (var p in r.Problems) o.Problem("WARN", p);
             foreach (var n in r.Notes) o.Line("INFO", n);
-            var changes = dryRun ? r.Planned.Count : r.Applied!.Actions.Count(a => a.Ok);
             o.Summary(r.NoChanges ? "init: no changes" : dryRun
-                ? $"init (dry run): {changes + (r.ConfigChanged ? 1 : 0)} changes planned"
-                : $"init: {changes + (r.ConfigChanged ? 1 : 0)} changes, {r.Applied!.Actions.Count(a => !a.Ok)} failed");
+                ? $"init (dry run): {r.Changes} changes planned"
+                : $"init: {r.Changes} changes, {r.Applied!.Actions.Count(a => !a.Ok)} failed");
         }
         return r.Failed ? ExitCodes.Failed : ExitCodes.Ok;
     }

@@ -8,7 +8,7 @@ public sealed class InstallCommands(CliContext cli)
     /// <summary>Install the shared Miniconda at /data/apps/miniconda3 from a local installer (bash FILE -b -p PREFIX).</summary>
     /// <param name="from">The Miniconda3-...-Linux-ARCH.sh file on this server (aica never downloads).</param>
     /// <param name="sha256">Expected SHA-256 of the installer (from the download page); a mismatch is exit 1.</param>
-    /// <param name="dryRun">Check the installer and print the plan; change nothing.</param>
+    /// <param name="dryRun">-n, Check the installer and print the plan; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("install miniconda")]
     public Task<int> Miniconda(string? from = null, string? sha256 = null, bool dryRun = false, CancellationToken cancellationToken = default) =>
@@ -17,7 +17,7 @@ public sealed class InstallCommands(CliContext cli)
     /// <summary>Install uv at /data/apps/uv from a local release archive (uv-ARCH-unknown-linux-gnu.tar.gz).</summary>
     /// <param name="from">The uv release archive on this server (aica never downloads).</param>
     /// <param name="sha256">Expected SHA-256 of the archive; a mismatch is exit 1.</param>
-    /// <param name="dryRun">Check the archive and print the plan; change nothing.</param>
+    /// <param name="dryRun">-n, Check the archive and print the plan; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("install uv")]
     public Task<int> Uv(string? from = null, string? sha256 = null, bool dryRun = false, CancellationToken cancellationToken = default) =>

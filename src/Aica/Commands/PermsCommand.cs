@@ -7,7 +7,7 @@ public sealed class PermsCommand(CliContext cli)
 {
     /// <summary>Normalise the shared trees (group, g+rwxs dirs, g+rw files, execute bits kept), link-safe and parallel; only what is wrong changes.</summary>
     /// <param name="paths">Trees inside the shared roots (default: all of them: caches, datasets, code).</param>
-    /// <param name="dryRun">Count what would change; change nothing.</param>
+    /// <param name="dryRun">-n, Count what would change; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("perms")]
     public int Run(bool dryRun = false, CancellationToken cancellationToken = default, [Argument] params string[] paths)

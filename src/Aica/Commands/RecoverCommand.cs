@@ -6,7 +6,7 @@ namespace Aica.Cli.Commands;
 public sealed class RecoverCommand(CliContext cli)
 {
     /// <summary>Boot-time rebuild of everything derived from /data: group, accounts, shared tree, /etc files, homes.</summary>
-    /// <param name="dryRun">Print the plan; change nothing.</param>
+    /// <param name="dryRun">-n, Print the plan; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("recover")]
     public async Task<int> Run(bool dryRun = false, CancellationToken cancellationToken = default)

@@ -13,7 +13,7 @@ public sealed class UserCommands(CliContext cli)
     /// <param name="shell">Login shell for a new account.</param>
     /// <param name="layout">Home layout: symlink or hybrid (default from aica.toml).</param>
     /// <param name="pubkeyFile">An OpenSSH public key (.pub) to put in authorized_keys.</param>
-    /// <param name="dryRun">Print the plan; change nothing.</param>
+    /// <param name="dryRun">-n, Print the plan; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("user add")]
     public async Task<int> Add([Argument] string user, string? group = null, int? uid = null, string? shell = null, string? layout = null,
@@ -62,7 +62,7 @@ public sealed class UserCommands(CliContext cli)
     /// <param name="purge">Also move /data/users/U to /data/admin/backups/removed-U_TIME/ (nothing is deleted).</param>
     /// <param name="yes">-y, Do not ask (required without a terminal).</param>
     /// <param name="force">Remove even with running processes.</param>
-    /// <param name="dryRun">Print the plan; change nothing.</param>
+    /// <param name="dryRun">-n, Print the plan; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("user remove")]
     public async Task<int> Remove([Argument] string user, bool purge = false, bool yes = false, bool force = false, bool dryRun = false,
@@ -141,7 +141,7 @@ public sealed class UserCommands(CliContext cli)
 
     /// <summary>Recursive, link-safe, parallel repair of /data/users/U: owner U, group G, directories setgid; no mode is widened.</summary>
     /// <param name="user">User name.</param>
-    /// <param name="dryRun">Count what would change; change nothing.</param>
+    /// <param name="dryRun">-n, Count what would change; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("user fix")]
     public int Fix([Argument] string user, bool dryRun = false, CancellationToken cancellationToken = default)
@@ -186,7 +186,7 @@ public sealed class UserCommands(CliContext cli)
     /// <param name="to">Target layout: symlink or hybrid.</param>
     /// <param name="rollback">Undo the user's latest migration (also one that was interrupted).</param>
     /// <param name="yes">-y, Do not ask (required without a terminal).</param>
-    /// <param name="dryRun">Print the plan; change nothing.</param>
+    /// <param name="dryRun">-n, Print the plan; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("user migrate")]
     public async Task<int> Migrate([Argument] string user, string? to = null, bool rollback = false, bool yes = false, bool dryRun = false,
@@ -239,9 +239,10 @@ public sealed class UserCommands(CliContext cli)
     private void Confirm(bool yes, string question)
     {
         if (yes) return;
-        if (!Sys.IsTerminal(0) || !ReferenceEquals(cli.Err, Console.Error))
+        if (!Sys.IsTerminal(0) || !ReferenceEquals(cli.Err, Terminal.Err))
             throw AicaException.Usage("not a terminal: add --yes to confirm");
         cli.Err.Write($"{question} [y/N] ");
+        Terminal.UsingConsoleInput();
         var answer = Console.ReadLine()?.Trim().ToLowerInvariant();
         if (answer is not ("y" or "yes")) throw new AicaException("cancelled", ExitCodes.Failed);
     }

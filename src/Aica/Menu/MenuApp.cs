@@ -8,13 +8,14 @@ namespace Aica.Cli.Menu;
 /// </summary>
 public sealed class MenuApp(string[] globalArgs, bool admin, TextWriter output, string? dataDir = null)
 {
-    private readonly bool _colour = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")) && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
+    private readonly bool _colour = Terminal.ColourAllowed;
 
     private string Bold(string s) => _colour ? $"\e[1m{s}\e[0m" : s;
     private string Inverse(string s) => _colour ? $"\e[7m> {s}\e[0m" : $"> {s}"; // same width as the "  " of the others
 
     public async Task<int> RunAsync()
     {
+        Terminal.UsingConsoleInput(); // ReadKey puts the terminal in keypad mode; reset at exit
         var entries = admin ? MenuModel.Admin() : MenuModel.Member(dataDir);
         var current = 0;
         while (true)

@@ -69,7 +69,7 @@ public sealed class CleanSpecs
         File.CreateSymbolicLink(sb.P("/data/models/torch/hub"), sb.P("/etc/victim"));
         var r = sb.Aica("clean", "--torch");
         Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Contains("hub is a symlink to", r.StdOut);
+        Assert.Contains("hub is a symlink to", r.All);
         Assert.Equal("secret", File.ReadAllText(sb.P("/etc/victim/passwd")));
         Assert.False(File.Exists(sb.P("/data/models/torch/hub")) || Directory.Exists(sb.P("/data/models/torch/hub")));
         Assert.True(Directory.Exists(sb.P("/data/models/torch")), "the cache root itself stays");
@@ -275,7 +275,7 @@ public sealed class CleanSpecs
         Write(sb, "/data/models/flux/shallow.bin", 100);
         var r = sb.Aica("clean", "--flux");
         Assert.True(r.ExitCode == 1, r.ToString());
-        Assert.Contains("levels deep, not entered", r.StdOut);
+        Assert.Contains("levels deep, not entered", r.All);
         Assert.True(File.Exists(sb.P(deep + "/bottom")));
         Assert.False(File.Exists(sb.P("/data/models/flux/shallow.bin")));
     }

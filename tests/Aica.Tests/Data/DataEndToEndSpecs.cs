@@ -29,7 +29,7 @@ public sealed class DataEndToEndSpecs
             echo old > /opt/ai-lab-data/shared/Benchmark/legacy.csv
             sed -i 's|legacy_mirrors = \[\]|legacy_mirrors = ["/opt/ai-lab-data/shared"]|' /data/config/aica.toml
             A=/data/bin/aica
-            $A data verify --user alice; echo "verify-before=$?"
+            $A data verify --user alice 2>&1; echo "verify-before=$?"
             $A data fix -q; echo "fix=$?"
             $A perms -q; echo "perms=$?"
             $A data orphans --remove --yes -q; echo "orphans=$?"
@@ -37,7 +37,7 @@ public sealed class DataEndToEndSpecs
             $A data verify; echo "verify-after=$?"
             setpriv --reuid=3002 --regid=3002 --init-groups cat /data/dataset/sdfdsf/test.html /opt/ai-lab-data/shared/Benchmark/legacy.csv
             $A data report -q; echo "report=$?"
-            $A doctor | grep data.report
+            $A doctor -v | grep data.report
             ls /data/admin/backups/
             """);
         Assert.True(r.ExitCode == 0, r.ToString());

@@ -71,7 +71,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("2700", sets["sdfdsf"].GetProperty("mode").GetString());
         Assert.Equal(1, Json(_sb.Aica("--json", "data", "list", "TestDataset")).GetProperty("count").GetInt32());
         var human = _sb.Aica("data", "list");
-        Assert.Contains("[WARN] sdfdsf", human.StdOut);
+        Assert.Contains("[WARN] sdfdsf", human.StdErr);
         Assert.Contains("data list: 3 datasets", human.StdOut);
     }
 
@@ -252,7 +252,7 @@ public sealed class DataSpecs : IDisposable
         var r = _sb.Aica("data", "orphans", "--remove", "--yes");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("/data/users/ghost", r.StdOut);
-        Assert.Contains("the original was not touched", r.StdOut);
+        Assert.Contains("the original was not touched", r.All);
         Assert.Equal(before, Ghost());
         Assert.Empty(Directory.GetDirectories(_sb.P("/data/admin/backups"), "ghost", SearchOption.AllDirectories)); // the partial copy is gone
     }
@@ -462,7 +462,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("/data/dataset/partly/private", Of("alice", "partly").GetProperty("unreadable")[0].GetString());
 
         var one = _sb.Aica("data", "verify", "--user", "alice");
-        Assert.Contains("[FAIL] alice / locked: blocked at /data/dataset/locked", one.StdOut);
+        Assert.Contains("[FAIL] alice / locked: blocked at /data/dataset/locked", one.StdErr);
         Assert.DoesNotContain("bob", one.StdOut);
         Assert.Equal(2, _sb.Aica("data", "verify", "--user", "nosuchuser").ExitCode);
         Assert.Equal(2, _sb.Aica("data", "verify", "--user", "Bad;Name").ExitCode);
@@ -489,7 +489,7 @@ public sealed class DataSpecs : IDisposable
     [Fact]
     public void Doctor_counts_cache_entries_members_cannot_write()
     {
-        Assert.Contains("[PASS] cache.hf.hub.group-writable", _sb.Aica("doctor").StdOut);
+        Assert.Contains("[PASS] cache.hf.hub.group-writable", _sb.Aica("doctor", "-v").StdOut);
         Tools.Sh($"mkdir -p '{_sb.P("/data/models/huggingface/hub/models--x/blobs")}' && echo w > '{_sb.P("/data/models/huggingface/hub/models--x/blobs/abc")}' && chown -R 3001:3001 '{_sb.P("/data/models/huggingface/hub/models--x")}' && chmod -R go-w '{_sb.P("/data/models/huggingface/hub/models--x")}'");
         var r = _sb.Aica("--json", "doctor");
         var check = Json(r).GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("id").GetString() == "cache.hf.hub.group-writable");
@@ -498,7 +498,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("aica perms /data/models/huggingface/hub", check.GetProperty("fix").GetString());
         Assert.Equal("alice:alice 2755 directory", _sb.Stat("/data/models/huggingface/hub/models--x")); // doctor is read-only
         Assert.Equal(0, _sb.Aica("perms", "/data/models/huggingface/hub").ExitCode);
-        Assert.Contains("[PASS] cache.hf.hub.group-writable", _sb.Aica("doctor").StdOut);
+        Assert.Contains("[PASS] cache.hf.hub.group-writable", _sb.Aica("doctor", "-v").StdOut);
     }
 
     // ---- report ----
@@ -526,7 +526,7 @@ public sealed class DataSpecs : IDisposable
         Assert.Equal("640", Tools.Sh($"stat -c %a '{text}'").StdOut.Trim());
         Assert.True(Directory.Exists(_sb.P("/data/users/ghost"))); // a report changes nothing
 
-        var doctor = _sb.Aica("doctor");
+        var doctor = _sb.Aica("doctor", "-v");
         Assert.Contains("data.report  latest data report less than a minute old", doctor.StdOut);
         Tools.Sh($"touch -d '40 days ago' '{json}'");
         Assert.Contains("[WARN] data.report  latest data report 40 days old", _sb.Aica("doctor").StdOut);

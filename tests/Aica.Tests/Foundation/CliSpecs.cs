@@ -33,7 +33,7 @@ public sealed class CliSpecs
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.Contains("usage: ", stderr, StringComparison.OrdinalIgnoreCase);
-        if (args.Length > 1 && AicaApp.Commands.Contains(args[0])) Assert.Contains($"Usage: {args[0]} ", stderr); // the command's own options
+        if (args.Length > 1 && AicaApp.Commands.Contains(args[0])) Assert.Contains($"Usage: aica {args[0]} ", stderr); // the command's own options
     }
 
     [Trait("level", "inproc")]
@@ -54,7 +54,7 @@ public sealed class CliSpecs
     {
         var (code, stdout, stderr) = Run();
         Assert.Equal(2, code);
-        Assert.Contains("usage: aica", stderr);
+        Assert.Contains("Usage: aica", stderr);
         Assert.Equal("", stdout);
     }
 

@@ -172,7 +172,7 @@ public sealed class InitRecoverSpecs
         File.WriteAllText(sb.P("/data/config/users.txt"), text);
         var r = sb.Aica("recover");
         Assert.Equal(1, r.ExitCode);
-        var reported = System.Text.RegularExpressions.Regex.Matches(r.StdOut, @"users\.txt line (\d+):").Select(m => int.Parse(m.Groups[1].Value)).Distinct().Order();
+        var reported = System.Text.RegularExpressions.Regex.Matches(r.StdErr, @"users\.txt line (\d+):").Select(m => int.Parse(m.Groups[1].Value)).Distinct().Order();
         Assert.Equal([5, 6, 7, 8, 9, 10], reported); // the comment lines, the indented one and the valid lines are not
         Assert.Equal(text, File.ReadAllText(sb.P("/data/config/users.txt"))); // recover never rewrites what the admin typed
         Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
@@ -197,9 +197,9 @@ public sealed class InitRecoverSpecs
         var bobBefore = Bob();
         var r = sb.Aica("recover");
         Assert.Equal(1, r.ExitCode);
-        Assert.Contains("3002 is taken by", r.StdOut);
-        Assert.Contains("gid 3003 is taken by group eve", r.StdOut);
-        Assert.Contains("recovered 1 users, 2 failed", r.StdOut);
+        Assert.Contains("3002 is taken by", r.StdErr); // [FAIL] lines on stderr
+        Assert.Contains("gid 3003 is taken by group eve", r.StdErr);
+        Assert.Contains("recovery failed: 1 of 3 users recovered, 2 failed", r.StdOut);
         Assert.Equal(bobBefore, Bob());
         Assert.False(Directory.Exists(sb.P("/data/users/carol")));
         Assert.DoesNotContain("\ncarol:", File.ReadAllText(sb.P("/etc/passwd")));

@@ -53,8 +53,8 @@ public sealed class AdoptAttackSpecs : IDisposable
         var (code, stdout, stderr) = Aica("adopt");
         Assert.True(code == 1, $"exit {code}\n{stdout}\n{stderr}");
         Assert.Equal(before, Snapshot());
-        Assert.Contains("/data/config/users.txt is a symbolic link", stdout);
-        Assert.Contains("/data/config/global_env.sh is a symbolic link", stdout);
+        Assert.Contains("/data/config/users.txt is a symbolic link", stdout + stderr);
+        Assert.Contains("/data/config/global_env.sh is a symbolic link", stdout + stderr);
         // The planted script link was replaced by the wrapper as a link (rename over it), its target untouched.
         Assert.Equal("file", Tools.Sh($"stat -c %F '{_sb.P("/data/scripts/ops-recovery.sh")}'").StdOut.Trim().Split(' ')[^1]);
         Assert.Contains("exec \"${AICA_BIN:-/data/bin/aica}\" recover", File.ReadAllText(_sb.P("/data/scripts/ops-recovery.sh")));
@@ -78,7 +78,7 @@ public sealed class AdoptAttackSpecs : IDisposable
         Assert.True(code == 1, $"exit {code}\n{stdout}\n{stderr}");
         Assert.Equal(before, Snapshot());
         Assert.Equal("root:root 755 directory", _sb.Stat("/data/config"));
-        Assert.Contains("/data/config is a symbolic link", stdout);
+        Assert.Contains("/data/config is a symbolic link", stdout + stderr);
     }
 
     [Fact]

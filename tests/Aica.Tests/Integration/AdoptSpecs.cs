@@ -93,10 +93,10 @@ public sealed class AdoptSpecs
             echo '[ -f /tmp/recovery-complete ] || echo "recovery still running, log in later"' > /etc/profile.d/zz-recovery-wait.sh
             echo @@before; {{UsersSnapshot}}; echo @@end
             cp /etc/sudoers.d/aica-datakeeper /run/old-sudoers
-            $AICA doctor | grep legacy.bash-era
+            $AICA doctor -v | grep legacy.bash-era
             $AICA adopt --dry-run > /run/dry.txt; echo "dry=$?"
             find /data /etc/sudoers.d /etc/profile.d -newer /run/old-sudoers | sort > /run/after-dry.txt; echo "changed-by-dry=$(grep -vc '^/data/admin/log' /run/after-dry.txt)"
-            $AICA adopt > /run/adopt.txt; echo "adopt=$?"
+            $AICA adopt > /run/adopt.txt 2>&1; echo "adopt=$?"
             cat /run/adopt.txt
             echo @@after; {{UsersSnapshot}}; echo @@end
             echo @@registry; cat /data/config/users.txt; echo @@end
@@ -116,7 +116,7 @@ public sealed class AdoptSpecs
             AICA_BIN=/data/bin/aica sh /data/scripts/ops-recovery.sh > /run/wrapped.txt; echo "wrapped=$?"
             $AICA adopt > /run/again.txt; echo "again=$?"; tail -1 /run/again.txt
             /data/bin/aica recover -q; echo "recover=$?"
-            /data/bin/aica doctor | grep legacy.bash-era
+            /data/bin/aica doctor -v | grep legacy.bash-era
             echo @@final; {{UsersSnapshot}}; echo @@end
             """);
         var o = r.StdOut;
@@ -280,12 +280,12 @@ public sealed class AdoptConfigSpecs : IDisposable
                  })
             Assert.Contains(line, toml);
         Assert.DoesNotContain("/data/models/huggingface\"", toml.Split('\n').Single(l => l.StartsWith("hf_hub")));
-        Assert.Contains("COMFYUI_HOME=/data/models/../../etc/comfy is not a clean path under /data", stdout);
-        Assert.Contains("HF_HOME=/data/models/huggingface was shared", stdout);
+        Assert.Contains("COMFYUI_HOME=/data/models/../../etc/comfy is not a clean path under /data", stdout + stderr);
+        Assert.Contains("HF_HOME=/data/models/huggingface was shared", stdout + stderr);
         // The config adopt wrote is one aica reads, and the caches it names are the ones init created.
         Assert.Equal("root:lab 2775 directory", _sb.Stat("/data/system/cache/conda/pkgs"));
         Assert.Equal("root:lab 2775 directory", _sb.Stat("/data/models/torch-hub"));
-        Assert.Contains("[PASS] config.parse", _sb.Aica("doctor").StdOut);
+        Assert.Contains("[PASS] config.parse", _sb.Aica("doctor", "-v").StdOut);
         Assert.False(Directory.Exists(_sb.P("/etc/comfy")));
     }
 }

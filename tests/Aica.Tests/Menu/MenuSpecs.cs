@@ -154,7 +154,7 @@ public sealed class MenuSpecs : IDisposable
             }
             Assert.Contains("STDIN-EXITED=2", screen);
             Assert.Contains("STDOUT-EXITED=2", screen);
-            Assert.Contains("usage: aica", screen); // help on stderr, which is the terminal
+            Assert.Contains("Usage: aica", screen); // help on stderr, which is the terminal
             Assert.DoesNotContain("menu", File.ReadAllText($"{dir}/out"));
             Assert.Equal("", File.ReadAllText($"{dir}/out"));
         }

@@ -214,7 +214,7 @@ public sealed class UserCommandSpecs
         var peek = Tools.Run("setpriv", ["--reuid", bobUid.ToString(), "--regid", bobUid.ToString(), "--groups", "2500", "cat", token]);
         Assert.NotEqual(0, peek.ExitCode);
         Assert.DoesNotContain("hf_secret", peek.StdOut);
-        Assert.Contains("[PASS] users.hf-token", sb.Aica("doctor").StdOut);
+        Assert.Contains("[PASS] users.hf-token", sb.Aica("doctor", "-v").StdOut);
         // A folder opened up (or made by a tool before aica): doctor names the token, and user add leaves the folder as it is.
         Tools.Sh($"chmod 2775 '{sb.P("/data/users/alice/.cache/huggingface")}'");
         Assert.Equal(0, Tools.Run("setpriv", ["--reuid", bobUid.ToString(), "--regid", bobUid.ToString(), "--groups", "2500", "cat", token]).ExitCode);
@@ -429,6 +429,6 @@ public sealed class UserCommandSpecs
         Assert.Equal("id-mismatch", rows["odd"]);
         Assert.Equal("orphan-data", rows["gone"]);
         var human = sb.Aica("user", "list");
-        Assert.Contains("[WARN] hand", human.StdOut);
+        Assert.Contains("[WARN] hand", human.StdErr);
     }
 }

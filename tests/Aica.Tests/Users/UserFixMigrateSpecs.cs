@@ -229,7 +229,7 @@ public sealed class UserFixMigrateSpecs
         Tools.Sh($"chown -R 3003:3003 '{sb.P("/home/carol")}'");
         var add = sb.Aica("user", "add", "carol");
         Assert.Equal(1, add.ExitCode); // the home link cannot replace a home with content...
-        Assert.Contains("aica user migrate carol --to symlink", add.StdOut); // ...and the fix names the command that can
+        Assert.Contains("aica user migrate carol --to symlink", add.All); // ...and the fix names the command that can
         var listed = JsonDocument.Parse(sb.Aica("user", "list", "--json").StdOut).RootElement.GetProperty("users").EnumerateArray().Single(u => u.GetProperty("name").GetString() == "carol");
         Assert.Equal("home-conflict", listed.GetProperty("status").GetString());
         var before = Homes(sb);

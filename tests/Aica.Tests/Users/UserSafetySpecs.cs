@@ -57,7 +57,7 @@ public sealed class UserSafetySpecs : IDisposable
         File.CreateSymbolicLink(sb.P("/home/bob/.ssh"), _victim); // ~/.ssh pointing at another directory
         var r = sb.Aica("recover");
         Assert.Equal(1, r.ExitCode);
-        Assert.Contains("tampered: /data/users/bob/dotfiles/.profile is a symbolic link", r.StdOut);
+        Assert.Contains("tampered: /data/users/bob/dotfiles/.profile is a symbolic link", r.All);
         Assert.Equal(before, Victim());
         Assert.Equal("/data/users/bob/dotfiles/.ssh", new FileInfo(sb.P("/home/bob/.ssh")).LinkTarget);
 
@@ -93,7 +93,7 @@ public sealed class UserSafetySpecs : IDisposable
         File.CreateSymbolicLink(sb.P("/data/users/alice/.ssh/authorized_keys"), Path.Combine(_victim, "shadow"));
         r = sb.Aica("user", "add", "alice", "--pubkey-file", Key(sb));
         Assert.Equal(1, r.ExitCode);
-        Assert.Contains("tampered", r.StdOut);
+        Assert.Contains("tampered", r.All);
         Assert.Equal(before, Victim());
     }
 
@@ -146,7 +146,7 @@ public sealed class UserSafetySpecs : IDisposable
         var before = Victim();
         var r = sb.Aica("user", "migrate", "alice", "--to", "hybrid", "--yes");
         Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Contains("tampered", r.StdOut);
+        Assert.Contains("tampered", r.All);
         Assert.Equal(before, Victim());
         Assert.Equal(Path.Combine(_victim, "created"), new FileInfo(sb.P("/data/users/alice/dotfiles/.vimrc")).LinkTarget);
         r = sb.Aica("user", "migrate", "alice", "--rollback", "--yes");

@@ -20,7 +20,7 @@ public sealed record RecoveryReport(string Status, int Users, int Failed, IReadO
             var failedChanges = Actions.Count(a => !a.Ok);
             var more = (Problems.Count > 0 ? $", {Problems.Count} other problem{(Problems.Count == 1 ? "" : "s")}" : "")
                 + (failedChanges > 0 ? $", {failedChanges} change{(failedChanges == 1 ? "" : "s")} failed" : "");
-            return Status == "ok" ? $"recovered {Users} users, 0 failed" : $"recovery failed: {Users - Failed} of {Users} users recovered, {Failed} failed{more}";
+            return $"recovered {Users - Failed} users, {Failed} failed{more}"; // SPEC §8's line, then what is no user's
         }
     }
 }

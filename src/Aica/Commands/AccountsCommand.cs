@@ -7,7 +7,7 @@ public sealed class AccountsCommand(CliContext cli)
 {
     /// <summary>Store the registered users' password hashes, lock state, aging, shell, GECOS and groups, and the lab's groups, on /data (root-only) so a full reset loses none of it.</summary>
     /// <param name="force">Replace a stored file that is refused (not root's, readable by others, truncated, corrupt).</param>
-    /// <param name="dryRun">Show what differs; write nothing.</param>
+    /// <param name="dryRun">-n, Show what differs; write nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("accounts capture")]
     public int Capture(bool force = false, bool dryRun = false, CancellationToken cancellationToken = default)

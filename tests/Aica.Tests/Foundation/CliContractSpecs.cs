@@ -182,7 +182,7 @@ public sealed class CliContractSpecs
     public void Recover_summary_counts_problems_that_are_no_users()
     {
         var r = new RecoveryReport("failed", 4, 0, [], [], ["users.txt line 3: bad", "users.txt line 4: bad", "users.txt line 5: bad"], [], 1, false);
-        Assert.Equal("recovery failed: 4 of 4 users recovered, 0 failed, 3 other problems", r.Summary);
+        Assert.Equal("recovered 4 users, 0 failed, 3 other problems", r.Summary);
         Assert.Equal("recovered 2 users, 0 failed", new RecoveryReport("ok", 2, 0, [], [], [], [], 1, false).Summary);
     }
 }

@@ -56,8 +56,8 @@ public sealed class ConfigRecoverySpecs
         var r = sb.Aica("recover");
 
         Assert.True(r.ExitCode == 1, r.ToString());
-        Assert.Contains($"aica.toml line {line}: ", r.StdOut);
-        Assert.Contains(key, r.StdOut);
+        Assert.Contains($"aica.toml line {line}: ", r.All); // problem lines go to stderr
+        Assert.Contains(key, r.All);
         Assert.Contains("recovered 1 users, 0 failed", r.StdOut);
         Assert.Contains("alice:x:", File.ReadAllText(sb.P("/etc/passwd")));
         Assert.Equal("symlink", new FileInfo(sb.P("/home/alice")).LinkTarget is null ? "dir" : "symlink");
@@ -85,8 +85,8 @@ public sealed class ConfigRecoverySpecs
         var r = sb.Aica("recover");
 
         Assert.True(r.ExitCode == 1, r.ToString());
-        Assert.Contains($"line {line}: invalid group name 'Lab Group' (using group.name = \"lab\", the last good value)", r.StdOut);
-        Assert.Contains("unknown key 'data.colour'", r.StdOut); // reported, not fatal
+        Assert.Contains($"line {line}: invalid group name 'Lab Group' (using group.name = \"lab\", the last good value)", r.All);
+        Assert.Contains("unknown key 'data.colour'", r.All); // reported, not fatal
         Assert.Contains("recovered 1 users, 0 failed", r.StdOut);
         Assert.Contains("lab:x:2700:alice", File.ReadAllText(sb.P("/etc/group")));
         Assert.DoesNotContain("gpu-users", File.ReadAllText(sb.P("/etc/group")));
@@ -117,9 +117,9 @@ public sealed class ConfigRecoverySpecs
         File.WriteAllText(draft, "# draft\n[disk]\nthreshold = 85.0\n[group]\ngid = \"2500\"\ncolour = 1\n");
         var r = sb.Aica("config", "check", draft);
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains($"{draft}:5: group.gid must be an integer, not a string", r.StdOut);
-        Assert.Contains($"{draft}:6: unknown key 'group.colour'", r.StdOut);
-        Assert.DoesNotContain(":3:", r.StdOut); // 85.0 is a whole percentage
+        Assert.Contains($"{draft}:5: group.gid must be an integer, not a string", r.All);
+        Assert.Contains($"{draft}:6: unknown key 'group.colour'", r.All);
+        Assert.DoesNotContain(":3:", r.All); // 85.0 is a whole percentage
 
         var json = JsonDocument.Parse(sb.Aica("config", "check", draft, "--json").StdOut).RootElement;
         Assert.Equal([5, 6], json.GetProperty("problems").EnumerateArray().Select(p => p.GetProperty("line").GetInt32()));

@@ -161,7 +161,7 @@ public sealed class SessionSpecs : IDisposable
           echo "alice su: $(su alice -c 'umask; echo $HF_HUB_CACHE' | tr '\n' ' ')"
           echo "outsider su: $(su outsider -c 'umask; echo $HF_HUB_CACHE' | tr '\n' ' ')"
           echo "root path: $(env -i PATH=/usr/local/bin:/usr/bin:/bin sh -c 'command -v aica')"
-          /data/bin/aica doctor > /run/doctor.out; echo "doctor=$?"
+          /data/bin/aica doctor -v > /run/doctor.out; echo "doctor=$?"
           grep -E 'session\.|bin\.path' /run/doctor.out | cut -c1-90
         }
         """;
@@ -213,7 +213,7 @@ public sealed class SessionSpecs : IDisposable
         var r = sim.Boot(Reset.None, InitAndLook + "\n" + """
             ln -sfn /tmp/evil /usr/local/bin/aica
             echo 'TORCH_HOME DEFAULT=/tmp/torch' > /etc/security/aica_env.conf
-            /data/bin/aica doctor > /run/d1.out; echo "doctor-before=$?"
+            /data/bin/aica doctor -v > /run/d1.out; echo "doctor-before=$?"
             grep -E '^\[FAIL\] (session|bin\.path)' /run/d1.out | cut -d' ' -f2
             /data/bin/aica recover > /dev/null; echo "recover=$?"
             look
@@ -244,12 +244,12 @@ public sealed class SessionSpecs : IDisposable
             sed -i '/pam_umask.so/d; /^# end of pam-auth-update config/i session\toptional\tpam_exec.so quiet /bin/false' /etc/pam.d/common-session
             cp /etc/pam.d/common-session /run/edited
             rm /home/alice
-            /data/bin/aica recover > /run/r2.out; echo "recover2=$?"
+            /data/bin/aica recover > /run/r2.out 2>&1; echo "recover2=$?"
             grep -E '^\[FAIL\]' /run/r2.out
             grep -E '^recovered' /run/r2.out
             cmp -s /etc/pam.d/common-session /run/edited && echo stack-untouched
             echo "home $(readlink /home/alice)"
-            /data/bin/aica doctor > /run/d.out; echo "doctor=$?"
+            /data/bin/aica doctor -v > /run/d.out; echo "doctor=$?"
             grep -E '^\[FAIL\] session.umask:/etc/pam.d/common-session ' /run/d.out | cut -c1-120
             """);
         Assert.True(r.ExitCode == 0, r.ToString());

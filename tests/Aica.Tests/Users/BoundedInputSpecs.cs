@@ -183,7 +183,7 @@ public sealed class BoundedInputSpecs
         File.Delete(sb.P("/data/users/mallory/.condarc"));
         File.Delete(sb.P("/home/alice")); // a home reset for alice
         var past = Recover(sb, Budget(20));
-        Assert.Contains("over the 64 MiB aica reads", past.StdOut);
+        Assert.Contains("over the 64 MiB aica reads", past.All); // problem lines go to stderr
         Assert.Contains("recovered 2 users, 0 failed", past.StdOut);
         Assert.True(File.Exists(sb.P("/data/users/mallory/.condarc")), past.ToString());
         Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
@@ -225,9 +225,9 @@ public sealed class BoundedInputSpecs
         const int n = 20_000; // bench/adversarial.sh plants a million
         for (var i = 0; i < n; i++) File.CreateSymbolicLink(sb.P($"/data/users/mallory/l{i}"), "/etc/shadow");
         var human = Recover(sb, Budget(20));
-        Assert.Contains("mallory tampered: /data/users/mallory/l", human.StdOut);
-        Assert.Contains($"... and {n - CappedList.DefaultMax} more ({n} link(s) into system paths, never followed)", human.StdOut);
-        Assert.True(human.StdOut.Length < 16_000, $"{human.StdOut.Length} bytes of output");
+        Assert.Contains("mallory tampered: /data/users/mallory/l", human.All); // problem lines go to stderr
+        Assert.Contains($"... and {n - CappedList.DefaultMax} more ({n} link(s) into system paths, never followed)", human.All); // problem lines go to stderr
+        Assert.True(human.All.Length < 16_000, $"{human.All.Length} bytes of output");
         Assert.True(new FileInfo(sb.P("/run/aica/recovery.json")).Length < 16_000);
         Assert.Contains(Status(sb).GetProperty("problems").EnumerateArray(), p => p.GetString()!.Contains($"... and {n - CappedList.DefaultMax} more"));
         var json = Recover(sb, Budget(20), "--json");
@@ -260,8 +260,8 @@ public sealed class BoundedInputSpecs
         var r = Recover(sb, hook);
         Assert.True(r.ExitCode == 1, r.ToString());
         Assert.Contains("recovered 2 users, 1 failed", r.StdOut);
-        Assert.Contains("mallory: recovery stopped at", r.StdOut);
-        Assert.Contains("time budget of 20 s ran out", r.StdOut);
+        Assert.Contains("mallory: recovery stopped at", r.All);
+        Assert.Contains("time budget of 20 s ran out", r.All);
         foreach (var u in new[] { "alice", "carol" }) Assert.Equal($"/data/users/{u}", new FileInfo(sb.P($"/home/{u}")).LinkTarget);
         var status = Status(sb);
         Assert.Equal("failed", status.GetProperty("status").GetString());
@@ -296,7 +296,7 @@ public sealed class BoundedInputSpecs
         var r = Recover(sb, Budget(20, "hy:300"));
         Assert.True(r.ExitCode == 1, r.ToString());
         Assert.Contains("recovered 1 users, 1 failed", r.StdOut);
-        Assert.Contains("hy: recovery stopped at /home/hy/.ssh", r.StdOut);
+        Assert.Contains("hy: recovery stopped at /home/hy/.ssh", r.All);
         Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
         var moved = Directory.GetFiles(sb.P("/data/users/hy/dotfiles/.ssh"), "k*").Length;
         Assert.InRange(moved, 1, 599); // stopped midway, the rest still on the SSD
@@ -322,9 +322,9 @@ public sealed class BoundedInputSpecs
         for (var i = 0; i < n; i++) File.CreateSymbolicLink(sb.P($"/data/users/mallory/deep/er/l{i}"), "/etc/shadow");
         var human = sb.Aica("user", "fix", "mallory");
         Assert.Equal(1, human.ExitCode);
-        Assert.Contains($"{n} tampered", human.StdOut);
-        Assert.Contains($"... and {n - Aica.Users.UserFix.MaxListed} more", human.StdOut);
-        Assert.Equal(Aica.Users.UserFix.MaxListed + 1, human.StdOut.Split('\n').Count(l => l.Contains("tampered: ")));
+        Assert.Contains($"{n} tampered", human.All);
+        Assert.Contains($"... and {n - Aica.Users.UserFix.MaxListed} more", human.All); // problem lines go to stderr
+        Assert.Equal(Aica.Users.UserFix.MaxListed + 1, human.All.Split('\n').Count(l => l.Contains("tampered: ")));
         var json = JsonDocument.Parse(sb.Aica("--json", "user", "fix", "mallory").StdOut).RootElement;
         Assert.Equal(Aica.Users.UserFix.MaxListed + 1, json.GetProperty("tampered").GetArrayLength());
     }

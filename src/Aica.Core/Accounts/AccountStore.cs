@@ -34,7 +34,7 @@ public sealed class AccountStore(RootedFs fs)
         var dir = fs.Lstat(Dir);
         if (dir is null) return StoredAccounts.None;
         if (dir.Value.IsLink || !dir.Value.IsDir) return Refuse($"{fs.Host(Dir)} is not a directory");
-        if (dir.Value.Uid != 0 || (dir.Value.Perm & O(22)) != 0)
+        if (!dir.Value.OnlyRootWrites)
             return Refuse($"{fs.Host(Dir)} is {Owner(dir.Value)} {Mode(dir.Value)}: another user could replace the state (want root-only 0700)");
         var st = fs.Lstat(Path);
         if (st is null) return StoredAccounts.None;

@@ -204,7 +204,7 @@ public sealed class MirrorService(AicaServices s)
         public string? First;
         public bool VisitDirectory(SafeFd dir, in FileStat st, string path, int depth)
         {
-            if (st.Uid != 0 || (st.Perm & 0x12) != 0) Interlocked.CompareExchange(ref First, path, null);
+            if (!st.OnlyRootWrites) Interlocked.CompareExchange(ref First, path, null);
             return First is null;
         }
         public void VisitEntry(in WalkEntry e) { }

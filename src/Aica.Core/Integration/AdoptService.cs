@@ -396,7 +396,7 @@ public sealed partial class AdoptService(AicaServices s)
             for (var i = 1; i <= parts.Length; i++)
             {
                 var p = "/" + string.Join('/', parts[..i]);
-                if (s.Fs.Lstat(p) is not { IsDir: true } ps || (ps.Uid == 0 && ps.Gid == 0 && (ps.Perm & O(22)) == 0)) continue;
+                if (s.Fs.Lstat(p) is not { IsDir: true } ps || (ps.OnlyRootWrites && ps.Gid == 0)) continue;
                 Change("fix", p, $"was {Convert.ToString(ps.Perm, 8)} {ps.Uid}:{ps.Gid}, now root:root without group/world write (root runs the scripts in {dir})");
                 if (!_dry) s.Fs.SetOwnerMode(p, 0, 0, ps.Perm & ~O(2022));
             }

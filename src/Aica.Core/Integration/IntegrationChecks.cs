@@ -27,7 +27,7 @@ public static class IntegrationChecks
             return new CheckResult(id, optional ? CheckStatus.Pass : CheckStatus.Warn, $"{tool} is not installed at {prefix}",
                 Fix: optional ? null : $"aica install {tool} --from FILE");
         if (!st.Value.IsDir) return new CheckResult(id, CheckStatus.Fail, $"{prefix} is not a directory", Fix: $"move it away, then aica install {tool} --from FILE");
-        if (st.Value.Uid != 0 || (st.Value.Perm & O(22)) != 0)
+        if (!st.Value.OnlyRootWrites)
             return new CheckResult(id, CheckStatus.Fail, $"{prefix} is writable by others than root ({Convert.ToString(st.Value.Perm, 8)}, uid {st.Value.Uid}): a member could change what everyone runs",
                 Fix: $"aica install {tool} --from FILE (reinstalls root-owned), or chown -R root:root and chmod -R go-w {prefix}");
         var bin = s.Fs.Lstat($"{prefix}/{program}");

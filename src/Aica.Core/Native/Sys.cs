@@ -19,6 +19,10 @@ public readonly record struct FileStat(uint Mode, uint Uid, uint Gid, uint Nlink
 {
     public uint Type => Mode & S_IFMT;
     public uint Perm => Mode & 0xFFF;
+    /// <summary>Group or others may write it (the mode bits 022).</summary>
+    public bool WritableByOthers => (Perm & 0x12) != 0;
+    /// <summary>Root owns it and nobody else may write it: what root may trust (read, run, source).</summary>
+    public bool OnlyRootWrites => Uid == 0 && !WritableByOthers;
     public bool IsDir => Type == S_IFDIR;
     public bool IsFile => Type == S_IFREG;
     public bool IsLink => Type == S_IFLNK;

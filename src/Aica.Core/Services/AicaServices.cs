@@ -106,7 +106,7 @@ public sealed class AicaServices : IDisposable
         try
         {
             // Only a root-owned copy that nobody else can write is trusted; it must still validate.
-            if (Fs.Lstat(LastGoodConfigPath) is { IsFile: true, Uid: 0 } st && (st.Perm & 0x12) == 0 &&
+            if (Fs.Lstat(LastGoodConfigPath) is { IsFile: true, OnlyRootWrites: true } &&
                 Fs.ReadText(LastGoodConfigPath) is { } text && ConfigFile.Read(text) is { Valid: true } load)
                 return (load.Config, "the last good value");
         }

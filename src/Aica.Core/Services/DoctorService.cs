@@ -213,7 +213,7 @@ public sealed class DoctorService(AicaServices s)
                 {
                     if (x.IsLink) bad.Add($"{p} is a symbolic link");
                     else if (x.Uid != 0) bad.Add($"{p} is owned by uid {x.Uid}");
-                    else if ((x.Perm & O(22)) != 0 && !(x.IsDir && (x.Perm & Flags.S_ISVTX) != 0 && p == "/")) bad.Add($"{p} is group/world-writable ({Convert.ToString(x.Perm, 8)})");
+                    else if (x.WritableByOthers && !(x.IsDir && (x.Perm & Flags.S_ISVTX) != 0 && p == "/")) bad.Add($"{p} is group/world-writable ({Convert.ToString(x.Perm, 8)})");
                 }
                 if (i < parts.Length) cur += "/" + parts[i];
             }

@@ -164,7 +164,7 @@ public sealed class DoctorService(AicaServices s)
         if (timer is not null)
             return new CheckResult("cron.runs", CheckStatus.Pass, $"no cron daemon; systemd timer {timer} schedules the work");
         return new CheckResult("cron.runs", CheckStatus.Warn, $"{Templates.CronPath} never runs: no cron daemon is installed and no aica systemd timer exists",
-            Fix: "apt install cron (or install aica's systemd timers)");
+            Fix: "apt install cron (aica ships no systemd timers yet)");
     }
 
     private IEnumerable<string> TimerUnits()

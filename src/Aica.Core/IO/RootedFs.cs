@@ -63,9 +63,13 @@ public sealed class RootedFs : IDisposable
     private readonly object _cacheLock = new();
     // Three levels: /data/users/U, /data/models/torch; deeper folders are looked up far less often.
     private const int KeptDepth = 3;
-    // At most this many descriptors kept (with the retired ones): the unit runs with systemd's soft limit of 1024
-    // descriptors, and a server may register more users than that.
-    private const int MaxKept = 256;
+    // At most this many descriptors kept (with the retired ones): a quarter of the soft descriptor limit (systemd's
+    // default soft limit of 1024 gives 256; the CLI raises it, see Program.cs), so a server with thousands of users
+    // never runs out. Past it every lookup below /data/users/U opens U again: twice the system calls per user.
+    private readonly int _maxKept = (int)Math.Clamp(Sys.OpenFileLimit() / 4, 64, 8192);
+    // Past this many kept directories the descriptor table is grown to hold _maxKept at once (a few kept ones fit the
+    // table a process starts with: 64).
+    private const int ReserveAt = 32;
 
     /// <summary>
     /// Forgets kept directories: <paramref name="path"/> and everything below it, or all of them (null: after a rename
@@ -117,17 +121,22 @@ public sealed class RootedFs : IDisposable
             if (next is null) return (null, -1);
             key += "/" + parts[i];
             bool full;
-            lock (_cacheLock) full = _kept.Count + _retired.Count >= MaxKept;
+            lock (_cacheLock) full = _kept.Count + _retired.Count >= _maxKept;
             if (keep && i < KeptDepth && !full)
             {
                 // Its name is safe (the parent is root's alone); its children's only if it is root's alone too.
                 var st = Sys.Fstat(next, Host(key));
                 keep = st.Uid == 0 && (st.Perm & O(22)) == 0;
+                bool reserve;
                 lock (_cacheLock)
                 {
                     if (_kept.TryGetValue(key, out var other)) { next.Dispose(); next = other.Fd; } // another thread kept it first
                     else _kept[key] = (next, keep);
+                    reserve = _kept.Count == ReserveAt;
                 }
+                // Many directories will be kept (a server with users): the descriptor table grows once, to its final
+                // size, instead of at every doubling (each growth waits ~10 ms in a process with threads).
+                if (reserve) Sys.ReserveDescriptors(_root, _maxKept + 64);
                 fd = next.Fd;
                 continue;
             }
@@ -239,8 +248,9 @@ public sealed class RootedFs : IDisposable
             }
             using (fd)
             {
-                if (!Sys.Fstat(fd, Host(path)).IsFile) throw new SysException(EINVAL, "read (not a regular file)", Host(path));
-                return Sys.ReadAll(fd, Host(path));
+                var st = Sys.Fstat(fd, Host(path));
+                if (!st.IsFile) throw new SysException(EINVAL, "read (not a regular file)", Host(path));
+                return Sys.ReadAll(fd, st, Host(path));
             }
         }
     }

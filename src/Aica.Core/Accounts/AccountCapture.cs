@@ -86,11 +86,13 @@ public static class AccountCapture
                 what.Add(o.Shadow.Locked == u.Shadow.Locked ? "password changed"
                     : o.Shadow.Password.TrimStart('!') is "" or "*" ? "password set"
                     : u.Shadow.Locked ? "locked" : "unlocked");
-            if (o.Shadow with { Password = "" } != u.Shadow with { Password = "" }) what.Add("password aging changed");
+            if (o.Shadow != u.Shadow && o.Shadow with { Password = "" } != u.Shadow with { Password = "" }) what.Add("password aging changed");
             if (o.Shell != u.Shell) what.Add($"shell {o.Shell} -> {u.Shell}");
             if (o.Gecos != u.Gecos) what.Add("GECOS changed");
-            var added = u.Groups.Except(o.Groups).ToList();
-            var removed = o.Groups.Except(u.Groups).ToList();
+            // The common case (nothing changed) without two set differences per user.
+            var same = u.Groups.SequenceEqual(o.Groups);
+            var added = same ? [] : u.Groups.Except(o.Groups).ToList();
+            var removed = same ? [] : o.Groups.Except(u.Groups).ToList();
             if (added.Count > 0) what.Add($"groups +{string.Join(",+", added)}");
             if (removed.Count > 0) what.Add($"groups -{string.Join(",-", removed)}");
             if (what.Count > 0) diffs.Add($"{u.Name}: {string.Join(", ", what)}");

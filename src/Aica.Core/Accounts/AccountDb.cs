@@ -64,8 +64,18 @@ public sealed class AccountDb
     {
         var g = Group(group);
         if (g is null) return false;
-        if (g.Members.Contains(user)) return true;
+        if (MemberSet(g).Contains(user)) return true;
         return User(user)?.Gid == g.Gid;
+    }
+
+    // A group's member list as a set, built once: recover checks every registered user against the shared group's
+    // list (1000 users, 1000 members: a million string comparisons as a list).
+    private readonly Dictionary<GroupEntry, HashSet<string>> _memberSets = new(ReferenceEqualityComparer.Instance);
+
+    private HashSet<string> MemberSet(GroupEntry g)
+    {
+        if (!_memberSets.TryGetValue(g, out var set)) _memberSets[g] = set = new HashSet<string>(g.Members, StringComparer.Ordinal);
+        return set;
     }
 
     public IEnumerable<string> MembersOf(string group)

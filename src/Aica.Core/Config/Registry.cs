@@ -23,6 +23,7 @@ public sealed class Registry
 {
     private readonly List<string> _lines;
     private List<UserEntry> _users = [];
+    private Dictionary<string, UserEntry> _byName = new(StringComparer.Ordinal); // doctor looks up every group member
     private List<RegistryProblem> _problems = [];
 
     private Registry(List<string> lines)
@@ -42,7 +43,7 @@ public sealed class Registry
         return new Registry(t.Length == 0 ? [] : t.Split('\n').ToList());
     }
 
-    public UserEntry? Find(string name) => _users.FirstOrDefault(u => u.Name == name);
+    public UserEntry? Find(string name) => _byName.GetValueOrDefault(name);
 
     private void Reparse()
     {
@@ -64,6 +65,7 @@ public sealed class Registry
             users.Add(entry);
         }
         _users = users;
+        _byName = users.ToDictionary(u => u.Name, StringComparer.Ordinal); // names are unique: duplicates were skipped above
         _problems = problems;
     }
 

@@ -42,6 +42,7 @@ public sealed class StateEngine(EngineContext ctx)
         var failedUnits = new List<string>();
         var users = new HashSet<string>();
         var userBudgets = new Dictionary<string, WorkBudget>();
+        ctx.Fs.ExpectManyDirs(UserCount(state));
         if (ctx.BatchAccounts) ApplyAccountBatch(state, actions, ct);
         try
         {
@@ -112,6 +113,7 @@ public sealed class StateEngine(EngineContext ctx)
 
     public IEnumerable<CheckResult> Check(DesiredState state)
     {
+        ctx.Fs.ExpectManyDirs(UserCount(state));
         foreach (var unit in Ordered(state))
             foreach (var item in unit.Items)
             {
@@ -183,6 +185,9 @@ public sealed class StateEngine(EngineContext ctx)
         SysException { Errno: Flags.EIO or Flags.EROFS or Flags.ENOSPC or Flags.EDQUOT } => "the file system reports the error above: check dmesg and the disk, then aica recover",
         _ => "repair or remove the file named above (aica recover rewrites what it owns), then aica doctor",
     };
+
+    /// <summary>Users with units: each has a /data/users/U that every item of theirs looks below.</summary>
+    private static int UserCount(DesiredState s) => s.Units.Select(u => u.User).OfType<string>().Distinct().Count();
 
     private static IEnumerable<Unit> Ordered(DesiredState s) => s.Units.OrderBy(u => (int)u.Phase); // stable: keeps user order
 }

@@ -63,9 +63,34 @@ public sealed class RootedFs : IDisposable
     private readonly object _cacheLock = new();
     // Three levels: /data/users/U, /data/models/torch; deeper folders are looked up far less often.
     private const int KeptDepth = 3;
-    // At most this many descriptors kept (with the retired ones): the unit runs with systemd's soft limit of 1024
-    // descriptors, and a server may register more users than that.
-    private const int MaxKept = 256;
+    // At most this many descriptors kept (with the retired ones): a quarter of the soft descriptor limit (systemd's
+    // default soft limit of 1024 gives 256; the CLI raises it, see Program.cs), so a server with thousands of users
+    // never runs out. Past it every lookup below /data/users/U opens U again: twice the system calls per user.
+    // Only after ExpectManyDirs; before it SmallKept.
+    private readonly int _maxKept = (int)Math.Clamp(Sys.OpenFileLimit() / 4, 64, 8192);
+    // Until a caller expects many (ExpectManyDirs) only this many are kept: the descriptor table a process starts with
+    // (64 entries) then never grows, and in a process with threads each growth waits for an RCU grace period (~10 ms).
+    private const int SmallKept = 40;
+    private int _keptCap = SmallKept;
+
+    /// <summary>
+    /// The caller will look below <paramref name="count"/> directories (recover and doctor: one per user). With many,
+    /// every /data/users/U is worth keeping (two system calls less per lookup), and the descriptor table is grown once
+    /// to its final size now instead of at every doubling (a grace period each); with few the table stays as it is.
+    /// </summary>
+    public void ExpectManyDirs(int count)
+    {
+        if (count <= ManyDirs) return;
+        lock (_cacheLock)
+        {
+            if (_keptCap == _maxKept) return;
+            _keptCap = Math.Max(_maxKept, SmallKept);
+        }
+        Sys.ReserveDescriptors(_root, _keptCap + 64);
+    }
+
+    // Below this many the grace period of one table growth costs more than the lookups it saves.
+    private const int ManyDirs = 300;
 
     /// <summary>
     /// Forgets kept directories: <paramref name="path"/> and everything below it, or all of them (null: after a rename
@@ -117,7 +142,7 @@ public sealed class RootedFs : IDisposable
             if (next is null) return (null, -1);
             key += "/" + parts[i];
             bool full;
-            lock (_cacheLock) full = _kept.Count + _retired.Count >= MaxKept;
+            lock (_cacheLock) full = _kept.Count + _retired.Count >= _keptCap;
             if (keep && i < KeptDepth && !full)
             {
                 // Its name is safe (the parent is root's alone); its children's only if it is root's alone too.
@@ -239,8 +264,9 @@ public sealed class RootedFs : IDisposable
             }
             using (fd)
             {
-                if (!Sys.Fstat(fd, Host(path)).IsFile) throw new SysException(EINVAL, "read (not a regular file)", Host(path));
-                return Sys.ReadAll(fd, Host(path));
+                var st = Sys.Fstat(fd, Host(path));
+                if (!st.IsFile) throw new SysException(EINVAL, "read (not a regular file)", Host(path));
+                return Sys.ReadAll(fd, st, Host(path));
             }
         }
     }

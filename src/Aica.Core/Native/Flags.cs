@@ -18,6 +18,7 @@ public static class Flags
     public const uint RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
 
     public const int F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_OFD_SETLKW = 38;
+    public const int F_DUPFD_CLOEXEC = 1030;
     public const short F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
     public const int LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
 

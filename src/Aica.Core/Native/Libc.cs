@@ -38,6 +38,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] internal static partial long lseek(int fd, long offset, int whence);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int ftruncate(int fd, long length);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int futimens(int fd, Timespec* times);
+    [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)] internal static partial int fcntl_dupfd(int fd, int cmd, int minFd);
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int getrlimit(int resource, RLimit* rlim);
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int setrlimit(int resource, RLimit* rlim);
     [LibraryImport(Lib)] internal static partial uint getuid();
     [LibraryImport(Lib)] internal static partial uint geteuid();
     [LibraryImport(Lib)] internal static partial uint getgid();
@@ -94,6 +97,8 @@ internal static unsafe partial class Libc
 
     [StructLayout(LayoutKind.Sequential)]
     internal struct Timespec { public long tv_sec; public long tv_nsec; }
+
+    internal struct RLimit { public ulong rlim_cur; public ulong rlim_max; }
 
     [StructLayout(LayoutKind.Sequential)]
     internal struct Dirent64

@@ -284,30 +284,34 @@ public static unsafe class Sys
     /// <summary>The most aica reads of one file into memory (rc files, keys, configs): a larger one is refused, not read.</summary>
     public const int MaxReadBytes = 64 << 20;
 
-    public static byte[] ReadAll(SafeFd fd, string display, int limit = MaxReadBytes)
+    public static byte[] ReadAll(SafeFd fd, string display, int limit = MaxReadBytes) => ReadAll(fd, Fstat(fd, display), display, limit);
+
+    /// <summary>As <see cref="ReadAll(SafeFd, string, int)"/> with the descriptor's stat already at hand (one fstat less per file).</summary>
+    public static byte[] ReadAll(SafeFd fd, FileStat st, string display, int limit = MaxReadBytes)
     {
-        // A file already past the limit is refused before reading a byte; the buffer starts at the file's size.
-        var size = Fstat(fd, display).Size;
+        // A file already past the limit is refused before reading a byte. The buffer starts at the file's size plus one
+        // (the read that sees the end) and is read into directly: recover reads thousands of small rc files, and a
+        // 64 KiB scratch buffer each was most of what its garbage collections had to do.
+        var size = st.Size;
         if (size > limit) throw new SysException(EINVAL, "read (file too large)", display);
-        var ms = new MemoryStream((int)Math.Min(size + 1, limit + 1L));
-        var buf = new byte[65536];
-        fixed (byte* p = buf)
+        var buf = new byte[(int)Math.Min(Math.Max(size + 1, 256), limit + 1L)];
+        var len = 0;
+        while (true)
         {
-            while (true)
+            if (len == buf.Length) Array.Resize(ref buf, (int)Math.Min(buf.Length * 2L, limit + 1L)); // grew since the fstat
+            nint n;
+            fixed (byte* p = buf) n = Libc.read(fd.Fd, p + len, buf.Length - len);
+            if (n < 0)
             {
-                var n = Libc.read(fd.Fd, p, buf.Length);
-                if (n < 0)
-                {
-                    var e = Err();
-                    if (e == EINTR) continue;
-                    throw new SysException(e, "read", display);
-                }
-                if (n == 0) break;
-                ms.Write(buf, 0, (int)n);
-                if (ms.Length > limit) throw new SysException(EINVAL, "read (file too large)", display);
+                var e = Err();
+                if (e == EINTR) continue;
+                throw new SysException(e, "read", display);
             }
+            if (n == 0) break;
+            len += (int)n;
+            if (len > limit) throw new SysException(EINVAL, "read (file too large)", display);
         }
-        return ms.ToArray();
+        return len == buf.Length ? buf : buf.AsSpan(0, len).ToArray();
     }
 
     public readonly record struct FsUsage(ulong BlockSize, ulong Blocks, ulong Free, ulong Available, ulong Files, ulong FilesFree);
@@ -459,6 +463,37 @@ public static unsafe class Sys
     public static uint Euid => Libc.geteuid();
     public static uint Uid => Libc.getuid();
     public static int Pid => Libc.getpid();
+
+    private const int RLIMIT_NOFILE = 7;
+
+    /// <summary>The soft limit on open descriptors (1024 when it cannot be read).</summary>
+    public static ulong OpenFileLimit()
+    {
+        Libc.RLimit r;
+        return Libc.getrlimit(RLIMIT_NOFILE, &r) == 0 ? r.rlim_cur : 1024;
+    }
+
+    /// <summary>
+    /// Grows the process's descriptor table at once to hold descriptors up to <paramref name="count"/> (a duplicate at
+    /// that number, closed again; the kernel never shrinks the table). In a process with threads every growth waits
+    /// for an RCU grace period (~10 ms); growing 64 -> 128 -> ... one step at a time pays that at every doubling.
+    /// Best effort: nothing happens when the limit is lower.
+    /// </summary>
+    public static void ReserveDescriptors(SafeFd any, int count)
+    {
+        var fd = Libc.fcntl_dupfd(any.Fd, F_DUPFD_CLOEXEC, count - 1);
+        if (fd >= 0) Libc.close(fd);
+    }
+
+    /// <summary>Raises the soft limit on open descriptors to <paramref name="wanted"/> (at most the hard limit); never lowers it.</summary>
+    public static void RaiseOpenFileLimit(ulong wanted)
+    {
+        Libc.RLimit r;
+        if (Libc.getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= wanted) return;
+        r.rlim_cur = Math.Min(wanted, r.rlim_max);
+        Libc.setrlimit(RLIMIT_NOFILE, &r); // best effort: the old limit stays on failure
+    }
+
     public static bool IsTerminal(int fd) => Libc.isatty(fd) == 1;
 
     public static string HostName()

@@ -57,7 +57,8 @@ public sealed class RecoverService(AicaServices s)
         var ctx = s.Context(config, batchAccounts: true);
         var engine = new StateEngine(ctx);
         var userCount = registry.Users.Count;
-        var unresolved = registry.Users.Count(u => state.Units.All(x => x.User != u.Name));
+        var resolved = state.Units.Where(x => x.User is not null).Select(x => x.User!).ToHashSet(StringComparer.Ordinal); // not a scan of all units per user
+        var unresolved = registry.Users.Count(u => !resolved.Contains(u.Name));
         if (dryRun)
         {
             var plan = engine.Plan(state);

@@ -37,8 +37,8 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
     /// </summary>
     public static byte[] Merge(ReadOnlySpan<byte> text, ReadOnlySpan<byte> block)
     {
-        var begin = Encoding.ASCII.GetBytes(Begin);
-        var end = Encoding.ASCII.GetBytes(End);
+        var begin = BeginBytes;
+        var end = EndBytes;
         // One pass finds the blocks (start of the begin line, end of the end line)...
         var blocks = new List<(int From, int To)>();
         var lastBegin = -1;
@@ -104,7 +104,10 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
         return Merge(bytes, BlockBytes).AsSpan().SequenceEqual(bytes) ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
     }
 
-    private byte[] BlockBytes => Encoding.UTF8.GetBytes(Block);
+    private byte[]? _blockBytes;
+    private byte[] BlockBytes => _blockBytes ??= Encoding.UTF8.GetBytes(Block);
+    private static ReadOnlySpan<byte> BeginBytes => "# >>> aica >>>"u8;
+    private static ReadOnlySpan<byte> EndBytes => "# <<< aica <<<"u8;
 
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {

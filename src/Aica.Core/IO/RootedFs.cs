@@ -147,7 +147,7 @@ public sealed class RootedFs : IDisposable
             {
                 // Its name is safe (the parent is root's alone); its children's only if it is root's alone too.
                 var st = Sys.Fstat(next, Host(key));
-                keep = st.Uid == 0 && (st.Perm & O(22)) == 0;
+                keep = st.OnlyRootWrites;
                 lock (_cacheLock)
                 {
                     if (_kept.TryGetValue(key, out var other)) { next.Dispose(); next = other.Fd; } // another thread kept it first
@@ -227,7 +227,7 @@ public sealed class RootedFs : IDisposable
         {
             var next = dir == "/" ? "/" + part : dir + "/" + part;
             if (Lstat(dir) is not { } st || Lstat(next) is not { } child) return dir;
-            var open = (st.Perm & 0x12) != 0 && !((st.Perm & S_ISVTX) != 0 && child.Uid == 0);
+            var open = st.WritableByOthers && !((st.Perm & S_ISVTX) != 0 && child.Uid == 0);
             if (st.Uid != 0 || open) return dir;
             dir = next;
         }

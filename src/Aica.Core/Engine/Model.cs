@@ -43,6 +43,13 @@ public sealed class EngineContext(RootedFs fs, AccountService accounts, ProcessR
     /// <summary>Called after an account change so later checks see it.</summary>
     public void InvalidateAccounts() => _db = null;
 
+    /// <summary>Starts from account files the caller has just read (recover built its state from them): one parse, not two.</summary>
+    public EngineContext WithAccounts(AccountDb db)
+    {
+        _db = db;
+        return this;
+    }
+
     /// <summary>Lines for the persistent log (planted links removed, backups made): the first ones, then a count.</summary>
     public CappedList Notes { get; } = new(MaxNotes);
 

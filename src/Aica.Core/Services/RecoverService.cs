@@ -54,7 +54,7 @@ public sealed class RecoverService(AicaServices s)
             registry = UpgradeLegacy(config, db, ct);
 
         var state = s.Builder(config).Build(registry, db, null);
-        var ctx = s.Context(config, batchAccounts: true);
+        var ctx = s.Context(config, batchAccounts: true).WithAccounts(db);
         var engine = new StateEngine(ctx);
         var userCount = registry.Users.Count;
         var resolved = state.Units.Where(x => x.User is not null).Select(x => x.User!).ToHashSet(StringComparer.Ordinal); // not a scan of all units per user

@@ -7,13 +7,7 @@ namespace Aica.Tests.Foundation;
 [Collection("cli")]
 public sealed class CliSpecs
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = AicaApp.RunAsync(args, o, e, null).GetAwaiter().GetResult();
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => Integration.InProcess.Run(args);
 
     [Trait("level", "inproc")]
     [Theory]

@@ -5,11 +5,14 @@ namespace Aica.Tests.Integration;
 /// <summary>Runs aica in-process against a --root tree (tests using it belong to the "cli" collection).</summary>
 internal static class InProcess
 {
-    public static (int Code, string Out, string Err) Aica(string root, params string[] args)
+    public static (int Code, string Out, string Err) Aica(string root, params string[] args) => Run(["--root", root, .. args]);
+
+    /// <summary>The command line exactly as given (no --root): usage, help and parse errors.</summary>
+    public static (int Code, string Out, string Err) Run(params string[] args)
     {
         var o = new StringWriter();
         var e = new StringWriter();
-        var code = AicaApp.RunAsync(["--root", root, .. args], o, e, null).GetAwaiter().GetResult();
+        var code = AicaApp.RunAsync(args, o, e, null).GetAwaiter().GetResult();
         return (code, o.ToString(), e.ToString());
     }
 }

@@ -43,7 +43,7 @@ public sealed class StateEngine(EngineContext ctx)
         var users = new HashSet<string>();
         var userBudgets = new Dictionary<string, WorkBudget>();
         ctx.Fs.ExpectManyDirs(UserCount(state));
-        if (ctx.BatchAccounts) ApplyAccountBatch(state, actions, ct);
+        if (ctx.FirstPass is { } first) actions.AddRange(first.Run(this, state, ct));
         try
         {
             foreach (var unit in Ordered(state))
@@ -131,41 +131,8 @@ public sealed class StateEngine(EngineContext ctx)
             }
     }
 
-    /// <summary>
-    /// Recover's first pass: every missing group and account (in unit order, up to a unit's first conflict) goes into
-    /// one locked write of the account files: 1000 users after a full reset in milliseconds, not one useradd each.
-    /// The items then check as present and the main pass skips them; when the write fails, nothing was written and
-    /// the main pass creates them one by one (and reports what fails).
-    /// </summary>
-    private void ApplyAccountBatch(DesiredState state, List<AppliedAction> actions, CancellationToken ct)
-    {
-        var batch = new Accounts.AccountBatch();
-        var members = new List<AppliedAction>();
-        foreach (var unit in Ordered(state).TakeWhile(u => u.Phase <= Phase.Accounts))
-            foreach (var item in unit.Items)
-            {
-                if (item is not IAccountLines lines) break;
-                var drift = SafeCheck(item);
-                if (drift is null) continue;
-                if (drift.Conflict || !lines.AddTo(batch, ctx)) break;
-                members.Add(new AppliedAction(unit, item, drift, null));
-            }
-        if (members.Count == 0)
-        {
-            ctx.AccountFiles.RemoveStaleLocks();
-            return;
-        }
-        try { ctx.Notes.AddRange(ctx.AccountFiles.Write(batch, ct)); }
-        catch (Exception e) when (e is AicaException or SysException or IOException)
-        {
-            ctx.Notes.Add($"creating {members.Count} groups/accounts in one write failed ({e.Message}); creating them one by one");
-            return;
-        }
-        finally { ctx.InvalidateAccounts(); }
-        actions.AddRange(members);
-    }
-
-    private Drift? SafeCheck(Item item)
+    /// <summary>An item's check; one that throws is a conflict naming the error.</summary>
+    public Drift? SafeCheck(Item item)
     {
         try { return item.Check(ctx); }
         catch (Exception e) when (e is SysException or IOException or AicaException or ArgumentException or UnauthorizedAccessException)
@@ -189,5 +156,5 @@ public sealed class StateEngine(EngineContext ctx)
     /// <summary>Users with units: each has a /data/users/U that every item of theirs looks below.</summary>
     private static int UserCount(DesiredState s) => s.Units.Select(u => u.User).OfType<string>().Distinct().Count();
 
-    private static IEnumerable<Unit> Ordered(DesiredState s) => s.Units.OrderBy(u => (int)u.Phase); // stable: keeps user order
+    public static IEnumerable<Unit> Ordered(DesiredState s) => s.Units.OrderBy(u => (int)u.Phase); // stable: keeps user order
 }

@@ -1,5 +1,3 @@
-using Aica.Accounts;
-using Aica.Config;
 using Aica.IO;
 
 namespace Aica.Engine;
@@ -12,43 +10,41 @@ public sealed record CheckResult(string Id, CheckStatus Status, string Summary, 
 /// <summary>A difference between desired and actual state. <see cref="Conflict"/> means apply will not resolve it by itself.</summary>
 public sealed record Drift(string Summary, string Fix, bool Conflict = false, CheckStatus Severity = CheckStatus.Fail);
 
-/// <summary>Everything an item needs to look at and change the server.</summary>
-public sealed class EngineContext(RootedFs fs, AccountService accounts, ProcessRunner runner, AicaConfig config, Clock clock)
+/// <summary>
+/// Everything an item needs to look at and change the server. The engine knows no feature: what a feature adds (the
+/// account files, the config) is kept here by type (<see cref="With{T}"/>) and read through that feature's own
+/// extension properties (e.g. <c>ctx.Accounts</c>, <c>ctx.Db</c> in Aica.Accounts).
+/// </summary>
+public sealed class EngineContext(RootedFs fs, ProcessRunner runner, Clock clock)
 {
-    private AccountDb? _db;
+    private readonly Dictionary<Type, object> _features = [];
 
     public RootedFs Fs { get; } = fs;
-    public AccountService Accounts { get; } = accounts;
     public ProcessRunner Runner { get; } = runner;
-    public AicaConfig Config { get; } = config;
     public Clock Clock { get; } = clock;
-    public AccountDb Db => _db ??= Accounts.Load();
 
-    /// <summary>
-    /// Set by recover: missing groups and accounts are created together in one locked write of the account files
-    /// (<see cref="StateEngine"/>'s batch pass) instead of one groupadd/useradd each. user add keeps useradd.
-    /// </summary>
-    public bool BatchAccounts { get; init; }
+    /// <summary>Adds (or replaces) a feature's state for this run.</summary>
+    public EngineContext With<T>(T feature) where T : class
+    {
+        _features[typeof(T)] = feature;
+        return this;
+    }
 
-    private AccountFileWriter? _files;
-    public AccountFileWriter AccountFiles => _files ??= new AccountFileWriter(Fs, Runner);
+    /// <summary>A feature's state; a context built without it is a programming error.</summary>
+    public T Feature<T>() where T : class =>
+        _features.TryGetValue(typeof(T), out var f) ? (T)f : throw new InvalidOperationException($"this engine context has no {typeof(T).Name}");
 
-    private LoginDefs? _loginDefs;
-    /// <summary>The shadow aging defaults of /etc/login.defs, for accounts created without useradd.</summary>
-    public LoginDefs LoginDefs => _loginDefs ??= Accounts.LoginDefs();
+    public T? FeatureOrNull<T>() where T : class => _features.TryGetValue(typeof(T), out var f) ? (T)f : null;
+
+    /// <summary>Names for owner ids in messages (the accounts feature sets them); without them the numbers show.</summary>
+    public Func<int, string?> UserName { get; set; } = _ => null;
+    public Func<int, string?> GroupName { get; set; } = _ => null;
+
+    /// <summary>Run by <see cref="StateEngine.Apply"/> before the units (recover: missing accounts in one write).</summary>
+    public IFirstPass? FirstPass { get; set; }
 
     /// <summary>Days since 1970 (shadow's last-change field).</summary>
     public long Today => (long)(Clock.Now.ToUniversalTime() - DateTime.UnixEpoch).TotalDays;
-
-    /// <summary>Called after an account change so later checks see it.</summary>
-    public void InvalidateAccounts() => _db = null;
-
-    /// <summary>Starts from account files the caller has just read (recover built its state from them): one parse, not two.</summary>
-    public EngineContext WithAccounts(AccountDb db)
-    {
-        _db = db;
-        return this;
-    }
 
     /// <summary>Lines for the persistent log (planted links removed, backups made): the first ones, then a count.</summary>
     public CappedList Notes { get; } = new(MaxNotes);
@@ -58,6 +54,12 @@ public sealed class EngineContext(RootedFs fs, AccountService accounts, ProcessR
 
     /// <summary>The budget of the user whose items run now (recover); items call its Step in loops over member input.</summary>
     public WorkBudget Work { get; set; } = WorkBudget.None;
+}
+
+/// <summary>A pass over the whole state before the units are applied; what it returns counts as applied.</summary>
+public interface IFirstPass
+{
+    IEnumerable<AppliedAction> Run(StateEngine engine, DesiredState state, CancellationToken ct);
 }
 
 /// <summary>

@@ -148,7 +148,7 @@ public sealed class AicaServices : IDisposable
     public FileLock Lock(CancellationToken ct) => FileLock.Acquire(Fs, LockPath, Wait, "aica", ct);
 
     /// <param name="batchAccounts">recover: missing groups and accounts in one locked write of the account files.</param>
-    public EngineContext Context(AicaConfig config, bool batchAccounts = false) => new(Fs, Accounts, Runner, config, Clock) { BatchAccounts = batchAccounts };
+    public EngineContext Context(AicaConfig config, bool batchAccounts = false) => new EngineContext(Fs, Runner, Clock).WithAccountService(Accounts, batchAccounts);
 
     public HomeLayouts Layouts { get; init; } = HomeLayouts.Default();
 

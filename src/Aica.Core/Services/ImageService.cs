@@ -35,7 +35,7 @@ public sealed class ImageService(AicaServices s)
         // The unit's ExecStart is the install path of this server's config (the image's nodes share its /data layout).
         var config = s.ConfigExists ? s.LoadConfig() : new AicaConfig();
         using var fs = new RootedFs(full);
-        var ctx = new EngineContext(fs, new AccountService(fs, s.Runner), s.Runner, config, s.Clock);
+        var ctx = new EngineContext(fs, s.Runner, s.Clock).WithAccountService(new AccountService(fs, s.Runner));
         var state = new DesiredState([new Unit(Phase.Etc, "image", null, Items(config))], []);
         var report = await new StateEngine(ctx).Apply(state, ct).ConfigureAwait(false);
         return new ImageResult(full, config, report);

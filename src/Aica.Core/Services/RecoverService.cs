@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.Native;

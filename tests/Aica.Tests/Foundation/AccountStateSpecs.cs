@@ -229,7 +229,7 @@ public sealed class AccountStateSpecs : IDisposable
         Require.Root();
         using var fs = Etc();
         var runner = new CountingRunner();
-        var ctx = new EngineContext(fs, new AccountService(fs, runner), runner, new AicaConfig(), new Clock()) { BatchAccounts = true };
+        var ctx = new EngineContext(fs, runner, new Clock()).WithAccountService(new AccountService(fs, runner), batch: true);
         var stored = new StoredUser("u1", 3001, "U One", "/bin/zsh", ["video"], Hash);
         var units = new List<Unit> { new(Phase.Group, "group", null, [new GroupItem("gpu-users", 2500)]) };
         for (var i = 0; i < 50; i++)

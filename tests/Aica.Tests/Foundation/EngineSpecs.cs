@@ -21,7 +21,7 @@ public sealed class EngineSpecs : IDisposable
         File.WriteAllText(Path.Combine(_root, "etc/group"), "root:x:0:\n");
         _fs = new RootedFs(_root);
         var runner = new ProcessRunner();
-        _ctx = new EngineContext(_fs, new AccountService(_fs, runner), runner, new AicaConfig(), new Clock());
+        _ctx = new EngineContext(_fs, runner, new Clock()).WithAccountService(new AccountService(_fs, runner));
     }
 
     public void Dispose()

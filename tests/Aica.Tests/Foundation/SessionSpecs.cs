@@ -43,7 +43,7 @@ public sealed class SessionSpecs : IDisposable
         foreach (var f in Templates.PamSessionFiles) File.WriteAllText(_root + f, "session\trequired\tpam_unix.so\n");
         _fs = new RootedFs(_root);
         _runner = new FakePamAuthUpdate(_root);
-        _ctx = new EngineContext(_fs, new AccountService(_fs, _runner), _runner, new AicaConfig(), new Clock());
+        _ctx = new EngineContext(_fs, _runner, new Clock()).WithAccountService(new AccountService(_fs, _runner));
     }
 
     public void Dispose()

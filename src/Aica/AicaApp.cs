@@ -1,4 +1,5 @@
 using System.Reflection;
+using Aica.Server;
 using Aica.Services;
 using ConsoleAppFramework;
 

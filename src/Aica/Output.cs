@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Aica.Engine;
 using Aica.Native;
+using Aica.Server;
 using Aica.Services;
 
 namespace Aica.Cli;

@@ -1,7 +1,7 @@
 using Aica.Config;
 using Aica.IO;
 using Aica.Native;
-using Aica.Services;
+using Aica.Server;
 
 namespace Aica.Caches;
 

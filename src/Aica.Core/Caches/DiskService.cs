@@ -1,5 +1,5 @@
 using Aica.Native;
-using Aica.Services;
+using Aica.Server;
 
 namespace Aica.Caches;
 

@@ -3,6 +3,7 @@ using Aica.Accounts;
 using Aica.Config;
 using Aica.IO;
 using Aica.Native;
+using Aica.Server;
 using Aica.Services;
 using static Aica.Native.Flags;
 

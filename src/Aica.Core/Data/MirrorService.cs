@@ -2,6 +2,7 @@ using System.Text;
 using Aica.Config;
 using Aica.IO;
 using Aica.Native;
+using Aica.Server;
 using Aica.Services;
 using static Aica.Native.Flags;
 

@@ -1,5 +1,5 @@
 using Aica.Config;
-using Aica.Services;
+using Aica.Server;
 
 namespace Aica.Data;
 

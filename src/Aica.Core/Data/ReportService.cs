@@ -4,6 +4,7 @@ using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
 using Aica.Native;
+using Aica.Server;
 using Aica.Services;
 using static Aica.Native.Perms;
 

@@ -1,5 +1,6 @@
 using Aica.Config;
 using Aica.Engine;
+using Aica.Server;
 using Aica.Services;
 using static Aica.Native.Perms;
 

@@ -1,5 +1,6 @@
 using Aica.Config;
 using Aica.IO;
+using Aica.Server;
 
 namespace Aica.Services;
 

@@ -4,6 +4,7 @@ using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
 using Aica.Native;
+using Aica.Server;
 using static Aica.Native.Perms;
 
 namespace Aica.Services;
@@ -351,16 +352,5 @@ public sealed class DoctorService(AicaServices s)
                 : new CheckResult("gpu.seen", CheckStatus.Pass, $"nvidia-smi -L failed: {r.Brief} (informational)");
         }
         return new CheckResult("gpu.seen", CheckStatus.Pass, "no NVIDIA GPU seen (informational)");
-    }
-}
-
-public static class Human
-{
-    public static string Bytes(long b)
-    {
-        string[] u = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-        double v = b; var i = 0;
-        while (v >= 1024 && i < u.Length - 1) { v /= 1024; i++; }
-        return i == 0 ? $"{b} B" : $"{v:0.0} {u[i]}";
     }
 }

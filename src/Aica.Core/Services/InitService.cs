@@ -2,6 +2,7 @@ using System.Text;
 using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
+using Aica.Server;
 using static Aica.Native.Perms;
 
 namespace Aica.Services;

@@ -5,6 +5,7 @@ using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.Native;
+using Aica.Server;
 using static Aica.Native.Perms;
 
 namespace Aica.Services;

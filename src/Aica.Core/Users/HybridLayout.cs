@@ -1,6 +1,7 @@
 using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
+using Aica.Server;
 using static Aica.Native.Perms;
 
 namespace Aica.Users;
@@ -82,7 +83,7 @@ public static class UserHome
 
     /// <summary><paramref name="unique"/>: a new folder even within the same second (a journal is never shared).</summary>
     public static string BackupDir(RootedFs fs, string backups, string kind, string user, Clock clock, bool unique = false) =>
-        Services.BackupDirs.Make(fs, backups, $"{kind}-{user}", clock, unique);
+        BackupDirs.Make(fs, backups, $"{kind}-{user}", clock, unique);
 }
 
 /// <summary>

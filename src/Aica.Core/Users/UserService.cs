@@ -4,7 +4,7 @@ using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
 using Aica.Native;
-using Aica.Services;
+using Aica.Server;
 
 namespace Aica.Users;
 

@@ -1,5 +1,6 @@
 using Aica.Integration;
 using ConsoleAppFramework;
+using Aica.Services;
 
 namespace Aica.Cli.Commands;
 

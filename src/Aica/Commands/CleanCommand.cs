@@ -1,5 +1,6 @@
 using Aica.Caches;
 using Aica.Native;
+using Aica.Server;
 using Aica.Services;
 using ConsoleAppFramework;
 

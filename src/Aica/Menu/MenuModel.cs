@@ -1,3 +1,5 @@
+using Aica.Server;
+
 namespace Aica.Cli.Menu;
 
 /// <summary>What an entry asks before it runs.</summary>
@@ -47,11 +49,11 @@ public static class MenuModel
     /// The caller's data directory, from the account database (no NSS lookup: SPEC §6.8), else $USER; null when
     /// neither names a valid user.
     /// </summary>
-    public static string? MyDataDir(Services.GlobalOptions options)
+    public static string? MyDataDir(GlobalOptions options)
     {
         try
         {
-            using var s = new Services.AicaServices(options);
+            using var s = new AicaServices(options);
             var name = s.Accounts.Load().UserById((int)Native.Sys.Uid)?.Name ?? Environment.GetEnvironmentVariable("USER");
             return name is not null && Config.Names.ValidateUser(name) is null ? new Engine.UserSpec(name, 0, 0, "", "symlink", 0, "").DataDir : null;
         }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Aica.Cli;
 using Aica.Cli.Commands;
+using Aica.Server;
 using Aica.Services;
 using Aica.Tests.Infra;
 

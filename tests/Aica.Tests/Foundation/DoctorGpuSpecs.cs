@@ -1,4 +1,5 @@
 using Aica.Engine;
+using Aica.Server;
 using Aica.Services;
 
 namespace Aica.Tests.Foundation;

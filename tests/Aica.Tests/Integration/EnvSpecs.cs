@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Aica.Integration;
+using Aica.Server;
 using Aica.Services;
 using Aica.Tests.Infra;
 using static Aica.Native.Perms;

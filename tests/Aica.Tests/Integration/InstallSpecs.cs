@@ -1,6 +1,7 @@
 using Aica.Config;
 using Aica.Engine;
 using Aica.Integration;
+using Aica.Server;
 using Aica.Services;
 using Aica.Tests.Infra;
 

@@ -1,3 +1,4 @@
+using Aica.Server;
 using Aica.Services;
 using Aica.Tests.Infra;
 using Aica.Users;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Aica.Server;
 using Aica.Services;
 using Aica.Tests.Infra;
 using Aica.Users;

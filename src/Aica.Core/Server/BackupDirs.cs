@@ -1,7 +1,7 @@
 using Aica.IO;
 using static Aica.Native.Perms;
 
-namespace Aica.Services;
+namespace Aica.Server;
 
 /// <summary>Backup folders under <c>data.backups</c>: <c>LABEL_STAMP[-N]/</c>, root 0700, made on first use.</summary>
 public static class BackupDirs

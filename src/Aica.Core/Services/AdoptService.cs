@@ -3,13 +3,14 @@ using System.Text.RegularExpressions;
 using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
+using Aica.Integration;
 using Aica.Native;
-using Aica.Services;
+using Aica.Server;
 using Microsoft.Win32.SafeHandles;
 using static Aica.Native.Flags;
 using static Aica.Native.Perms;
 
-namespace Aica.Integration;
+namespace Aica.Services;
 
 /// <summary>One line of the adopt report: what was found and what adopt did (or would do) about it.</summary>
 public sealed record AdoptChange(string Action, string Path, string Detail);

@@ -13,14 +13,8 @@ public sealed record Caller(bool IsAdmin, int Uid, string? Name)
 {
     public static readonly Caller Admin = new(true, 0, "root");
 
-    /// <summary>
-    /// The exact <c>clean</c> forms a member may run through sudo (the one list: the sudoers drop-in is generated from
-    /// it, each also with --dry-run): their own per-user caches and the shared caches whose clean keeps everything in
-    /// use (HF garbage; conda's unused packages, removed by aica's own link-safe sweep, never by conda as root).
-    /// Emptying torch/ComfyUI/Flux, --all, --older-than, --user, --root and paths are admin-only (aica refuses them for
-    /// members too).
-    /// </summary>
-    public static readonly string[] MemberForms = ["--pip", "--uv", "--npm", "--pip --uv --npm", "--hf", "--conda"];
+    /// <summary>The exact <c>clean</c> forms a member may run through sudo (<see cref="Templates.MemberCleanForms"/>).</summary>
+    public static IReadOnlyList<string> MemberForms => Templates.MemberCleanForms;
 
     /// <summary>Targets a member may clean: those named in <see cref="MemberForms"/>.</summary>
     public static readonly CacheTarget[] MemberTargets = MemberForms.SelectMany(f => f.Split(' '))

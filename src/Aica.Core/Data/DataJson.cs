@@ -99,7 +99,7 @@ public static class DataJson
             j.WriteString("path", $"{OrphanService.UsersDir}/{o.Name}");
             j.WriteNumber("uid", o.Uid);
             j.WriteNumber("size_bytes", o.SizeBytes);
-            j.WriteString("size_human", Services.Human.Bytes(o.SizeBytes));
+            j.WriteString("size_human", Human.Bytes(o.SizeBytes));
             j.WriteNumber("files", o.Files);
             j.WriteString("status", m is null ? "found" : r.DryRun ? "planned" : m.Moved ? "moved" : "kept");
             if (m is not null) j.WriteString("method", m.Method);

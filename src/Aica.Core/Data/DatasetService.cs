@@ -26,7 +26,7 @@ public sealed class DatasetService(AicaServices s)
         var config = s.LoadConfig();
         s.RequireDataMounted();
         var db = s.Accounts.Load();
-        var gid = Engine.DesiredStateBuilder.SharedGid(config, db) is { } g ? (uint?)g : null;
+        var gid = Server.DesiredStateBuilder.SharedGid(config, db) is { } g ? (uint?)g : null;
         var list = new List<DatasetInfo>();
         using var top = s.Fs.TryOpenDir(config.Datasets, out var errno);
         if (top is null)

@@ -116,7 +116,7 @@ public static class DataDoctor
     private static IEnumerable<CheckResult> CacheWritable(AicaServices s, AicaConfig c)
     {
         var db = s.Accounts.Load();
-        if (Engine.DesiredStateBuilder.SharedGid(c, db) is not { } gid) yield break; // the group check reports it
+        if (Server.DesiredStateBuilder.SharedGid(c, db) is not { } gid) yield break; // the group check reports it
         var normaliser = new TreeNormaliser(new PermsService(s).Policy(c, (uint)gid, db, false));
         foreach (var (id, path) in c.SharedCaches)
         {

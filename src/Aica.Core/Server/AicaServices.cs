@@ -150,10 +150,9 @@ public sealed class AicaServices : IDisposable
     /// <param name="batchAccounts">recover: missing groups and accounts in one locked write of the account files.</param>
     public EngineContext Context(AicaConfig config, bool batchAccounts = false) => new EngineContext(Fs, Runner, Clock).WithAccountService(Accounts, batchAccounts);
 
-    public HomeLayouts Layouts { get; init; } = HomeLayouts.Default();
-
-    public DesiredStateBuilder Builder(AicaConfig config) =>
-        new(config, Layouts, ValidateSudoers) { DebianPam = Fs.Lstat(Templates.PamConfigsDir) is { IsDir: true }, StoredAccounts = AccountStore.Read };
+    /// <summary>The desired state of this server, with the home layouts <paramref name="layouts"/> finds by name.</summary>
+    public DesiredStateBuilder Builder(AicaConfig config, Func<string, IHomeLayout?> layouts) =>
+        new(config, layouts, ValidateSudoers) { DebianPam = Fs.Lstat(Templates.PamConfigsDir) is { IsDir: true }, StoredAccounts = AccountStore.Read };
 
     /// <summary>The account state on /data (issue 11: what a full reset must not lose).</summary>
     public AccountStore AccountStore => _accountStore ??= new AccountStore(Fs);

@@ -7,6 +7,7 @@ using Aica.Integration;
 using Aica.Native;
 using Aica.Server;
 using Microsoft.Win32.SafeHandles;
+using Aica.Users;
 using static Aica.Native.Flags;
 using static Aica.Native.Perms;
 

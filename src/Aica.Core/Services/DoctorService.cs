@@ -5,6 +5,7 @@ using Aica.Engine;
 using Aica.IO;
 using Aica.Native;
 using Aica.Server;
+using Aica.Users;
 using static Aica.Native.Perms;
 
 namespace Aica.Services;

@@ -3,6 +3,7 @@ using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.Server;
+using Aica.Users;
 using static Aica.Native.Perms;
 
 namespace Aica.Services;

@@ -6,6 +6,7 @@ using Aica.Config;
 using Aica.Engine;
 using Aica.Native;
 using Aica.Server;
+using Aica.Users;
 using static Aica.Native.Perms;
 
 namespace Aica.Services;

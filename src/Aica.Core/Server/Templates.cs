@@ -1,7 +1,7 @@
 using System.Reflection;
 using Aica.Config;
 
-namespace Aica.Engine;
+namespace Aica.Server;
 
 /// <summary>The /etc files aica generates, from the templates in shims/ (embedded) and the config.</summary>
 public static class Templates
@@ -24,8 +24,14 @@ public static class Templates
     public static readonly string[] PamSessionFiles = ["/etc/pam.d/common-session", "/etc/pam.d/common-session-noninteractive"];
     public const string PamEnvPath = "/etc/security/aica_env.conf";
 
-    /// <summary>The exact <c>clean</c> forms a member may run through sudo (defined with the clean rules they grant).</summary>
-    public static IReadOnlyList<string> MemberCleanForms => Caches.Caller.MemberForms;
+    /// <summary>
+    /// The exact <c>clean</c> forms a member may run through sudo (the one list: the sudoers drop-in is generated from
+    /// it, each also with --dry-run; <c>aica clean</c> allows members these targets): their own per-user caches and the
+    /// shared caches whose clean keeps everything in use (HF garbage; conda's unused packages, removed by aica's own
+    /// link-safe sweep, never by conda as root). Emptying torch/ComfyUI/Flux, --all, --older-than, --user, --root and
+    /// paths are admin-only (aica refuses them for members too).
+    /// </summary>
+    public static readonly string[] MemberCleanForms = ["--pip", "--uv", "--npm", "--pip --uv --npm", "--hf", "--conda"];
 
     public static string Raw(string name)
     {

@@ -1,11 +1,12 @@
 using Aica.Accounts;
 using Aica.Config;
+using Aica.Engine;
 using static Aica.Native.Perms;
 
-namespace Aica.Engine;
+namespace Aica.Server;
 
 /// <summary>Computes the desired state of the server from config + registry (SPEC §2–§3, §8 order).</summary>
-public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, Func<EngineContext, string, CancellationToken, Task<string?>>? sudoersValidator = null)
+public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLayout?> layouts, Func<EngineContext, string, CancellationToken, Task<string?>>? sudoersValidator = null)
 {
     /// <summary>The system has Debian's pam-auth-update profiles (<see cref="Templates.PamConfigsDir"/>): aica's session layer goes there.</summary>
     public bool DebianPam { get; init; }
@@ -60,7 +61,7 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
             if (only is not null && !only.Contains(e.Name)) continue;
             var (spec, problem) = Resolve(e, config, db, gid.Value);
             if (spec is null) { problems.Add(problem!); continue; }
-            var layout = layouts.Find(spec.Layout);
+            var layout = layouts(spec.Layout);
             if (layout is null) { problems.Add($"{e.Name}: layout {spec.Layout} is not supported by this aica"); continue; }
             var acct = new List<Item>();
             if (spec.Gid != gid.Value) acct.Add(new GroupItem(spec.Name, spec.Gid, "user.group"));

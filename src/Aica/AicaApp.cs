@@ -1,6 +1,6 @@
 using System.Reflection;
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 using ConsoleAppFramework;
 
 namespace Aica.Cli;

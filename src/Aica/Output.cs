@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Aica.Engine;
 using Aica.Native;
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 
 namespace Aica.Cli;
 

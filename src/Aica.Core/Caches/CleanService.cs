@@ -1,7 +1,7 @@
 using Aica.Config;
 using Aica.IO;
 using Aica.Native;
-using Aica.Server;
+using Aica.Site;
 
 namespace Aica.Caches;
 

@@ -1,5 +1,5 @@
 using Aica.Native;
-using Aica.Server;
+using Aica.Site;
 
 namespace Aica.Caches;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Aica.Config;
 using Aica.IO;
 using Aica.Native;
-using Aica.Server;
+using Aica.Site;
 
 namespace Aica.Caches;
 

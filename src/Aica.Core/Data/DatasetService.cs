@@ -3,8 +3,8 @@ using Aica.Accounts;
 using Aica.Config;
 using Aica.IO;
 using Aica.Native;
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 using static Aica.Native.Flags;
 
 namespace Aica.Data;
@@ -26,7 +26,7 @@ public sealed class DatasetService(AicaServices s)
         var config = s.LoadConfig();
         s.RequireDataMounted();
         var db = s.Accounts.Load();
-        var gid = Server.DesiredStateBuilder.SharedGid(config, db) is { } g ? (uint?)g : null;
+        var gid = Site.DesiredStateBuilder.SharedGid(config, db) is { } g ? (uint?)g : null;
         var list = new List<DatasetInfo>();
         using var top = s.Fs.TryOpenDir(config.Datasets, out var errno);
         if (top is null)

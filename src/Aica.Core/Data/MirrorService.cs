@@ -2,8 +2,8 @@ using System.Text;
 using Aica.Config;
 using Aica.IO;
 using Aica.Native;
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 using static Aica.Native.Flags;
 
 namespace Aica.Data;

@@ -1,5 +1,5 @@
 using Aica.Config;
-using Aica.Server;
+using Aica.Site;
 
 namespace Aica.Data;
 

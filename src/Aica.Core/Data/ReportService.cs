@@ -4,8 +4,8 @@ using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
 using Aica.Native;
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 using static Aica.Native.Perms;
 
 namespace Aica.Data;
@@ -116,7 +116,7 @@ public static class DataDoctor
     private static IEnumerable<CheckResult> CacheWritable(AicaServices s, AicaConfig c)
     {
         var db = s.Accounts.Load();
-        if (Server.DesiredStateBuilder.SharedGid(c, db) is not { } gid) yield break; // the group check reports it
+        if (Site.DesiredStateBuilder.SharedGid(c, db) is not { } gid) yield break; // the group check reports it
         var normaliser = new TreeNormaliser(new PermsService(s).Policy(c, (uint)gid, db, false));
         foreach (var (id, path) in c.SharedCaches)
         {

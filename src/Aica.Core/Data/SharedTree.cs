@@ -1,7 +1,7 @@
 using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
-using Aica.Server;
+using Aica.Site;
 using static Aica.Native.Perms;
 
 namespace Aica.Data;

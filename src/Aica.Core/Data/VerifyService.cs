@@ -2,7 +2,7 @@ using System.Text;
 using Aica.Config;
 using Aica.IO;
 using Aica.Native;
-using Aica.Server;
+using Aica.Site;
 using static Aica.Native.Flags;
 
 namespace Aica.Data;

@@ -5,9 +5,9 @@ using Aica.Engine;
 using Aica.IO;
 using Aica.Integration;
 using Aica.Native;
-using Aica.Server;
-using Microsoft.Win32.SafeHandles;
+using Aica.Site;
 using Aica.Users;
+using Microsoft.Win32.SafeHandles;
 using static Aica.Native.Flags;
 using static Aica.Native.Perms;
 

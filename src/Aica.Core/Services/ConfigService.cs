@@ -1,6 +1,6 @@
 using Aica.Config;
 using Aica.IO;
-using Aica.Server;
+using Aica.Site;
 
 namespace Aica.Services;
 

@@ -2,7 +2,7 @@ using System.Text;
 using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
-using Aica.Server;
+using Aica.Site;
 using Aica.Users;
 using static Aica.Native.Perms;
 

@@ -5,7 +5,7 @@ using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.Native;
-using Aica.Server;
+using Aica.Site;
 using Aica.Users;
 using static Aica.Native.Perms;
 

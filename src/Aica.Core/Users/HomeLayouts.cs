@@ -1,6 +1,6 @@
 using Aica.Config;
 using Aica.Engine;
-using Aica.Server;
+using Aica.Site;
 using static Aica.Native.Perms;
 
 namespace Aica.Users;

@@ -3,7 +3,7 @@ using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
 using Aica.Native;
-using Aica.Server;
+using Aica.Site;
 using static Aica.Native.Perms;
 
 namespace Aica.Users;

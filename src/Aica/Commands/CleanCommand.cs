@@ -1,7 +1,7 @@
 using Aica.Caches;
 using Aica.Native;
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 using ConsoleAppFramework;
 
 namespace Aica.Cli.Commands;

@@ -1,5 +1,5 @@
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 using ConsoleAppFramework;
 
 namespace Aica.Cli.Commands;

@@ -1,4 +1,4 @@
-using Aica.Server;
+using Aica.Site;
 
 namespace Aica.Cli.Menu;
 
@@ -55,7 +55,7 @@ public static class MenuModel
         {
             using var s = new AicaServices(options);
             var name = s.Accounts.Load().UserById((int)Native.Sys.Uid)?.Name ?? Environment.GetEnvironmentVariable("USER");
-            return name is not null && Config.Names.ValidateUser(name) is null ? new Server.UserSpec(name, 0, 0, "", "symlink", 0, "").DataDir : null;
+            return name is not null && Config.Names.ValidateUser(name) is null ? Site.UserSpec.DataDirOf(name) : null;
         }
         catch (Exception e) when (e is AicaException or Native.SysException or IOException) { return null; }
     }

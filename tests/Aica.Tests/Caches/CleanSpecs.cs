@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Aica.Server;
-using Aica.Tests.Infra;
 using Aica.Native;
+using Aica.Site;
+using Aica.Tests.Infra;
 
 namespace Aica.Tests.Caches;
 
@@ -299,7 +299,7 @@ public sealed class CacheShimSpecs
     [Fact]
     public void Sudoers_allows_members_only_exact_safe_forms_and_visudo_accepts_it()
     {
-        var text = Aica.Server.Templates.Sudoers(new Aica.Config.AicaConfig());
+        var text = Aica.Site.Templates.Sudoers(new Aica.Config.AicaConfig());
         var cmds = text[text.IndexOf("AICA_MEMBER =", StringComparison.Ordinal)..text.IndexOf("\n%", StringComparison.Ordinal)];
         foreach (var bad in new[] { "*", "--root", "--user", "--older-than", "--threshold", "--all", "--torch", "--comfyui", "--flux", "ALL" })
             Assert.DoesNotContain(bad, cmds);
@@ -320,7 +320,7 @@ public sealed class CacheShimSpecs
     [Fact]
     public void Cron_runs_the_daily_clean_and_hourly_disk_as_root_into_the_persistent_log()
     {
-        var lines = Aica.Server.Templates.Cron(new Aica.Config.AicaConfig()).Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        var lines = Aica.Site.Templates.Cron(new Aica.Config.AicaConfig()).Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
         Assert.Contains("17 3 * * * root /data/bin/aica clean --all --older-than 30 -q >> /data/admin/log/aica-cron.log 2>&1", lines);
         Assert.Contains("5 * * * * root /data/bin/aica disk -q >> /data/admin/log/aica-cron.log 2>&1", lines);
     }

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Aica.Cli;
 using Aica.Cli.Commands;
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 using Aica.Tests.Infra;
 
 namespace Aica.Tests.Foundation;

@@ -1,6 +1,6 @@
 using Aica.Engine;
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 
 namespace Aica.Tests.Foundation;
 

@@ -2,7 +2,7 @@ using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
-using Aica.Server;
+using Aica.Site;
 using Aica.Tests.Infra;
 using Aica.Users;
 
@@ -115,7 +115,7 @@ public sealed class SessionSpecs : IDisposable
     [Fact]
     public async Task A_stack_without_the_lines_drifts_apply_runs_pam_auth_update_once_and_then_nothing()
     {
-        var lines = Templates.PamSessionLines(_ctx.Config);
+        var lines = Templates.PamSessionLines(new AicaConfig());
         var state = new DesiredState([new Unit(Phase.Etc, "sessions", null,
             Templates.PamSessionFiles.Select(f => (Item)new PamStackItem(f, "aica", lines)).ToList())], []);
         var engine = new StateEngine(_ctx);
@@ -135,7 +135,7 @@ public sealed class SessionSpecs : IDisposable
     public async Task A_hand_edited_stack_that_pam_auth_update_refuses_is_reported_with_the_manual_fix()
     {
         _runner.HandEdited = true;
-        var item = new PamStackItem("/etc/pam.d/common-session", "aica", Templates.PamSessionLines(_ctx.Config));
+        var item = new PamStackItem("/etc/pam.d/common-session", "aica", Templates.PamSessionLines(new AicaConfig()));
         var state = new DesiredState([new Unit(Phase.Etc, "sessions", null, [item])], []);
         var report = await new StateEngine(_ctx).Apply(state, TestContext.Current.CancellationToken);
         var failed = Assert.Single(report.Actions);

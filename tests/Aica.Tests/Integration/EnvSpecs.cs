@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Aica.Integration;
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 using Aica.Tests.Infra;
 using static Aica.Native.Perms;
 

@@ -1,8 +1,8 @@
 using Aica.Config;
 using Aica.Engine;
 using Aica.Integration;
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 using Aica.Tests.Infra;
 
 namespace Aica.Tests.Integration;

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Aica.Server;
 using Aica.Services;
+using Aica.Site;
 using Aica.Tests.Infra;
 using Aica.Users;
 using Bogus;

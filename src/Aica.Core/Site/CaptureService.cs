@@ -1,7 +1,7 @@
 using Aica.Accounts;
 using Aica.Config;
 
-namespace Aica.Server;
+namespace Aica.Site;
 
 public sealed record CaptureResult(bool Written, int Users, int Groups, IReadOnlyList<string> Differences, string? Replaced, bool DryRun);
 

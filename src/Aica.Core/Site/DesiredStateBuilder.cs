@@ -3,7 +3,7 @@ using Aica.Config;
 using Aica.Engine;
 using static Aica.Native.Perms;
 
-namespace Aica.Server;
+namespace Aica.Site;
 
 /// <summary>Computes the desired state of the server from config + registry (SPEC §2–§3, §8 order).</summary>
 public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLayout?> layouts, Func<EngineContext, string, CancellationToken, Task<string?>>? sudoersValidator = null)

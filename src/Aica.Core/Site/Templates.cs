@@ -1,7 +1,7 @@
 using System.Reflection;
 using Aica.Config;
 
-namespace Aica.Server;
+namespace Aica.Site;
 
 /// <summary>The /etc files aica generates, from the templates in shims/ (embedded) and the config.</summary>
 public static class Templates

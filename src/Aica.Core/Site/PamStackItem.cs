@@ -4,7 +4,7 @@ using Aica.Native;
 using static Aica.Native.Flags;
 using static Aica.Native.Perms;
 
-namespace Aica.Server;
+namespace Aica.Site;
 
 /// <summary>
 /// A Debian PAM session stack (<c>/etc/pam.d/common-session*</c>) that holds the session lines of aica's pam-auth-update

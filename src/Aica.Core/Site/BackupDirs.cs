@@ -1,7 +1,7 @@
 using Aica.IO;
 using static Aica.Native.Perms;
 
-namespace Aica.Server;
+namespace Aica.Site;
 
 /// <summary>Backup folders under <c>data.backups</c>: <c>LABEL_STAMP[-N]/</c>, root 0700, made on first use.</summary>
 public static class BackupDirs

@@ -3,7 +3,7 @@ using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
 
-namespace Aica.Server;
+namespace Aica.Site;
 
 /// <summary>Options every command accepts (SPEC §7).</summary>
 public sealed record GlobalOptions(string Root = "/", bool Json = false, bool Quiet = false, bool Verbose = false, int WaitSeconds = 30);

@@ -83,6 +83,8 @@ public sealed class WorkBudget : IDisposable
 /// How recover budgets its users: <see cref="PerUser"/> each (counted while that user's units run) and
 /// <see cref="Total"/> for all users together, so the whole run ends well inside the unit's start timeout.
 /// </summary>
+/// <param name="maxSteps">Work steps after which a user's budget counts as spent (tests: a pathological home without
+/// millions of entries or timing); none in the product.</param>
 public sealed class BudgetPolicy(TimeSpan perUser, TimeSpan total, IReadOnlyDictionary<string, long>? maxSteps = null)
 {
     /// <summary>Default per user: far above any real home (milliseconds), far below the unit's 600 s start timeout.</summary>
@@ -94,12 +96,6 @@ public sealed class BudgetPolicy(TimeSpan perUser, TimeSpan total, IReadOnlyDict
     /// <summary>Overrides the per-user budget (seconds, decimals allowed), e.g. for a host with very slow account tools.</summary>
     public const string PerUserEnv = "AICA_RECOVER_USER_BUDGET_S";
 
-    /// <summary>
-    /// TEST-ONLY fault injection: <c>AICA_FAULT_BUDGET_STEPS=bob:1000,carol:0</c> spends a user's budget after that many
-    /// work steps, so the "pathological home" tests are deterministic without huge trees or timing. Never set it in production.
-    /// </summary>
-    public const string FaultStepsEnv = "AICA_FAULT_BUDGET_STEPS";
-
     private readonly System.Diagnostics.Stopwatch _all = System.Diagnostics.Stopwatch.StartNew();
 
     public TimeSpan PerUser { get; } = perUser;
@@ -109,10 +105,7 @@ public sealed class BudgetPolicy(TimeSpan perUser, TimeSpan total, IReadOnlyDict
     {
         var perUser = double.TryParse(Environment.GetEnvironmentVariable(PerUserEnv), System.Globalization.NumberStyles.Float,
             System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? TimeSpan.FromSeconds(Math.Min(s, 86_400)) : DefaultPerUser;
-        var steps = new Dictionary<string, long>();
-        foreach (var part in (Environment.GetEnvironmentVariable(FaultStepsEnv) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
-            if (part.Split(':') is [var name, var n] && long.TryParse(n, out var max)) steps[name] = max;
-        return new BudgetPolicy(perUser, DefaultTotal > perUser ? DefaultTotal : perUser, steps);
+        return new BudgetPolicy(perUser, DefaultTotal > perUser ? DefaultTotal : perUser);
     }
 
     public WorkBudget For(string user, CancellationToken outer) =>

@@ -31,9 +31,6 @@ public sealed record RecoveryReport(string Status, int Users, int Failed, IReadO
 /// <summary>aica recover (SPEC §8): rebuilds everything derived from /data, under the lock, one user's failure isolated.</summary>
 public sealed class RecoverService(AicaServices s)
 {
-    /// <summary>The per-user and total time budgets; null: the defaults (and the environment's overrides).</summary>
-    public BudgetPolicy? Budgets { get; init; }
-
     public async Task<RecoveryReport> Run(bool dryRun, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
@@ -69,7 +66,7 @@ public sealed class RecoverService(AicaServices s)
             return new RecoveryReport(planProblems.Count > 0 ? "failed" : "ok", userCount, unresolved, [], plan, planProblems, [], sw.Elapsed.TotalMilliseconds, true);
         }
         // Each user's units under a time budget: one member's pathological home fails that member, not the boot.
-        var applied = await engine.Apply(state, ct, Budgets ?? BudgetPolicy.FromEnvironment()).ConfigureAwait(false);
+        var applied = await engine.Apply(state, ct, s.RecoverBudgets ?? BudgetPolicy.FromEnvironment()).ConfigureAwait(false);
         var failed = applied.FailedUsers.Count + unresolved;
         var problems = configProblems.Concat(state.Problems).Concat(applied.FailedUnits.Select(u => $"{u} failed")).ToList();
         var status = failed > 0 || problems.Count > 0 || applied.AnyFailed ? "failed" : "ok";

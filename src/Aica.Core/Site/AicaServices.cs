@@ -40,6 +40,12 @@ public sealed class AicaServices : IDisposable
     /// <summary>The path of the running executable (what init installs to /data/bin).</summary>
     public string? SelfExe { get; init; } = Environment.ProcessPath;
 
+    /// <summary>
+    /// recover's per-user and total time budgets; null: the defaults (and <see cref="BudgetPolicy.PerUserEnv"/>). Tests
+    /// running recover in process set one with a step limit, so a pathological home is simulated deterministically.
+    /// </summary>
+    public BudgetPolicy? RecoverBudgets { get; init; }
+
     public bool DataMounted() => Fs.IsMountPoint("/data");
 
     /// <summary>Why /data does not count as mounted, in words an admin can act on.</summary>

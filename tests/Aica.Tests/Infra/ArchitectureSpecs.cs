@@ -6,9 +6,10 @@ using NetArchTest.Rules;
 namespace Aica.Tests.Infra;
 
 /// <summary>
-/// The layers of Aica.Core hold (docs/design.md, Part II): Native (libc only) &lt;- IO &lt;- Engine &lt;- features (Users,
-/// Data, Caches, Integration, Accounts, Config) &lt;- Services. Infra (namespace <c>Aica</c>: AicaException, Clock,
-/// ProcessRunner) sits beside IO. The rules read the compiled IL (signatures and method bodies), so a use hidden in a
+/// The layers of Aica.Core hold (docs/design.md, Part II): Native (libc only) &lt;- IO &lt;- Engine &lt;- features &lt;-
+/// Services. Infra (namespace <c>Aica</c>: AicaException, Clock, ProcessRunner) sits beside IO. Among the features,
+/// Config &lt;- Accounts &lt;- Site (the composition root AicaServices, the whole server's desired state and templates, the
+/// home-layout contract) &lt;- Users, Data, Caches, Integration, which never use each other's way round a cycle. The rules read the compiled IL (signatures and method bodies), so a use hidden in a
 /// method body counts too. Each rule is a function of an assembly and a namespace root, so the fixtures at the end of
 /// this file can prove it fails.
 /// </summary>
@@ -17,7 +18,14 @@ public sealed class ArchitectureSpecs
 {
     private const string Core = "Aica";
     private static readonly Assembly CoreAssembly = typeof(AicaException).Assembly;
-    private static readonly string[] Features = ["Users", "Data", "Caches", "Integration", "Accounts", "Config", "Services"];
+    private static readonly string[] Features = ["Users", "Data", "Caches", "Integration", "Accounts", "Config", "Site", "Services"];
+
+    /// <summary>Each layer's rank: a namespace uses only its own rank or lower ones (same rank: no cycle, see above).</summary>
+    private static readonly Dictionary<string, int> Rank = new()
+    {
+        ["Native"] = 0, ["Infra"] = 1, ["IO"] = 1, ["Engine"] = 2, ["Config"] = 3, ["Accounts"] = 4, ["Site"] = 5,
+        ["Users"] = 6, ["Data"] = 6, ["Caches"] = 6, ["Integration"] = 6, ["Services"] = 7,
+    };
     private static readonly string[] Lower = ["Engine", "IO", "Infra", "Native"];
 
     [Fact]
@@ -47,6 +55,15 @@ public sealed class ArchitectureSpecs
     }
 
     [Fact]
+    public void Every_namespace_has_a_rank_and_uses_no_higher_one()
+    {
+        var graph = NamespaceGraph.Of(CoreAssembly, Core);
+        Assert.Empty(graph.Layers.Except(Rank.Keys)); // a new namespace gets its place here first
+        var upward = graph.UsesUpward(Rank);
+        Assert.True(upward.Count == 0, "uses of a higher layer:\n" + string.Join("\n", upward));
+    }
+
+    [Fact]
     public void Native_uses_nothing_but_the_BCL()
     {
         var wrong = NamespaceGraph.Of(CoreAssembly, Core).NonBclUsesOf("Native");
@@ -73,6 +90,7 @@ public sealed class ArchitectureSpecs
         var graph = NamespaceGraph.Of(typeof(ArchitectureSpecs).Assembly, Fixture);
         Assert.Contains(graph.UsesOf(Lower, Features), u => u.StartsWith("Engine -> Users"));
         Assert.Contains(graph.NonBclUsesOf("Native"), u => u.Contains("Xunit"));
+        Assert.Contains(graph.UsesUpward(Rank), u => u.StartsWith("Engine -> Users"));
         var result = Types.InAssembly(typeof(ArchitectureSpecs).Assembly).That().ResideInNamespace($"{Fixture}.Engine")
             .ShouldNot().HaveDependencyOn($"{Fixture}.Users").GetResult();
         Assert.False(result.IsSuccessful);
@@ -148,6 +166,15 @@ internal sealed class NamespaceGraph
          from e in _edges[l]
          where upper.Contains(e.Key)
          select $"{l} -> {e.Key}: {e.Value}").ToList();
+
+    public IEnumerable<string> Layers => _edges.Keys;
+
+    /// <summary>Uses of a layer ranked higher than the user, "From -> To: example".</summary>
+    public List<string> UsesUpward(IReadOnlyDictionary<string, int> rank) =>
+        (from e in _edges
+         from t in e.Value
+         where rank.TryGetValue(e.Key, out var a) && rank.TryGetValue(t.Key, out var b) && b > a
+         select $"{e.Key} -> {t.Key}: {t.Value}").ToList();
 
     /// <summary>Namespaces outside the root used by <paramref name="layer"/> that are not the BCL (System.*).</summary>
     public List<string> NonBclUsesOf(string layer)

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using Aica.Engine;
+using Aica.Site;
+using Aica.Tests.Integration;
 using Aica.Tests.Infra;
 using Aica.Users;
 
@@ -10,7 +12,9 @@ namespace Aica.Tests.Users;
 /// SPEC §6.10, issue 10 findings 2 and 4: work on member-controlled input is linear and bounded. Sizes are large enough
 /// that a quadratic algorithm would not finish (or would spend the user's budget), small enough for the suite;
 /// bench/adversarial.sh runs the full sizes.
+/// Its recover runs in process where a test sets the budgets (the "cli" collection: one in-process command at a time).
 /// </summary>
+[Collection("cli")]
 public sealed class BoundedInputSpecs
 {
     private static readonly byte[] Block = Encoding.UTF8.GetBytes($"{ManagedBlockItem.Begin}\numask 002\n{ManagedBlockItem.End}\n");
@@ -121,11 +125,18 @@ public sealed class BoundedInputSpecs
 
     // ---- end to end (dist/aica --root on a sandbox) ----
 
-    private static Dictionary<string, string> Budget(double seconds, string? faultSteps = null)
+    private static Dictionary<string, string> Budget(double seconds) =>
+        new() { [BudgetPolicy.PerUserEnv] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+
+    /// <summary>
+    /// recover in process with the test's budgets: <paramref name="user"/>'s budget (20 s) counts as spent after
+    /// <paramref name="steps"/> work steps, so a pathological home is deterministic without huge trees or timing.
+    /// </summary>
+    private static RunResult RecoverSpendingAfter(Sandbox sb, string user, long steps)
     {
-        var env = new Dictionary<string, string> { [BudgetPolicy.PerUserEnv] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        if (faultSteps is not null) env[BudgetPolicy.FaultStepsEnv] = faultSteps;
-        return env;
+        var budgets = new BudgetPolicy(TimeSpan.FromSeconds(20), BudgetPolicy.DefaultTotal, new Dictionary<string, long> { [user] = steps });
+        var (code, o, e) = InProcess.Run(options => new AicaServices(options) { RecoverBudgets = budgets }, "--root", sb.Root, "recover");
+        return new RunResult(code, o, e);
     }
 
     private static RunResult Recover(Sandbox sb, Dictionary<string, string> env, params string[] extra) =>
@@ -241,7 +252,7 @@ public sealed class BoundedInputSpecs
         Assert.True(new FileInfo(sb.P("/data/admin/log/aica.log")).Length < 16_000);
     }
 
-    [Trait("level", "blackbox")]
+    [Trait("level", "inproc")]
     [Fact]
     public void A_home_that_spends_its_users_budget_fails_that_user_and_the_others_still_recover()
     {
@@ -255,9 +266,8 @@ public sealed class BoundedInputSpecs
         // A modest home stands in for ten million entries: the test hook spends mallory's budget after 1,000 steps
         // (one per item and one per entry the walks look at), so only a walk that honours the budget stops in time.
         Tools.Sh($"cd '{sb.P("/data/users/mallory")}' && seq 1 5000 | sed 's/^/f/' | xargs touch");
-        var hook = Budget(20, "mallory:1000");
         foreach (var u in new[] { "mallory", "alice", "carol" }) File.Delete(sb.P($"/home/{u}")); // a home reset
-        var r = Recover(sb, hook);
+        var r = RecoverSpendingAfter(sb, "mallory", 1000);
         Assert.True(r.ExitCode == 1, r.ToString());
         Assert.Contains("recovered 2 users, 1 failed", r.StdOut);
         Assert.Contains("mallory: recovery stopped at", r.All);
@@ -272,12 +282,12 @@ public sealed class BoundedInputSpecs
 
         // The same hook with a small home: the budget is about the entries walked, not the user.
         Tools.Sh($"cd '{sb.P("/data/users/mallory")}' && find . -maxdepth 1 -name 'f*' -delete && seq 1 100 | sed 's/^/f/' | xargs touch");
-        var small = Recover(sb, hook);
+        var small = RecoverSpendingAfter(sb, "mallory", 1000);
         Assert.True(small.ExitCode == 0, small.ToString());
         Assert.Contains("recovered 3 users, 0 failed", small.StdOut);
     }
 
-    [Trait("level", "blackbox")]
+    [Trait("level", "inproc")]
     [Fact]
     public void A_hybrid_ssd_folder_that_spends_its_users_budget_stops_midway_and_the_next_recover_finishes_it_losing_nothing()
     {
@@ -293,7 +303,7 @@ public sealed class BoundedInputSpecs
         Directory.CreateDirectory(sb.P("/home/hy/.ssh"));
         for (var i = 0; i < 600; i++) File.WriteAllText(sb.P($"/home/hy/.ssh/k{i}"), $"{i}\n");
         File.Delete(sb.P("/home/alice"));
-        var r = Recover(sb, Budget(20, "hy:300"));
+        var r = RecoverSpendingAfter(sb, "hy", 300);
         Assert.True(r.ExitCode == 1, r.ToString());
         Assert.Contains("recovered 1 users, 1 failed", r.StdOut);
         Assert.Contains("hy: recovery stopped at /home/hy/.ssh", r.All);

@@ -196,26 +196,10 @@ public sealed class AccountFileWriter(RootedFs fs, ProcessRunner runner)
     }
 
     /// <summary>lckpwdf(3): an exclusive fcntl lock on /etc/.pwd.lock (0600), waited for up to 15 s.</summary>
-    private SafeFd LockPasswdFiles(CancellationToken ct)
-    {
-        var (dir, name) = fs.OpenParent(PwdLock);
-        SafeFd fd;
-        using (dir) fd = Sys.OpenAt(dir.Fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, O(600), fs.Host(PwdLock));
-        var deadline = DateTime.UtcNow + LockWait;
-        var delay = 5;
-        while (!Sys.TryLock(fd, true, fs.Host(PwdLock)))
-        {
-            if (DateTime.UtcNow >= deadline)
-            {
-                fd.Dispose();
-                throw new AicaException($"{fs.Host(PwdLock)} is locked by another account tool (useradd, passwd, vipw): accounts not created", ExitCodes.LockBusy);
-            }
-            ct.WaitHandle.WaitOne(delay);
-            ct.ThrowIfCancellationRequested();
-            delay = Math.Min(delay * 2, 200);
-        }
-        return fd;
-    }
+    private SafeFd LockPasswdFiles(CancellationToken ct) =>
+        FileLock.OpenLocked(fs, PwdLock, O_WRONLY | O_CLOEXEC, LockWait, ct, () =>
+            new AicaException($"{fs.Host(PwdLock)} is locked by another account tool (useradd, passwd, vipw): accounts not created", ExitCodes.LockBusy),
+            firstPauseMs: 5);
 
     /// <summary>commonio's per-file lock: FILE.PID holding the pid, hard-linked to FILE.lock (link count 2 proves it is ours).</summary>
     private void LockFile(string path)

@@ -2,6 +2,7 @@ using Aica.Config;
 using Aica.IO;
 using Aica.Native;
 using Aica.Site;
+using Aica.Users;
 
 namespace Aica.Caches;
 
@@ -70,7 +71,7 @@ public sealed class CleanService(AicaServices s)
     /// <summary>A user's cache directory, below the home as its layout places it (never through /home's link).</summary>
     public static string UserCache(UserEntry u, CacheTarget t)
     {
-        var home = u.Layout == "hybrid" ? $"/home/{u.Name}" : $"/data/users/{u.Name}";
+        var home = HomeLayouts.Supported.Find(u.Layout ?? "")?.HomeFolder(u.Name) ?? UserSpec.DataDirOf(u.Name);
         return t switch
         {
             CacheTarget.Pip => home + "/.cache/pip",

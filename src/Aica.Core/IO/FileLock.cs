@@ -17,24 +17,38 @@ public sealed class FileLock : IDisposable
     public static FileLock Acquire(RootedFs fs, string path, TimeSpan wait, string what, CancellationToken ct = default)
     {
         fs.EnsureParents(path);
+        return new FileLock(OpenLocked(fs, path, O_RDWR, wait, ct, () =>
+            new AicaException($"{what} is busy: another aica command holds {fs.Host(path)} (waited {wait.TotalSeconds:0}s; use --wait)", ExitCodes.LockBusy)));
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> (never through a link; made 0600) and takes its exclusive lock, trying again with a
+    /// growing pause until <paramref name="wait"/> has passed; then <paramref name="busy"/> is thrown.
+    /// </summary>
+    public static SafeFd OpenLocked(RootedFs fs, string path, int flags, TimeSpan wait, CancellationToken ct, Func<AicaException> busy, int firstPauseMs = 10)
+    {
         var (dir, name) = fs.OpenParent(path);
         SafeFd fd;
-        using (dir) fd = Sys.OpenAt(dir.Fd, name, O_RDWR | O_CREAT | O_NOFOLLOW, O(600), fs.Host(path));
+        using (dir) fd = Sys.OpenAt(dir.Fd, name, flags | O_CREAT | O_NOFOLLOW, O(600), fs.Host(path));
         var deadline = DateTime.UtcNow + wait;
-        var delay = 10;
-        while (true)
+        var pause = firstPauseMs;
+        try
         {
-            if (Sys.TryLock(fd, true, fs.Host(path))) return new FileLock(fd);
-            if (DateTime.UtcNow >= deadline)
+            while (!Sys.TryLock(fd, true, fs.Host(path)))
             {
-                fd.Dispose();
-                throw new AicaException($"{what} is busy: another aica command holds {fs.Host(path)} (waited {wait.TotalSeconds:0}s; use --wait)", ExitCodes.LockBusy);
+                if (DateTime.UtcNow >= deadline) throw busy();
+                // Polling keeps the wait cancellable (SIGINT/SIGTERM) without a blocking F_OFD_SETLKW.
+                ct.WaitHandle.WaitOne(pause);
+                ct.ThrowIfCancellationRequested();
+                pause = Math.Min(pause * 2, 200);
             }
-            // Polling keeps the wait cancellable (SIGINT/SIGTERM) without a blocking F_OFD_SETLKW.
-            ct.WaitHandle.WaitOne(delay);
-            ct.ThrowIfCancellationRequested();
-            delay = Math.Min(delay * 2, 200);
         }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+        return fd;
     }
 
     public void Dispose()

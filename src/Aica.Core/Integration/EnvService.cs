@@ -3,6 +3,7 @@ using Aica.Engine;
 using Aica.IO;
 using Aica.Native;
 using Aica.Site;
+using Aica.Users;
 using static Aica.Native.Perms;
 
 namespace Aica.Integration;
@@ -79,15 +80,16 @@ public sealed class EnvService(AicaServices s)
         else if (entry is null) hints.Add($"{name} is not in the user registry: the home is not rebuilt after a reboot (ask the admin: sudo aica user add {name})");
         if (shell.Uid != 0 && !member) hints.Add($"{name} is not a member of {config.Group}: the shared caches are read-only or closed to you (ask the admin)");
 
-        var spec = new UserSpec(name, shell.Uid, gid, pw?.Shell ?? config.DefaultShell, layout, 0, config.Group);
+        var kind = HomeLayouts.Supported.Find(layout); // null: not registered, or a layout this aica does not know
+        var spec = new UserSpec(name, shell.Uid, gid, pw?.Shell ?? config.DefaultShell, kind ?? new SymlinkLayout(), 0, config.Group);
         var home = entry is null && pw is not null && pw.Home.StartsWith('/') ? pw.Home : spec.Home;
         var (homeKind, homeTarget) = Home(home);
         var dataExists = s.Fs.Lstat(spec.DataDir) is { IsDir: true };
         if (shell.Uid != 0 && entry is not null)
         {
-            if (layout == "symlink" && homeTarget != spec.DataDir)
+            if (kind is { HomeIsLink: true } && homeTarget != spec.DataDir)
                 hints.Add($"{spec.Home} should be a link to {spec.DataDir} but is {homeKind}{(homeTarget is null ? "" : $" -> {homeTarget}")}: files there are lost at reboot (ask the admin: sudo aica recover)");
-            if (layout == "hybrid" && homeKind != "directory")
+            if (kind is { HomeIsLink: false } && homeKind != "directory")
                 hints.Add($"{spec.Home} should be a directory on the SSD (hybrid layout) but is {homeKind} (ask the admin: sudo aica recover)");
             if (!dataExists) hints.Add($"{spec.DataDir} is missing (ask the admin: sudo aica recover)");
         }

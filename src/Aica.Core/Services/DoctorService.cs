@@ -298,7 +298,7 @@ public sealed class DoctorService(AicaServices s)
     private CheckResult HfTokens(AicaConfig config, Registry registry)
     {
         var open = new List<string>();
-        foreach (var u in registry.Users.Where(u => (u.Layout ?? config.DefaultLayout) == "symlink"))
+        foreach (var u in registry.Users.Where(u => HomeLayouts.Supported.Of(u, config) is { HomeIsLink: true }))
         {
             var dir = $"/data/users/{u.Name}/{Users.PrivateDirItem.HfHome}";
             try

@@ -47,7 +47,8 @@ public sealed class InitService(AicaServices s)
         if (live is null && db.GroupById(gid) is { } taken)
             throw AicaException.Usage($"gid {gid} is already used by group {taken.Name}; choose another with --gid");
 
-        var config = (existing ?? new AicaConfig()) with { Group = group, Gid = gid, DefaultLayout = o.Layout ?? existing?.DefaultLayout ?? "symlink" };
+        var basis = existing ?? new AicaConfig();
+        var config = basis with { Group = group, Gid = gid, DefaultLayout = o.Layout ?? basis.DefaultLayout };
         var configChanged = existing is null || existing.Gid is null || existing.DefaultLayout != config.DefaultLayout;
 
         var state = s.Builder(config).Build(s.Registry.Load(), db, s.SelfExe, o.Users);

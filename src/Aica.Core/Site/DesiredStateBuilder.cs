@@ -15,9 +15,10 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
     public static int? SharedGid(AicaConfig c, AccountDb db) => c.Gid ?? db.Group(c.Group)?.Gid;
 
     /// <summary>Resolves a registry entry to ids; legacy lines take the live account's ids.</summary>
-    public static (UserSpec? Spec, string? Problem) Resolve(UserEntry e, AicaConfig c, AccountDb db, int sharedGid)
+    public static (UserSpec? Spec, string? Problem) Resolve(UserEntry e, AicaConfig c, AccountDb db, int sharedGid, Func<string, IHomeLayout?> layouts)
     {
-        var layout = e.Layout ?? c.DefaultLayout;
+        var name = e.Layout ?? c.DefaultLayout;
+        if (layouts(name) is not { } layout) return (null, $"{e.Name}: layout {name} is not supported by this aica");
         if (e.Group != c.Group)
             return (null, $"{e.Name}: registered in group {e.Group}, but this server's group is {c.Group}");
         if (e.Uid is { } uid && e.Gid is { } gid)
@@ -59,17 +60,15 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
         foreach (var e in registry.Users)
         {
             if (only is not null && !only.Contains(e.Name)) continue;
-            var (spec, problem) = Resolve(e, config, db, gid.Value);
+            var (spec, problem) = Resolve(e, config, db, gid.Value, layouts);
             if (spec is null) { problems.Add(problem!); continue; }
-            var layout = layouts(spec.Layout);
-            if (layout is null) { problems.Add($"{e.Name}: layout {spec.Layout} is not supported by this aica"); continue; }
             var acct = new List<Item>();
             if (spec.Gid != gid.Value) acct.Add(new GroupItem(spec.Name, spec.Gid, "user.group"));
             // A stored record of another incarnation of the name (another uid) is not this account's.
             var record = stored?.User(spec.Name) is { } r && r.Uid == spec.Uid ? r : null;
             acct.Add(new AccountItem(spec.Name, spec.Uid, spec.Gid, spec.Shell, spec.Home, config.Group, record));
             units.Add(new Unit(Phase.Accounts, $"user {spec.Name}", spec.Name, acct));
-            units.Add(new Unit(Phase.Homes, $"home {spec.Name}", spec.Name, layout.Items(spec, config).ToList()));
+            units.Add(new Unit(Phase.Homes, $"home {spec.Name}", spec.Name, spec.Layout.Items(spec, config).ToList()));
         }
         if (only is null)
         {

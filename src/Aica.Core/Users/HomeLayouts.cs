@@ -9,6 +9,10 @@ namespace Aica.Users;
 public sealed class SymlinkLayout : IHomeLayout
 {
     public string Name => "symlink";
+    public bool HomeIsLink => true;
+    public string HomeFolder(string user) => UserSpec.DataDirOf(user);
+    public string DotBase(UserSpec u) => u.DataDir;
+    public bool OnSsd(string dotfile, AicaConfig config) => false;
 
     public IEnumerable<Item> Items(UserSpec u, AicaConfig config)
     {
@@ -30,9 +34,16 @@ public sealed class HomeLayouts(IEnumerable<IHomeLayout> layouts)
 {
     private readonly Dictionary<string, IHomeLayout> _byName = layouts.ToDictionary(l => l.Name);
 
-    public static HomeLayouts Default() => new([new SymlinkLayout(), new HybridLayout()]);
+    /// <summary>The layouts this aica supports (stateless objects, shared).</summary>
+    public static readonly HomeLayouts Supported = new([new SymlinkLayout(), new HybridLayout()]);
 
+    public static HomeLayouts Default() => Supported;
+
+    /// <summary>The layout of a registry or config value; null when this aica does not know it.</summary>
     public IHomeLayout? Find(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>A user's layout: the registered one, else the config's default.</summary>
+    public IHomeLayout? Of(UserEntry e, AicaConfig config) => Find(e.Layout ?? config.DefaultLayout);
 }
 
 /// <summary>The desired state of this server with the layouts this aica supports.</summary>
@@ -40,6 +51,6 @@ public static class ServerState
 {
     extension(AicaServices s)
     {
-        public DesiredStateBuilder Builder(AicaConfig config) => s.Builder(config, HomeLayouts.Default().Find);
+        public DesiredStateBuilder Builder(AicaConfig config) => s.Builder(config, HomeLayouts.Supported.Find);
     }
 }

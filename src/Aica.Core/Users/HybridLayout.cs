@@ -13,6 +13,10 @@ namespace Aica.Users;
 public sealed class HybridLayout : IHomeLayout
 {
     public string Name => "hybrid";
+    public bool HomeIsLink => false;
+    public string HomeFolder(string user) => UserSpec.HomeOf(user);
+    public string DotBase(UserSpec u) => DotfilesDir(u);
+    public bool OnSsd(string dotfile, AicaConfig config) => !Managed(config).Contains(dotfile);
 
     public static string DotfilesDir(UserSpec u) => $"{u.DataDir}/dotfiles";
 
@@ -39,7 +43,7 @@ public static class UserHome
     public static string EnvsDir(UserSpec u) => $"{u.DataDir}/conda/envs";
 
     /// <summary>Where the user's persistent dotfiles are for a layout.</summary>
-    public static string DotBase(UserSpec u) => u.Layout == "hybrid" ? HybridLayout.DotfilesDir(u) : u.DataDir;
+    public static string DotBase(UserSpec u) => u.Layout.DotBase(u);
 
     public static IEnumerable<Item> PersistentDirs(UserSpec u, string dotBase)
     {
@@ -72,7 +76,7 @@ public static class UserHome
         // never a new file. In a hybrid home an unmanaged one is a file on the SSD (from /etc/skel, or the user's own).
         foreach (var name in new[] { ".bash_profile", ".bash_login" })
         {
-            var onSsd = u.Layout == "hybrid" && !HybridLayout.Managed(c).Contains(name);
+            var onSsd = u.Layout.OnSsd(name, c);
             yield return new ManagedBlockItem($"{(onSsd ? u.Home : dotBase)}/{name}", ShellBlock(c), (uint)u.Uid, (uint)(onSsd ? u.Gid : u.SharedGid), onlyIfPresent: true);
         }
         yield return new ManagedBlockItem($"{dotBase}/.condarc", CondaBlock(u, c), (uint)u.Uid, (uint)u.SharedGid, "user.condarc");

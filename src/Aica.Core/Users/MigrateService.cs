@@ -50,19 +50,20 @@ public sealed partial class MigrateService(AicaServices s)
         var db = s.Accounts.Load();
         var entry = s.Registry.Load().Find(o.Name) ?? throw AicaException.Usage($"{o.Name} is not registered (aica user add {o.Name} first)");
         var sharedGid = DesiredStateBuilder.SharedGid(config, db) ?? throw AicaException.Usage($"group {config.Group} does not exist: run aica init");
-        var (spec, problem) = DesiredStateBuilder.Resolve(entry, config, db, sharedGid);
+        var (spec, problem) = DesiredStateBuilder.Resolve(entry, config, db, sharedGid, HomeLayouts.Supported.Find);
         if (spec is null) throw AicaException.Usage(problem!);
         if (o.Rollback) return Rollback(config, spec, o.DryRun, ct);
-        var from = spec.Layout;
+        var from = spec.Layout.Name;
+        var to = HomeLayouts.Supported.Find(o.To!) ?? throw AicaException.Usage($"layout {o.To} is not supported by this aica");
         // Registered symlink with a real home on the SSD (an account adopted with its old home): the same conversion as
         // from hybrid moves its files onto /data, backed up first, so the home link can be made.
-        var realHome = from == "symlink" && s.Fs.Lstat(spec.Home) is { IsDir: true };
-        if (from == o.To && !(o.To == "symlink" && realHome)) return new MigrateResult(o.Name, from, o.To, null, [], [], o.DryRun, false);
+        var realHome = spec.Layout.HomeIsLink && s.Fs.Lstat(spec.Home) is { IsDir: true };
+        if (to == spec.Layout && !(to.HomeIsLink && realHome)) return new MigrateResult(o.Name, from, to.Name, null, [], [], o.DryRun, false);
         if (Latest(config, o.Name) is { State: not ("done" or "rolled-back") } pending)
             throw AicaException.Refused($"an unfinished migration of {o.Name} is recorded in {pending.Dir} (state {pending.State}): aica user migrate {o.Name} --rollback first");
 
         RefuseRunning(spec);
-        var plan = o.To == "hybrid" ? ToHybrid(config, spec) : ToSymlink(config, spec, fromHybrid: from == "hybrid");
+        var plan = !to.HomeIsLink ? ToHybrid(config, spec) : ToSymlink(config, spec, fromHybrid: !spec.Layout.HomeIsLink);
         var steps = plan.Moves.Select(m => $"move {m.From} -> {m.To}").Concat(plan.Removes.Select(r => $"remove {r} (backed up)")).ToList();
         steps.Insert(0, $"back up {string.Join(", ", plan.Records.Where(r => r.Existed).Select(r => r.Path))}");
         steps.AddRange(plan.Dropped.Select(d => $"keep the SSD copy {d} only in the journal (the persistent one wins)"));
@@ -102,7 +103,7 @@ public sealed partial class MigrateService(AicaServices s)
             throw new AicaException($"migration stopped: {e.Message}; aica user migrate {o.Name} --rollback restores the {from} layout");
         }
 
-        var target = spec with { Layout = o.To! };
+        var target = spec with { Layout = to };
         var (problems, warnings) = await ApplyAndVerify(config, entry with { Layout = o.To }, target, ct).ConfigureAwait(false);
         warnings.InsertRange(0, tree.Notes); // attributes /data cannot hold (NFS v3): named, never dropped silently
         if (problems.Count > 0)

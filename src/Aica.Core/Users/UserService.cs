@@ -152,9 +152,10 @@ public sealed class UserService(AicaServices s)
     /// <summary>user add's own items around the layout's: /etc/skel content before the rc blocks, the key before the tamper scan.</summary>
     private static Unit WithAddItems(Unit unit, UserEntry e, int sharedGid, AicaConfig config, PublicKey? key)
     {
-        var spec = new UserSpec(e.Name, e.Uid!.Value, e.Gid!.Value, e.Shell!, e.Layout!, sharedGid, config.Group);
+        var layout = HomeLayouts.Supported.Find(e.Layout!) ?? throw AicaException.Usage($"layout {e.Layout} is not supported by this aica");
+        var spec = new UserSpec(e.Name, e.Uid!.Value, e.Gid!.Value, e.Shell!, layout, sharedGid, config.Group);
         var dotBase = UserHome.DotBase(spec);
-        var homeBase = spec.Layout == "hybrid" ? spec.Home : spec.DataDir;
+        var homeBase = layout.HomeFolder(spec.Name);
         var items = unit.Items.ToList();
         var firstBlock = items.FindIndex(i => i is ManagedBlockItem);
         items.Insert(firstBlock < 0 ? items.Count : firstBlock,
@@ -398,9 +399,9 @@ public sealed class UserService(AicaServices s)
                 rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, e.Layout, "not-member", $"not in {config.Group}: aica recover adds it"));
             // The engine's own home-link check: a home with files where the link belongs is a conflict recover cannot
             // resolve (an empty one it replaces by itself).
-            else if ((e.Layout ?? config.DefaultLayout) == "symlink"
+            else if (HomeLayouts.Supported.Of(e, config) is { HomeIsLink: true } linked
                      && new LinkItem($"/home/{e.Name}", $"/data/users/{e.Name}").Check(ctx ??= s.Context(config)) is { Conflict: true } home)
-                rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, "symlink", "home-conflict", $"{home.Summary}; fix: {home.Fix}"));
+                rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, linked.Name, "home-conflict", $"{home.Summary}; fix: {home.Fix}"));
             else
                 rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, e.Layout ?? config.DefaultLayout, "ok", e.IsLegacy ? "legacy line (upgraded at next recover)" : ""));
         }

@@ -42,7 +42,8 @@ public static class IntegrationChecks
     {
         var items = RetiredFiles.Items($"{c.BackupDir}/adopt");
         var state = new DesiredState([new Unit(Phase.Etc, "bash era", null, items)], []);
-        var found = new StateEngine(s.Context(c)).Check(state).Where(r => r.Status != CheckStatus.Pass)
+        var found = new StateEngine(s.Context(c)).Check(state)
+            .Where(r => r.Status != CheckStatus.Pass && r.Fix != StateEngine.NeedsRootFix) // a member's doctor cannot look in /etc/sudoers.d
             .Select(r => r.Id[(r.Id.IndexOf(':') + 1)..]).ToList();
         var legacyLines = s.Registry.Load().Users.Count(u => u.IsLegacy);
         if (legacyLines > 0) found.Add($"{legacyLines} two-field lines in users.txt");

@@ -14,7 +14,7 @@ public static class IntegrationChecks
         yield return Tool(s, "apps.conda", c.CondaRoot, "bin/conda", "miniconda", optional: false);
         if (s.Fs.Lstat("/data/apps/uv") is not null || s.Fs.Lstat("/data/apps/.uv.aica-partial") is not null)
             yield return Tool(s, "apps.uv", "/data/apps/uv", "uv", "uv", optional: true);
-        yield return Legacy(s);
+        yield return Legacy(s, c);
     }
 
     private static CheckResult Tool(AicaServices s, string id, string prefix, string program, string tool, bool optional)
@@ -38,11 +38,14 @@ public static class IntegrationChecks
         return new CheckResult(id, CheckStatus.Pass, $"{tool} at {prefix}{(version is null ? "" : $" ({version})")}, root-owned");
     }
 
-    private static CheckResult Legacy(AicaServices s)
+    /// <summary>The retired files of <see cref="RetiredFiles"/>, checked by their own items (what adopt removes), and two-field registry lines.</summary>
+    private static CheckResult Legacy(AicaServices s, AicaConfig c)
     {
-        var found = new List<string>();
-        foreach (var p in new[] { AdoptService.LegacySudoers, AdoptService.LegacyProfile, AdoptService.RecoveryMarker })
-            if (s.Fs.Lstat(p) is not null) found.Add(p);
+        var items = RetiredFiles.Items($"{c.BackupDir}/adopt");
+        var state = new DesiredState([new Unit(Phase.Etc, "bash era", null, items)], []);
+        var found = new StateEngine(s.Context(c)).Check(state)
+            .Where(r => r.Status != CheckStatus.Pass && r.Fix != StateEngine.NeedsRootFix) // a member's doctor cannot look in /etc/sudoers.d
+            .Select(r => r.Id[(r.Id.IndexOf(':') + 1)..]).ToList();
         var legacyLines = s.Registry.Load().Users.Count(u => u.IsLegacy);
         if (legacyLines > 0) found.Add($"{legacyLines} two-field lines in users.txt");
         return found.Count == 0

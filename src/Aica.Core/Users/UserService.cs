@@ -216,8 +216,19 @@ public sealed class UserService(AicaServices s)
         if (uid is not null) steps.Add($"retire uid {uid} (never reused silently)");
         if (live is not null) steps.Add($"remove account {o.Name} (userdel{(o.Force ? " -f" : "")})");
         if (db.Group(o.Name) is { } pg && pg.Gid == live?.Gid) steps.Add($"remove private group {o.Name}");
-        if (homeSt is { IsLink: true }) steps.Add($"remove link {home}");
-        else if (homeSt is { IsDir: true } && toBackup.All(m => m.From != home)) steps.Add($"remove {home} (only aica's links)");
+        // What is left of the home once the account is gone: the layout's link, or a home of only aica's links. Absent
+        // items (tmpfiles r / R): removed as links, never followed, after the account (the order below).
+        var leftovers = new List<Item>();
+        if (homeSt is { IsLink: true })
+        {
+            leftovers.Add(new AbsentItem(home, Removal.Remove, "user.removed", $"the home link of removed user {o.Name}"));
+            steps.Add($"remove link {home}");
+        }
+        else if (homeSt is { IsDir: true } && toBackup.All(m => m.From != home))
+        {
+            leftovers.Add(new AbsentItem(home, Removal.RemoveTree, "user.removed", $"the home of removed user {o.Name}: only aica's links"));
+            steps.Add($"remove {home} (only aica's links)");
+        }
         if (o.DryRun) return new UserRemoveResult(o.Name, uid, steps, toBackup.Count > 0 ? planned : null, true);
 
         // The order makes every failure leave either the whole user or no user (SPEC §6.5–6): first everything that can
@@ -273,12 +284,9 @@ public sealed class UserService(AicaServices s)
             try { await s.Accounts.DeleteGroup(o.Name, CancellationToken.None).ConfigureAwait(false); }
             catch (AicaException e) { problems.Add(e.Message); }
         }
-        try
-        {
-            if (homeSt is { IsLink: true }) s.Fs.Unlink(home);
-            else if (homeSt is { IsDir: true } && moved.All(m => m.From != home)) mover.Remove(home);
-        }
-        catch (SysException e) { problems.Add($"removing {home}: {e.Message}"); }
+        var tidied = await new StateEngine(s.Context(config))
+            .Apply(new DesiredState([new Unit(Phase.Homes, $"what is left of {o.Name}", null, leftovers)], []), CancellationToken.None).ConfigureAwait(false);
+        problems.AddRange(tidied.Actions.Where(a => !a.Ok).Select(a => $"removing {a.Item.Subject}: {a.Error}"));
         steps.AddRange(mover.Notes); // moved across file systems to a backup that cannot hold them
         if (new CaptureService(s).AfterAccountChange() is { } notCaptured) steps.Add(notCaptured); // the removed user's record goes
         s.Log("user", $"remove {o.Name} uid {uid}{(o.Purge ? $", data moved to {backup}" : "")}{(problems.Count > 0 ? $"; {string.Join("; ", problems)}" : "")}");

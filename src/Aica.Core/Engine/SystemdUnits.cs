@@ -26,10 +26,11 @@ public sealed record UnitSandbox(IReadOnlyList<string> Writes, IReadOnlyList<str
     /// <summary>
     /// aica recover: accounts and /etc files (useradd, chpasswd -e, pam-auth-update, visudo), homes, /data, its status in
     /// /run/aica, the PATH link, its log in /var/log (and the lastlog/faillog useradd touches). pam-auth-update keeps
-    /// its state in /var/lib/pam, a useradd configured to make mail spools writes /var/mail.
+    /// its state in /var/lib/pam and asks debconf (/var/cache/debconf); a useradd configured to make mail spools
+    /// writes /var/mail.
     /// </summary>
     public static UnitSandbox Recovery(AicaConfig c) => new(
-        ["/etc", "/home", "/data", "/run", "/usr/local/bin", "/var/log", "-" + Templates.PamConfigsDir, "-/var/lib/pam", "-/var/mail", .. Outside(c)],
+        ["/etc", "/home", "/data", "/run", "/usr/local/bin", "/var/log", "-" + Templates.PamConfigsDir, "-/var/lib/pam", "-/var/cache/debconf", "-/var/mail", .. Outside(c)],
         FileCapabilities, Homes: true);
 
     /// <summary>A job that changes files on /data (and the SSD homes of hybrid users when <paramref name="homes"/>).</summary>

@@ -128,6 +128,11 @@ public sealed partial class RealBootSpecs(DebianImage image)
         for u in aica-recovery.service aica-capture.service aica-clean.service aica-accounts-capture.service aica-disk.service; do
           systemd-analyze security --no-pager $u | tail -n 1
         done
+        # The account tools recover falls back to (useradd, chpasswd through PAM, userdel) inside recovery's own sandbox.
+        mapfile -t lines < <(sed -n '/^# Sandbox/,/^$/p' /etc/systemd/system/aica-recovery.service | grep -v '^#' | grep .)
+        props=(); for l in "${lines[@]}"; do props+=(-p "$l"); done
+        systemd-run --wait --pipe --quiet "${props[@]}" sh -c 'useradd -M -u 3999 sbx && echo sbx:Sbx-pw-1 | chpasswd && passwd -S sbx | cut -d" " -f2 && userdel sbx'
+        echo "sandboxed-accounts-rc: $?"
         """;
 
     /// <summary>
@@ -163,6 +168,8 @@ public sealed partial class RealBootSpecs(DebianImage image)
         Assert.Contains("cron-file: absent", o); // never both schedulers
         Assert.Contains("capture-job-rc: 0", o);
         Assert.Contains("clean-job-rc: 0", o);
+        Assert.Contains("sandboxed-accounts-rc: 0", o);
+        Assert.Matches(@"(?m)^P$", o); // the password set inside the sandbox
         var exposure = Exposure(o);
         Log("exposure: " + string.Join(", ", exposure.Select(kv => $"{kv.Key} {kv.Value}")));
         Assert.True(exposure.TryGetValue("aica-recovery.service", out var recovery), o);

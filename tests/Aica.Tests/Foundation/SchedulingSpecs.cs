@@ -43,7 +43,7 @@ public sealed class SchedulingSpecs
             Assert.Contains("WantedBy=timers.target\n", units[j.TimerPath]);
         }
         Assert.Contains("ExecStart=/data/bin/aica notify --failed-unit %i\n", units["/etc/systemd/system/aica-notify@.service"]);
-        Assert.DoesNotContain("OnFailure", units["/etc/systemd/system/aica-notify@.service"]); // a failing notify starts no other
+        Assert.DoesNotContain("OnFailure=", units["/etc/systemd/system/aica-notify@.service"]); // a failing notify starts no other
     }
 
     [Fact]
@@ -143,7 +143,7 @@ public sealed class SchedulingSpecs
                 .Select(i => (i.Path, i.Content))
                 .Append((Templates.UnitPath, System.Text.Encoding.UTF8.GetBytes(Templates.Unit(config))))
                 .Append((Templates.CapturePath, System.Text.Encoding.UTF8.GetBytes(Templates.Capture(config))))
-                .Select(x => { var p = Path.Combine(dir, Path.GetFileName(x.Path)); File.WriteAllBytes(p, x.Content); return p; }).ToList();
+                .Select(x => { var p = Path.Combine(dir, Path.GetFileName(x.Item1)); File.WriteAllBytes(p, x.Item2); return p; }).ToList();
             var verify = Tools.Run("systemd-analyze", ["verify", .. files]);
             Assert.True(verify.ExitCode == 0 && verify.All.Trim() == "", verify.ToString());
             foreach (var (unit, max) in new[] { ("aica-recovery.service", 2.0), ("aica-capture.service", 2.0), ("aica-clean.service", 2.0), ("aica-accounts-capture.service", 2.0), ("aica-disk.service", 4.5) })

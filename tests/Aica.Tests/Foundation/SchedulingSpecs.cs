@@ -43,7 +43,7 @@ public sealed class SchedulingSpecs
             Assert.Contains("WantedBy=timers.target\n", units[j.TimerPath]);
         }
         Assert.Contains("ExecStart=/data/bin/aica notify --failed-unit %i\n", units["/etc/systemd/system/aica-notify@.service"]);
-        Assert.DoesNotContain("OnFailure=", units["/etc/systemd/system/aica-notify@.service"]); // a failing notify starts no other
+        Assert.DoesNotContain("\nOnFailure=", units["/etc/systemd/system/aica-notify@.service"]); // a failing notify starts no other
     }
 
     [Fact]

@@ -9,7 +9,11 @@ namespace Aica.Engine;
 /// the file system read-only except <see cref="Writes"/>, no network unless <see cref="Network"/>, only the
 /// capabilities in <see cref="Capabilities"/>, a system-call filter, no kernel tunables, modules, logs, clock or hostname.
 /// </summary>
-/// <param name="Writes">The only paths the unit may change (ProtectSystem=strict + ReadWritePaths); a leading '-' marks one that may be absent.</param>
+/// <param name="Writes">
+/// The only paths the unit may change (ProtectSystem=strict + ReadWritePaths). A leading '-' marks one that may be
+/// absent: systemd refuses to start a unit whose ReadWritePaths= names a missing path, and a recovery that does not
+/// start locks everyone out, so only what every root has (/etc, /run) and /data (asserted mounted) go without it.
+/// </param>
 /// <param name="Capabilities">CapabilityBoundingSet: what the unit's work needs of root's powers, nothing else.</param>
 /// <param name="Homes">Whether it touches /home (else ProtectHome=yes).</param>
 /// <param name="Network">Whether it may reach the network (a notify command or mail); else PrivateNetwork and AF_UNIX only.</param>
@@ -30,12 +34,12 @@ public sealed record UnitSandbox(IReadOnlyList<string> Writes, IReadOnlyList<str
     /// writes /var/mail.
     /// </summary>
     public static UnitSandbox Recovery(AicaConfig c) => new(
-        ["/etc", "/home", "/data", "/run", "/usr/local/bin", "/var/log", "-" + Templates.PamConfigsDir, "-/var/lib/pam", "-/var/cache/debconf", "-/var/mail", .. Outside(c)],
+        ["/etc", "/data", "/run", "-/home", "-/usr/local/bin", "-/var/log", "-" + Templates.PamConfigsDir, "-/var/lib/pam", "-/var/cache/debconf", "-/var/mail", .. Outside(c)],
         FileCapabilities, Homes: true);
 
     /// <summary>A job that changes files on /data (and the SSD homes of hybrid users when <paramref name="homes"/>).</summary>
     public static UnitSandbox Maintenance(AicaConfig c, bool homes) =>
-        new(["/data", "/run", .. homes ? new[] { "/home" } : [], .. Outside(c)], FileCapabilities, homes);
+        new(["/data", "/run", .. homes ? new[] { "-/home" } : [], .. Outside(c)], FileCapabilities, homes);
 
     /// <summary>A unit that may run the admin's notify command or send mail (docs/scheduling.md).</summary>
     public static UnitSandbox Notifier(AicaConfig c) =>

@@ -55,7 +55,11 @@ public sealed record ScheduledJob(string Name, string Schedule, string Args, str
     public string Title => $"aica {Name}: {Description}";
 }
 
-/// <summary>The table of aica's scheduled jobs (docs/scheduling.md). A new job is one more row.</summary>
+/// <summary>
+/// The table of aica's scheduled jobs (docs/scheduling.md). A new job is one more row: its name (the units are
+/// aica-NAME.timer/.service), cron schedule, aica's arguments, description and sandbox (a job that writes outside
+/// /data adds those paths with <see cref="UnitSandbox.WithWrites"/>). init, recover, doctor and the cron file follow.
+/// </summary>
 public static class ScheduledJobs
 {
     public static IReadOnlyList<ScheduledJob> For(AicaConfig c) =>

@@ -45,6 +45,12 @@ public sealed record UnitSandbox(IReadOnlyList<string> Writes, IReadOnlyList<str
     public static UnitSandbox Notifier(AicaConfig c) =>
         new(["/data", "/run", .. Outside(c)], ["CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_SETUID", "CAP_SETGID"], Homes: false, Network: true, RunsAnyProgram: true);
 
+    /// <summary>
+    /// The same sandbox with more paths the unit may write (a job that writes outside /data, e.g. node_exporter's
+    /// textfile directory: <c>Maintenance(c, homes: false).WithWrites("-" + dir)</c>).
+    /// </summary>
+    public UnitSandbox WithWrites(params string[] paths) => this with { Writes = [.. Writes, .. paths] };
+
     /// <summary>Configured folders aica writes that are not below /data (optional: a path that does not exist never stops the unit).</summary>
     private static IEnumerable<string> Outside(AicaConfig c) =>
         new[] { c.BackupDir, Path.GetDirectoryName(c.InstallPath) ?? "/data" }

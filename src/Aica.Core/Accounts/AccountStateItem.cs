@@ -39,7 +39,7 @@ public sealed class AccountStateItem(StoredAccounts stored, IReadOnlyList<Accoun
         if (diffs.Count == 0) return null;
         var shown = string.Join("; ", diffs.Take(Shown)) + (diffs.Count > Shown ? $"; and {diffs.Count - Shown} more" : "");
         return new Drift($"{diffs.Count} account change(s) not captured in {AccountStore.Path} (a full reset would lose them): {shown}",
-            "aica accounts capture (runs hourly from cron and at shutdown; recover captures too)", Severity: CheckStatus.Warn);
+            "aica accounts capture (runs hourly as a scheduled job and at shutdown; recover captures too)", Severity: CheckStatus.Warn);
     }
 
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)

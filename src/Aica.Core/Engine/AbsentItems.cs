@@ -59,6 +59,11 @@ public sealed class AbsentItem(string path, Removal how, string id, string why) 
     /// <summary>The command that removes it, for doctor.</summary>
     public string Fix { get; init; } = "aica recover";
 
+    /// <summary>No doctor line at all while the path is absent (a PASS for a file that does not exist says nothing).</summary>
+    public bool HiddenWhenAbsent { get; init; }
+
+    public override bool AppliesTo(EngineContext ctx) => !HiddenWhenAbsent || Stat(ctx) is not null;
+
     public override Drift? Check(EngineContext ctx)
     {
         if (Stat(ctx) is not { } st) return null;

@@ -45,7 +45,7 @@ internal sealed class BashEraReport(AicaServices s)
                 var script = RetiredFiles.WrappedScripts.FirstOrDefault(n => line.Contains($"{dir}/{n}"));
                 warnings.Add(script is null
                     ? $"{path}: '{line}' runs a bash-era script aica does not wrap; replace it with the aica command"
-                    : $"{path}: '{line}' keeps working through the wrapper; {Templates.CronPath} already runs aica's own schedule, so this line can go");
+                    : $"{path}: '{line}' keeps working through the wrapper; aica's own schedule (docs/scheduling.md) already runs that job, so this line can go");
             }
     }
 

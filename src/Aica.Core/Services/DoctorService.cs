@@ -118,7 +118,7 @@ public sealed class DoctorService(AicaServices s)
             }
             Add("cache.secrets", () => CacheHygiene(config));
         }
-        Add("cron.runs", () => CronRuns(config));
+        Add("schedule.runs", ScheduleRuns);
         Add("kernel.protected-hardlinks", ProtectedHardlinks);
         Add("gpu.seen", Gpus);
         foreach (var ext in Extensions)
@@ -155,32 +155,20 @@ public sealed class DoctorService(AicaServices s)
         return new DoctorReport(r.Version, r.Host, kept) { Member = me ?? $"uid {uid}", NeedRoot = r.Checks.Count - kept.Count };
     }
 
-    /// <summary>Cron files run only with a cron daemon, or when a systemd timer does the same work.</summary>
-    private CheckResult CronRuns(AicaConfig config)
+    /// <summary>
+    /// The scheduler that is actually active runs the jobs: with systemd the timers (their files and enable links are
+    /// the engine's schedule.* checks), with cron the cron file, which runs only when a cron daemon is installed.
+    /// </summary>
+    private CheckResult ScheduleRuns()
     {
-        if (s.Fs.Lstat(Templates.CronPath) is null) return new CheckResult("cron.runs", CheckStatus.Pass, $"no {Templates.CronPath}: nothing to schedule");
+        var scheduler = s.Scheduler;
+        if (scheduler.IsSystemd)
+            return new CheckResult("schedule.runs", CheckStatus.Pass, $"systemd timers run aica's jobs: {scheduler.Why}");
         string[] daemons = ["/usr/sbin/cron", "/usr/sbin/crond", "/usr/bin/crond", "/usr/sbin/cronie", "/usr/bin/cronie", "/usr/sbin/fcron", "/usr/bin/fcron"];
         if (daemons.FirstOrDefault(d => s.Fs.Lstat(d) is not null) is { } found)
-            return new CheckResult("cron.runs", CheckStatus.Pass, $"{Templates.CronPath} runs: cron daemon {found} installed");
-        var timer = TimerUnits().FirstOrDefault();
-        if (timer is not null)
-            return new CheckResult("cron.runs", CheckStatus.Pass, $"no cron daemon; systemd timer {timer} schedules the work");
-        return new CheckResult("cron.runs", CheckStatus.Warn, $"{Templates.CronPath} never runs: no cron daemon is installed and no aica systemd timer exists",
-            Fix: "apt install cron (aica ships no systemd timers yet)");
-    }
-
-    private IEnumerable<string> TimerUnits()
-    {
-        foreach (var dir in new[] { "/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system" })
-        {
-            using var fd = s.Fs.TryOpenDir(dir, out _);
-            if (fd is null) continue;
-            foreach (var e in Sys.ReadDir(fd, dir))
-            {
-                var n = SafeOps.Escape(e.Name);
-                if (n.StartsWith("aica", StringComparison.Ordinal) && n.EndsWith(".timer", StringComparison.Ordinal)) yield return n;
-            }
-        }
+            return new CheckResult("schedule.runs", CheckStatus.Pass, $"cron runs aica's jobs ({Templates.CronPath}, daemon {found}): {scheduler.Why}");
+        return new CheckResult("schedule.runs", CheckStatus.Warn, $"{Templates.CronPath} never runs: cron is the scheduler ({scheduler.Why}) but no cron daemon is installed",
+            Fix: "apt install cron (or boot with systemd as init: aica then schedules systemd timers)");
     }
 
     private static bool IsExpected(Exception e) => e is SysException or IOException or AicaException or ArgumentException or UnauthorizedAccessException;

@@ -15,7 +15,8 @@ public sealed record ImageResult(string Image, AicaConfig Config, ApplyReport Ap
 /// <summary>
 /// aica init --image DIR: for admins who build node images (full reset). A fresh root has no aica state at all, so the
 /// image itself must carry what starts recovery at boot: the unit and the link that enables it (what
-/// <c>systemctl enable</c> makes). Everything else (accounts, homes, /etc files, PAM, the PATH link) is rebuilt by
+/// <c>systemctl enable</c> makes), and the capture unit, so a shutdown captures the accounts even when recovery failed.
+/// Everything else (accounts, homes, /etc files, PAM, the PATH link, the timers) is rebuilt by
 /// that unit from /data. /data is not touched.
 /// </summary>
 public sealed class ImageService(AicaServices s)
@@ -24,6 +25,8 @@ public sealed class ImageService(AicaServices s)
     [
         new FileItem(Templates.UnitPath, Templates.Unit(config), O(644), "unit.file"),
         new LinkItem(Templates.UnitWantsPath, Templates.UnitPath, "unit.enabled"),
+        new FileItem(Templates.CapturePath, Templates.Capture(config), O(644), "unit.file"),
+        new LinkItem(Templates.CaptureWantsPath, Templates.CapturePath, "unit.enabled"),
     ];
 
     public async Task<ImageResult> Run(string image, CancellationToken ct)

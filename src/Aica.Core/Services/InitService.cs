@@ -68,7 +68,8 @@ public sealed class InitService(AicaServices s)
         var report = await new StateEngine(ctx).Apply(state, ct).ConfigureAwait(false);
         var notes = new List<string>(ctx.Notes);
         if (configChanged && existing is not null) notes.Add($"{AicaConfig.ConfigPath}: {Edits(existing, config).Count} value(s) set in place (comments and order kept)");
-        notes.Add(await EnableUnit(ct).ConfigureAwait(false));
+        notes.Add(s.Scheduler.IsSystemd ? $"scheduled jobs: systemd timers ({s.Scheduler.Why})" : $"scheduled jobs: {Templates.CronPath} ({s.Scheduler.Why})");
+        if (await s.ActivateUnits(config, report.Actions, ct).ConfigureAwait(false) is { } activated) notes.Add(activated);
         if (configChanged || report.Actions.Count > 0) // a run with nothing to do touches no file, the log included
             s.Log("init", $"group {config.Group} gid {gid}: {(configChanged ? 1 : 0) + report.Actions.Count(a => a.Ok)} changes, {report.Actions.Count(a => !a.Ok)} failed");
         return new InitResult(config, configChanged, [], report, state.Problems, notes);
@@ -100,15 +101,5 @@ public sealed class InitService(AicaServices s)
         var gid = from;
         while (db.GroupById(gid) is not null || db.UserById(gid) is not null) gid++;
         return gid;
-    }
-
-    /// <summary>Enables the unit with systemctl when systemd runs this host; otherwise says so.</summary>
-    private async Task<string> EnableUnit(CancellationToken ct)
-    {
-        if (!s.Fs.IsRealRoot) return $"unit written under --root; not enabled (enable it on the real host: systemctl enable {Templates.UnitName})";
-        if (!Directory.Exists("/run/systemd/system")) return $"systemd is not running here: unit written, enable it at boot with systemctl enable {Templates.UnitName}";
-        var reload = await s.Runner.RunAsync("systemctl", ["daemon-reload"], ct).ConfigureAwait(false);
-        var en = await s.Runner.RunAsync("systemctl", ["enable", Templates.UnitName], ct).ConfigureAwait(false);
-        return reload.Ok && en.Ok ? $"enabled {Templates.UnitName}" : $"systemctl enable {Templates.UnitName} failed: {en.Brief}";
     }
 }

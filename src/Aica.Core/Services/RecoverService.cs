@@ -67,6 +67,8 @@ public sealed class RecoverService(AicaServices s)
         }
         // Each user's units under a time budget: one member's pathological home fails that member, not the boot.
         var applied = await engine.Apply(state, ct, s.RecoverBudgets ?? BudgetPolicy.FromEnvironment()).ConfigureAwait(false);
+        // After a full reset the timers and the capture unit are new to the running systemd: reload it and start them.
+        if (await s.ActivateUnits(config, applied.Actions, ct).ConfigureAwait(false) is { } activated) ctx.Notes.Add(activated);
         var failed = applied.FailedUsers.Count + unresolved;
         var problems = configProblems.Concat(state.Problems).Concat(applied.FailedUnits.Select(u => $"{u} failed")).ToList();
         var status = failed > 0 || problems.Count > 0 || applied.AnyFailed ? "failed" : "ok";

@@ -158,7 +158,30 @@ public sealed class AicaServices : IDisposable
 
     /// <summary>The desired state of this server, with the home layouts <paramref name="layouts"/> finds by name.</summary>
     public DesiredStateBuilder Builder(AicaConfig config, Func<string, IHomeLayout?> layouts) =>
-        new(config, layouts, ValidateSudoers) { DebianPam = Fs.Lstat(Templates.PamConfigsDir) is { IsDir: true }, StoredAccounts = AccountStore.Read };
+        new(config, layouts, ValidateSudoers)
+        {
+            DebianPam = Fs.Lstat(Templates.PamConfigsDir) is { IsDir: true }, StoredAccounts = AccountStore.Read, Scheduler = Scheduler,
+        };
+
+    /// <summary>systemd timers or cron for the scheduled jobs of this root (decided once per run).</summary>
+    public Scheduler Scheduler => _scheduler ??= Scheduler.Detect(Fs);
+    private Scheduler? _scheduler;
+
+    /// <summary>
+    /// After unit files or enable links changed on a running systemd (this root is the live system): reload systemd and
+    /// start the capture unit and the timers (--no-block: recover runs inside a boot transaction). A note, or null when
+    /// there was nothing to do; never fails the command.
+    /// </summary>
+    public async Task<string?> ActivateUnits(AicaConfig config, IEnumerable<AppliedAction> applied, CancellationToken ct)
+    {
+        if (!Fs.IsRealRoot || !Scheduler.IsSystemd) return null;
+        if (!applied.Any(a => a.Ok && a.Item.Subject.StartsWith(SystemdUnits.Dir + "/", StringComparison.Ordinal))) return null;
+        var reload = await Runner.RunAsync("systemctl", ["daemon-reload"], ct).ConfigureAwait(false);
+        if (!reload.Ok) return $"systemctl daemon-reload failed: {reload.Brief}";
+        var units = SchedulingItems.ToStart(config);
+        var start = await Runner.RunAsync("systemctl", ["start", "--no-block", .. units], ct).ConfigureAwait(false);
+        return start.Ok ? $"systemd reloaded; started {string.Join(", ", units)}" : $"systemctl start {string.Join(' ', units)} failed: {start.Brief}";
+    }
 
     /// <summary>The account state on /data (issue 11: what a full reset must not lose).</summary>
     public AccountStore AccountStore => _accountStore ??= new AccountStore(Fs);

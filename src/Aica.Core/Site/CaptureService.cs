@@ -6,7 +6,7 @@ namespace Aica.Site;
 public sealed record CaptureResult(bool Written, int Users, int Groups, IReadOnlyList<string> Differences, string? Replaced, bool DryRun);
 
 /// <summary>
-/// aica accounts capture (the unit's ExecStop at shutdown, hourly from cron, and after user add/remove): the live
+/// aica accounts capture (aica-capture.service's ExecStop at shutdown, hourly as a scheduled job, and after user add/remove): the live
 /// account state of the registered users and the lab's groups into <see cref="AccountStore.Path"/>. A refused store is
 /// not overwritten unless forced (the admin looks at it first); with force, the refused file's content is not trusted
 /// for anything the live files do not show.

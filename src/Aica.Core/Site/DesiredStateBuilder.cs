@@ -11,6 +11,9 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
     /// <summary>The system has Debian's pam-auth-update profiles (<see cref="Templates.PamConfigsDir"/>): aica's session layer goes there.</summary>
     public bool DebianPam { get; init; }
 
+    /// <summary>What runs the scheduled jobs on this server (<see cref="Scheduler.Detect"/>): their units or the cron file.</summary>
+    public Scheduler Scheduler { get; init; } = new(SchedulerKind.Cron, "not detected");
+
     /// <summary>The shared group's gid: recorded in the config, else the live group's.</summary>
     public static int? SharedGid(AicaConfig c, AccountDb db) => c.Gid ?? db.Group(c.Group)?.Gid;
 
@@ -53,6 +56,8 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
             units.Add(new Unit(Phase.Group, "lab groups", null, stored.Groups.Select(lg => (Item)new GroupItem(lg.Name, lg.Gid, "accounts.group", lg.Members)).ToList()));
         units.Add(new Unit(Phase.Tree, "shared tree", null, TreeItems(g, selfExe).ToList()));
         units.Add(new Unit(Phase.Etc, "/etc files", null, EtcItems().ToList()));
+        // Its own unit: a failure here stops no /etc file above.
+        units.Add(new Unit(Phase.Etc, "scheduled jobs", null, SchedulingItems.For(config, Scheduler).ToList()));
         // Its own unit: a hand-edited PAM stack stops only these items, never the unit or cron file above.
         if (DebianPam) units.Add(new Unit(Phase.Etc, "session umask and variables", null, SessionItems().ToList()));
 
@@ -115,7 +120,7 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
         yield return new FileItem(Templates.CondarcPath, Templates.Condarc(config), O(644), "etc.condarc");
         yield return new FileItem(Templates.SudoersPath, Templates.Sudoers(config), O(440), "sudoers.valid", validate: sudoersValidator);
         yield return new FileItem(Templates.UnitPath, Templates.Unit(config), O(644), "unit.file");
-        yield return new FileItem(Templates.CronPath, Templates.Cron(config), O(644), "cron.file");
+        yield return new FileItem(Templates.CapturePath, Templates.Capture(config), O(644), "unit.file");
         yield return new LinkItem(Templates.PathLink, config.InstallPath, "bin.path");
     }
 

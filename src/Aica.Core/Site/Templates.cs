@@ -14,6 +14,10 @@ public static class Templates
     public const string UnitName = "aica-recovery.service";
     /// <summary>The link that enables the unit (what <c>systemctl enable</c> makes; <c>init --image</c> writes it itself).</summary>
     public const string UnitWantsPath = "/etc/systemd/system/multi-user.target.wants/aica-recovery.service";
+    /// <summary>The unit whose ExecStop captures the account state at shutdown, whatever recovery's result (issue 11).</summary>
+    public const string CaptureUnitName = "aica-capture.service";
+    public const string CapturePath = "/etc/systemd/system/" + CaptureUnitName;
+    public const string CaptureWantsPath = "/etc/systemd/system/multi-user.target.wants/" + CaptureUnitName;
     /// <summary>aica on the PATH of root and members (Debian's default PATH and sudo's secure_path hold /usr/local/bin).</summary>
     public const string PathLink = "/usr/local/bin/aica";
     /// <summary>Debian's pam-auth-update profiles; the profile's name is what <c>pam-auth-update --enable</c> takes.</summary>
@@ -78,9 +82,12 @@ public static class Templates
 
     public static string Condarc(AicaConfig c) => Raw("condarc.in").Replace("@CONDA_PKGS@", c.CondaPkgs);
 
-    public static string Unit(AicaConfig c) => Bin(Raw("aica-recovery.service"), c);
+    public static string Unit(AicaConfig c) => Bin(Raw("aica-recovery.service"), c).Replace("@SANDBOX@\n", UnitSandbox.Recovery(c).Render());
 
-    public static string Cron(AicaConfig c) => Bin(Raw("aica.cron"), c);
+    public static string Capture(AicaConfig c) => Bin(Raw("aica-capture.service"), c).Replace("@SANDBOX@\n", UnitSandbox.Maintenance(c, homes: false).Render());
+
+    /// <summary>The cron file: its header, then one line per row of <see cref="ScheduledJobs"/>.</summary>
+    public static string Cron(AicaConfig c) => Raw("aica.cron").Replace("@JOBS@\n", ScheduledJobs.CronLines(c));
 
     public static IEnumerable<string> MemberCommands(AicaConfig c)
     {

@@ -75,11 +75,18 @@ public sealed partial class RealBootSpecs(DebianImage image)
         grep -E '^\[(FAIL|WARN)\]' /tmp/doctor.out | sed 's/^/doctor-problem: /'
         """;
 
-    /// <summary>A password, a system group, a lab group with its gid and a GECOS change, made by hand as admins do.</summary>
+    /// <summary>
+    /// A password, a system group, a lab group with its gid and a GECOS change, made by hand as admins do, on a node
+    /// whose recovery failed (a bad registry line: exit 1). Only aica-capture.service's ExecStop at the poweroff can
+    /// keep them (the hourly capture timer is stopped so it cannot); it must run whatever recovery's result was.
+    /// </summary>
     private const string AccountChanges = """
         set -eu
-        # The first boot of this node had no /data yet, so its unit failed; from now on it runs at every boot, as here.
-        systemctl restart aica-recovery.service
+        echo 'not a registry line!' >> /data/config/users.txt
+        systemctl restart aica-recovery.service && exit 21
+        echo "recovery: $(systemctl show -p Result --value aica-recovery.service) $(systemctl show -p ExecMainStatus --value aica-recovery.service)"
+        echo "capture-unit: $(systemctl is-active aica-capture.service)"
+        systemctl stop aica-accounts-capture.timer
         echo 'alice:Boot-pw-7f3a' | chpasswd
         groupadd -g 2600 labadmins
         usermod -aG video,labadmins alice
@@ -102,6 +109,72 @@ public sealed partial class RealBootSpecs(DebianImage image)
         Assert.Matches(@"groups: .*\blabadmins\b", r.StdOut);
         Assert.Matches(@"lab: labadmins:x:2600:.*\balice\b", r.StdOut);
         Assert.Contains("gecos: Alice Lab", r.StdOut);
+    }
+
+    private static readonly string[] Timers = ["aica-clean.timer", "aica-disk.timer", "aica-accounts-capture.timer"];
+
+    /// <summary>
+    /// The scheduler that is active: systemd timers enabled and running, no cron file; a job run now (as its timer
+    /// would) succeeds inside its sandbox; the exposure scores of the sandboxed units (systemd-analyze security).
+    /// </summary>
+    private const string Scheduling = """
+        set -u
+        for t in aica-clean.timer aica-disk.timer aica-accounts-capture.timer aica-capture.service; do
+          echo "unit $t: $(systemctl is-enabled $t) $(systemctl is-active $t)"
+        done
+        if [ -e /etc/cron.d/aica ]; then echo "cron-file: present"; else echo "cron-file: absent"; fi
+        systemctl start aica-accounts-capture.service; echo "capture-job-rc: $?"
+        systemctl start aica-clean.service; echo "clean-job-rc: $?"
+        for u in aica-recovery.service aica-capture.service aica-clean.service aica-accounts-capture.service aica-disk.service; do
+          systemd-analyze security --no-pager $u | tail -n 1
+        done
+        # The account tools recover falls back to (useradd, chpasswd through PAM, userdel) inside recovery's own sandbox.
+        mapfile -t lines < <(sed -n '/^# Sandbox/,/^$/p' /etc/systemd/system/aica-recovery.service | grep -v '^#' | grep .)
+        props=(); for l in "${lines[@]}"; do props+=(-p "$l"); done
+        systemd-run --wait --pipe --quiet "${props[@]}" sh -c 'useradd -M -u 3999 sbx && echo sbx:Sbx-pw-1 | chpasswd && passwd -S sbx | cut -d" " -f2 && userdel sbx'
+        echo "sandboxed-accounts-rc: $?"
+        """;
+
+    /// <summary>
+    /// A job that fails (clean refuses a config with an unknown key: exit 2) starts aica-notify@ with the failed unit's
+    /// name through OnFailure=. The config is put back afterwards.
+    /// </summary>
+    private const string FailingJob = """
+        set -u
+        cp -p /data/config/aica.toml /run/aica.toml.good
+        printf '\nno_such_key = 1\n' >> /data/config/aica.toml
+        systemctl start aica-clean.service; echo "clean-job-rc: $?"
+        n=aica-notify@aica-clean.service.service
+        timeout 30 sh -c "until [ \"\$(systemctl show -p ExecMainStartTimestampMonotonic --value $n)\" != 0 ]; do sleep 0.1; done"
+        echo "notify: $(systemctl show -p ExecMainStartTimestampMonotonic --value $n) $(systemctl show -p ExecStart --value $n | grep -o 'argv\[\][^;]*')"
+        cp -p /run/aica.toml.good /data/config/aica.toml
+        """;
+
+    /// <summary>The exposure levels systemd-analyze gave, by unit.</summary>
+    private static Dictionary<string, double> Exposure(string output) =>
+        ExposureLine().Matches(output).ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+
+    [GeneratedRegex(@"Overall exposure level for (\S+): ([0-9.]+)")]
+    private static partial Regex ExposureLine();
+
+    /// <summary>aica-recovery.service was 9.6 (UNSAFE) without a sandbox; 1.8 with it (docs/scheduling.md).</summary>
+    private const double MaxRecoveryExposure = 2.0;
+
+    private static void AssertTimersScheduleTheJobs(BootNode.Running node, string what)
+    {
+        var o = Run(node, Scheduling, what);
+        foreach (var t in Timers) Assert.Contains($"unit {t}: enabled active", o);
+        Assert.Contains("unit aica-capture.service: enabled active", o);
+        Assert.Contains("cron-file: absent", o); // never both schedulers
+        Assert.Contains("capture-job-rc: 0", o);
+        Assert.Contains("clean-job-rc: 0", o);
+        Assert.Contains("sandboxed-accounts-rc: 0", o);
+        Assert.Matches(@"(?m)^P$", o); // the password set inside the sandbox
+        var exposure = Exposure(o);
+        Log("exposure: " + string.Join(", ", exposure.Select(kv => $"{kv.Key} {kv.Value}")));
+        Assert.True(exposure.TryGetValue("aica-recovery.service", out var recovery), o);
+        Assert.True(recovery <= MaxRecoveryExposure, $"aica-recovery.service exposure {recovery}");
+        foreach (var (unit, level) in exposure) Assert.True(level <= 4.5, $"{unit} exposure {level}");
     }
 
     private static readonly string[] SessionLabels =
@@ -127,8 +200,9 @@ public sealed partial class RealBootSpecs(DebianImage image)
         var sessions = node.Show("systemd-user-sessions.service", "ActiveEnterTimestampMonotonic");
         var cron = node.Show("cron.service", "ExecMainStartTimestampMonotonic");
         Log($"unit: {string.Join(' ', unit)}; user-sessions: {string.Join(' ', sessions)}; state {node.State}");
-        Assert.True(node.State == "running", $"boot state {node.State}: failed units {node.FailedUnits}");
-        Assert.Equal("success", unit["Result"]);
+        if (unit["Result"] != "success" || node.State != "running")
+            Assert.Fail($"unit {unit["Result"]}, boot state {node.State}: failed units {node.FailedUnits}\n" +
+                node.Exec("journalctl -b --no-pager -o cat -u aica-recovery.service | tail -n 40").All);
         Assert.Equal("0", unit["ExecMainStatus"]);
         Assert.Equal("active", unit["ActiveState"]);
         var done = long.Parse(unit["ExecMainExitTimestampMonotonic"]);
@@ -174,6 +248,10 @@ public sealed partial class RealBootSpecs(DebianImage image)
         {
             AssertRecoveredBeforeLogins(second);
             AssertEverySessionShared(Run(second, Sessions, "sessions after a home reset"));
+            AssertTimersScheduleTheJobs(second, "timers after a home reset");
+            var failing = Run(second, FailingJob, "a failing job");
+            Assert.Contains("clean-job-rc: 1", failing); // systemctl start reports the job's failure
+            Assert.Matches(@"notify: [1-9][0-9]* argv\[\]=/data/bin/aica notify --failed-unit aica-clean\.service", failing);
         }
         Log($"home reset: {sw.Elapsed.TotalSeconds:F1}s");
     }
@@ -199,10 +277,14 @@ public sealed partial class RealBootSpecs(DebianImage image)
             using (var first = node.Boot())
             {
                 Run(first, Setup, "setup");
-                // What an admin does by hand after user add: nothing of it is an aica write, so only the unit's ExecStop
-                // at this poweroff captures it onto /data before the reset.
-                Run(first, AccountChanges, "account changes");
+                // What an admin does by hand after user add: nothing of it is an aica write, so only aica-capture's
+                // ExecStop at this poweroff captures it onto /data before the reset, although recovery failed.
+                var changes = Run(first, AccountChanges, "account changes");
+                Assert.Contains("recovery: exit-code 1", changes);
+                Assert.Contains("capture-unit: active", changes);
             }
+            // The admin fixes the registry (on the persistent disk) before the next boot.
+            Assert.Equal(0, Tools.Sh($"sed -i '/^not a registry line/d' '{node.Data}/config/users.txt'").ExitCode);
             using (var second = node.Boot())
             {
                 // A fresh root: the accounts, homes and /etc files all come from /data through the baked unit.
@@ -210,6 +292,8 @@ public sealed partial class RealBootSpecs(DebianImage image)
                 AssertAccountChangesKept(second);
                 AssertRecoveredBeforeLogins(second);
                 AssertEverySessionShared(Run(second, Sessions, "sessions after a full reset"));
+                // The image carries only the boot units: recover wrote the timers and started them.
+                AssertTimersScheduleTheJobs(second, "timers after a full reset");
             }
         }
         finally

@@ -31,7 +31,7 @@ public sealed class AbsentItemSpecs : IDisposable
         File.WriteAllText(Path.Combine(_root, "etc/group"), "root:x:0:\n");
         _fs = new RootedFs(_root);
         var runner = new ProcessRunner();
-        _ctx = new EngineContext(_fs, new AccountService(_fs, runner), runner, new AicaConfig(), new Clock());
+        _ctx = new EngineContext(_fs, runner, new Clock()).WithAccountService(new AccountService(_fs, runner));
         // A victim's home outside the root: a folder with a private file.
         Directory.CreateDirectory(Path.Combine(_victim, "thesis"));
         File.WriteAllText(Path.Combine(_victim, "thesis/ch1.tex"), "chapter 1\n");

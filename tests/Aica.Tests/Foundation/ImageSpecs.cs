@@ -3,8 +3,8 @@ using Aica.Tests.Infra;
 namespace Aica.Tests.Foundation;
 
 /// <summary>
-/// aica init --image DIR (issue 11): what a full-reset node image must carry, the unit and its enable link, and nothing
-/// else. Booted for real in Boot/RealBootSpecs.
+/// aica init --image DIR (issue 11): what a full-reset node image must carry, the recovery and capture units and their
+/// enable links, and nothing else. Booted for real in Boot/RealBootSpecs.
 /// </summary>
 [Trait("level", "blackbox")]
 public sealed class ImageSpecs : IDisposable
@@ -28,7 +28,7 @@ public sealed class ImageSpecs : IDisposable
         Tools.Sh($"cd '{dir}' && find . -mindepth 1 -printf '%p %y %m %u:%g %l\\n' | sort").StdOut;
 
     [Fact]
-    public void Writes_the_unit_and_its_enable_link_only_and_a_second_run_changes_nothing()
+    public void Writes_the_boot_units_and_their_enable_links_only_and_a_second_run_changes_nothing()
     {
         Require.Root();
         var r = _sb.Aica("init", "--image", _image);
@@ -36,8 +36,10 @@ public sealed class ImageSpecs : IDisposable
         Assert.Equal("""
             ./etc/systemd d 755 root:root 
             ./etc/systemd/system d 755 root:root 
+            ./etc/systemd/system/aica-capture.service f 644 root:root 
             ./etc/systemd/system/aica-recovery.service f 644 root:root 
             ./etc/systemd/system/multi-user.target.wants d 755 root:root 
+            ./etc/systemd/system/multi-user.target.wants/aica-capture.service l 777 root:root /etc/systemd/system/aica-capture.service
             ./etc/systemd/system/multi-user.target.wants/aica-recovery.service l 777 root:root /etc/systemd/system/aica-recovery.service
             ./etc d 755 root:root 
             ./usr d 755 root:root 

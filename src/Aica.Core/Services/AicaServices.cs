@@ -152,8 +152,11 @@ public sealed class AicaServices : IDisposable
 
     public HomeLayouts Layouts { get; init; } = HomeLayouts.Default();
 
+    /// <summary>The man page and completions the CLI generated for this run (init, recover, doctor); none otherwise.</summary>
+    public IReadOnlyList<GeneratedFile> ManualFiles { get; set; } = [];
+
     public DesiredStateBuilder Builder(AicaConfig config) =>
-        new(config, Layouts, ValidateSudoers) { DebianPam = Fs.Lstat(Templates.PamConfigsDir) is { IsDir: true }, StoredAccounts = AccountStore.Read };
+        new(config, Layouts, ValidateSudoers) { DebianPam = Fs.Lstat(Templates.PamConfigsDir) is { IsDir: true }, StoredAccounts = AccountStore.Read, ManualFiles = ManualFiles };
 
     /// <summary>The account state on /data (issue 11: what a full reset must not lose).</summary>
     public AccountStore AccountStore => _accountStore ??= new AccountStore(Fs);

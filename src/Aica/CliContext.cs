@@ -12,7 +12,7 @@ public sealed class CliContext(GlobalOptions options, TextWriter stdout, TextWri
     public AicaServices CreateServices()
     {
         var s = services(Options);
-        if (CommandDocs is { } docs) s.ManualFiles = Manual.ManualFiles.Files(docs);
+        if (CommandDocs is { } docs) s.ManualFiles = Manual.ManualFiles.Files(docs).Where(f => s.Fs.Lstat(f.Requires) is { IsDir: true }).ToList();
         return s;
     }
 

@@ -14,10 +14,11 @@ public static class ManualFiles
     /// <summary>The commands that need the command docs: the ones that build the desired state, and the printers.</summary>
     public static bool UsedBy(string command) => command is "init" or "recover" or "doctor" or "completion" or "manpage";
 
+    /// <summary>All three; the services keep those whose <see cref="GeneratedFile.Requires"/> exists on the server.</summary>
     public static IReadOnlyList<GeneratedFile> Files(IReadOnlyList<CommandDoc> docs) =>
     [
-        new(ManPath, ManPage.Render(docs), "manual.page"),
-        new(Completions.BashPath, Completions.Bash(docs), "manual.bash"),
-        new(Completions.ZshPath, Completions.Zsh(docs), "manual.zsh"),
+        new(ManPath, ManPage.Render(docs), "manual.page", "/usr/local/share/man"),
+        new(Completions.BashPath, Completions.Bash(docs), "manual.bash", "/usr/share/bash-completion"),
+        new(Completions.ZshPath, Completions.Zsh(docs), "manual.zsh", "/usr/share/zsh"),
     ];
 }

@@ -160,7 +160,11 @@ public sealed class ManualSpecs
     {
         Require.Root();
         using var sb = new Sandbox();
+        // Installed only where man, bash-completion and zsh are: none of them in the sandbox at first.
         sb.Init();
+        foreach (var p in Installed) Assert.False(File.Exists(sb.P(p)), $"{p} installed without the program that reads it");
+        foreach (var d in new[] { "/usr/local/share/man", "/usr/share/bash-completion", "/usr/share/zsh" }) Directory.CreateDirectory(sb.P(d));
+        Assert.Equal(0, sb.Aica("init", "-q").ExitCode);
         Assert.Equal(Tools.Aica("manpage").StdOut, File.ReadAllText(sb.P(ManualFiles.ManPath)));
         Assert.Equal(Tools.Aica("completion", "bash").StdOut, File.ReadAllText(sb.P(Completions.BashPath)));
         Assert.Equal(Tools.Aica("completion", "zsh").StdOut, File.ReadAllText(sb.P(Completions.ZshPath)));

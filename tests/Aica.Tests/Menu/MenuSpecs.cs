@@ -26,13 +26,13 @@ public sealed class MenuSpecs : IDisposable
         _sb.Dispose();
     }
 
-    private string Screen() => Screen(_session);
+    private string Screen() => ScreenOf(_session);
 
-    private static string Screen(string session) => Tools.Run("tmux", ["capture-pane", "-p", "-t", session]).StdOut;
+    private static string ScreenOf(string session) => Tools.Run("tmux", ["capture-pane", "-p", "-t", session]).StdOut;
 
-    private void Keys(params string[] keys) => Keys(_session, keys);
+    private void Keys(params string[] keys) => SendKeys(_session, keys);
 
-    private static void Keys(string session, params string[] keys) => Tools.Run("tmux", ["send-keys", "-t", session, .. keys]);
+    private static void SendKeys(string session, params string[] keys) => Tools.Run("tmux", ["send-keys", "-t", session, .. keys]);
 
     /// <summary>The menu's last line: once it shows, the whole menu is drawn (its title alone may be mid-draw).</summary>
     private const string MenuDrawn = "q to quit";
@@ -40,7 +40,7 @@ public sealed class MenuSpecs : IDisposable
     /// <summary>Polls the screen until it shows <paramref name="text"/> (bounded; fails with the screen it saw).</summary>
     private string WaitFor(string text, int seconds = 20) => WaitUntil(_session, s => s.Contains(text), $"'{text}'", seconds);
 
-    private static string WaitFor(string session, string text) => WaitUntil(session, s => s.Contains(text), $"'{text}'");
+    private static string WaitIn(string session, string text) => WaitUntil(session, s => s.Contains(text), $"'{text}'");
 
     /// <summary>Polls the screen until <paramref name="done"/> holds (bounded; fails with the screen it saw).</summary>
     private static string WaitUntil(string session, Func<string, bool> done, string what, int seconds = 20)
@@ -48,7 +48,7 @@ public sealed class MenuSpecs : IDisposable
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         var ct = TestContext.Current.CancellationToken;
         string screen;
-        while (!done(screen = Screen(session)))
+        while (!done(screen = ScreenOf(session)))
         {
             if (DateTime.UtcNow > deadline) Assert.Fail($"screen never showed {what}:\n{screen}");
             ct.WaitHandle.WaitOne(50);
@@ -62,8 +62,8 @@ public sealed class MenuSpecs : IDisposable
     {
         var session = "aica-menu2-" + Guid.NewGuid().ToString("N")[..8];
         var command = exec
-            ? $"exec env NO_COLOR=1 {env} '{Tools.AicaBin}' {args} --root '{_sb.Root}'"
-            : $"env NO_COLOR=1 {env} '{Tools.AicaBin}' {args} --root '{_sb.Root}'; echo EXITED=$?; read -r _";
+            ? $"exec env {env} NO_COLOR=1 '{Tools.AicaBin}' {args} --root '{_sb.Root}'"
+            : $"env {env} NO_COLOR=1 '{Tools.AicaBin}' {args} --root '{_sb.Root}'; echo EXITED=$?; read -r _";
         var r = Tools.Run("tmux", ["new-session", "-d", "-s", session, "-x", width.ToString(), "-y", height.ToString(), command]);
         Assert.True(r.ExitCode == 0, r.ToString());
         _extra.Add(session);
@@ -84,6 +84,8 @@ public sealed class MenuSpecs : IDisposable
         Assert.True(screen.Split('\n').Length <= 25);
         Assert.All(screen.Split('\n'), l => Assert.True(l.Length <= 80));
         Keys("6");
+        WaitFor("Type yes to confirm"); // recover creates accounts: it asks first
+        Keys("yes", "Enter");
         WaitFor("recovered 0 users, 0 failed");
         WaitFor("Press any key");
         Keys("x");
@@ -96,8 +98,9 @@ public sealed class MenuSpecs : IDisposable
     public void Arrow_keys_move_the_selection_and_Enter_runs_it()
     {
         WaitFor(MenuDrawn);
-        Keys("Down", "Enter"); // the second entry: doctor
-        WaitFor("doctor:");
+        Keys("Down", "Down", "Down", "Down", "Enter"); // the fifth entry: user list
+        WaitFor("$ aica user list");
+        WaitFor("Press any key");
         Keys("x");
         WaitFor(MenuDrawn);
         Keys("q");
@@ -319,16 +322,16 @@ public sealed class MenuSpecs : IDisposable
         {
             var paged = Path.Combine(dir, "paged.txt");
             var session = Start(60, 15, $"PAGER='cat > {paged}'", "-v");
-            WaitFor(session, MenuDrawn);
-            Keys(session, "2"); // doctor -v: every check, far more than 15 lines
-            WaitFor(session, "Press any key");
+            WaitIn(session, MenuDrawn);
+            SendKeys(session, "2"); // doctor -v: every check, far more than 15 lines
+            WaitIn(session, "Press any key");
             Assert.Contains("$ aica doctor", File.ReadAllText(paged));
             Assert.Contains("doctor:", File.ReadAllText(paged));
             File.Delete(paged);
-            Keys(session, "x");
-            WaitFor(session, MenuDrawn);
-            Keys(session, "5"); // user list of an empty server: fits, printed as it is
-            var screen = WaitFor(session, "Press any key");
+            SendKeys(session, "x");
+            WaitIn(session, MenuDrawn);
+            SendKeys(session, "5"); // user list of an empty server: fits, printed as it is
+            var screen = WaitIn(session, "Press any key");
             Assert.Contains("$ aica user list", screen);
             Assert.False(File.Exists(paged), "short output must not go through the pager");
         }
@@ -339,12 +342,12 @@ public sealed class MenuSpecs : IDisposable
     public void Without_PAGER_long_output_goes_through_less_and_q_returns()
     {
         var session = Start(60, 15, "-u PAGER", "-v");
-        WaitFor(session, MenuDrawn);
-        Keys(session, "2");
+        WaitIn(session, MenuDrawn);
+        SendKeys(session, "2");
         var screen = WaitUntil(session, s => s.Contains("$ aica doctor") && s.TrimEnd().EndsWith(':'), "less's prompt");
         Assert.DoesNotContain("Press any key", screen);
-        Keys(session, "q");
-        WaitFor(session, "Press any key");
+        SendKeys(session, "q");
+        WaitIn(session, "Press any key");
     }
 
     private static void AssertFits(string screen, int width, int height)
@@ -380,11 +383,11 @@ public sealed class MenuSpecs : IDisposable
     {
         var session = Start(80, 24, exec: true);
         var pid = int.Parse(Tools.Run("tmux", ["display-message", "-p", "-t", session, "#{pane_pid}"]).StdOut.Trim());
-        WaitFor(session, MenuDrawn);
-        Keys(session, "3");
-        WaitFor(session, "user name:");
-        Keys(session, "erin", "Enter", "default", "Enter", "none", "Enter");
-        WaitFor(session, "Type yes to confirm");
+        WaitIn(session, MenuDrawn);
+        SendKeys(session, "3");
+        WaitIn(session, "user name:");
+        SendKeys(session, "erin", "Enter", "default", "Enter", "none", "Enter");
+        WaitIn(session, "Type yes to confirm");
         Tools.Run("tmux", ["kill-session", "-t", session]);
         var deadline = DateTime.UtcNow.AddSeconds(20);
         var ct = TestContext.Current.CancellationToken;

@@ -44,7 +44,7 @@ public static class MenuModel
                 .. a[2] == NoKey ? [] : (string[])["--pubkey-file", a[2]]],
             [new Prompt("user name", UserName),
              new Prompt("layout (symlink, hybrid or default)", s => s is "default" or "symlink" or "hybrid" ? null : "symlink, hybrid or default"),
-             new Prompt($"public key (a .pub file or the pasted key line; {NoKey}: no key)", KeyAnswer, PublicKey: true)],
+             new Prompt($"public key (.pub file, pasted key line, or {NoKey})", KeyAnswer, PublicKey: true)],
             Confirm: true,
             Notice: a => a[2] == NoKey
                 ? $"Without a key the account stays locked: {a[0]} cannot log in until you add one (aica user add {a[0]} --pubkey-file FILE) or set a password (passwd {a[0]})."

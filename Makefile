@@ -11,12 +11,13 @@ $(BIN): $(SOURCES)
 	cp $(ARTIFACTS)/publish/aica $(BIN)
 	@file $(BIN) | grep -q 'statically linked' || { echo "error: $(BIN) is not statically linked"; exit 1; }
 
-# Installs what the tests need on a fresh machine (root, Debian). mmdebstrap and systemd-nspawn build and boot the
+# Installs what the tests need on a fresh machine (root, Debian). groff and man-db check the man page, less is the
+# menu's pager. mmdebstrap and systemd-nspawn build and boot the
 # Debian tree of the real-boot tests (tests/Aica.Tests/Boot).
 deps:
 	@missing=""; \
 	for c in visudo:sudo rsync:rsync shellcheck:shellcheck setpriv:util-linux tmux:tmux systemd-analyze:systemd file:file \
-	         mmdebstrap:mmdebstrap systemd-nspawn:systemd-container zsh:zsh; do \
+	         mmdebstrap:mmdebstrap systemd-nspawn:systemd-container zsh:zsh groff:groff man:man-db less:less; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -46,6 +46,8 @@ public static class AicaApp
         new("env", "", "Your environment: layout, paths, caches, hints"),
         new("config check", "[FILE]", "Validate aica.toml (or FILE) like sshd -t; every problem with its line"),
         new("accounts capture", "", "Store the registered users' password hashes, locks and groups on /data"),
+        new("completion", "SHELL", "Print the bash or zsh completion script (init installs both)"),
+        new("manpage", "", "Print the aica(8) man page (init installs it)"),
     ];
 
     /// <summary>Every command path, so an unknown one is exit 2 before the framework sees it.</summary>
@@ -116,8 +118,19 @@ public static class AicaApp
         app.Add<Commands.EnvCommand>();
         app.Add<Commands.ConfigCommands>();
         app.Add<Commands.AccountsCommand>();
+        app.Add<Commands.ManualCommands>();
         var words = Commands.Contains(cmd) ? 1 : 2;
         var info = Table.First(c => c.Name == string.Join(' ', positional.Take(words)));
+        if (!parsed.Help && Manual.ManualFiles.UsedBy(info.Name))
+        {
+            // Every command's help, read through the parser before the command runs (its Log is not re-entrant).
+            var log = ConsoleApp.Log;
+            var help = new System.Text.StringBuilder();
+            ConsoleApp.Log = m => help.Append(m);
+            try { ctx.CommandDocs = await Manual.CommandDocs.CollectAsync(async a => { help.Clear(); await app.RunAsync(a); return help.ToString(); }); }
+            catch (Exception e) when (info.Name is "init" or "recover" or "doctor") { stderr.WriteLine($"aica: the man page and completions are left out: {e.Message}"); }
+            finally { ConsoleApp.Log = log; Environment.ExitCode = 0; }
+        }
         if (!parsed.Help && info.RequiredArgument is { } required && rest.Length == words)
         {
             // The framework would print help and exit 0: a script whose variable came out empty would "succeed".

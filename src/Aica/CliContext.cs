@@ -10,7 +10,15 @@ public sealed class CliContext(GlobalOptions options, TextWriter stdout, TextWri
     public TextWriter Out { get; } = stdout;
     public TextWriter Err { get; } = stderr;
 
-    public AicaServices CreateServices() => services(Options);
+    public AicaServices CreateServices()
+    {
+        var s = services(Options);
+        if (CommandDocs is { } docs) s.ManualFiles = Manual.ManualFiles.Files(docs).Where(f => s.Fs.Lstat(f.Requires) is { IsDir: true }).ToList();
+        return s;
+    }
+
+    /// <summary>Every command's help, read before the command runs (for the man page and completions); null when not needed.</summary>
+    public IReadOnlyList<Manual.CommandDoc>? CommandDocs { get; set; }
 
     /// <summary>Set when the command line of a command did not parse: its usage then goes to stderr.</summary>
     public string? ParseFailedCommand { get; set; }

@@ -14,7 +14,7 @@ public static partial class HelpText
     private static readonly Dictionary<string, string> ValueNames = new(StringComparer.Ordinal)
     {
         ["uid"] = "N", ["gid"] = "N", ["top"] = "N", ["threshold"] = "PERCENT", ["older-than"] = "DAYS",
-        ["from"] = "FILE", ["pubkey-file"] = "FILE", ["sha256"] = "HEX", ["to"] = "LAYOUT",
+        ["from"] = "FILE", ["pubkey-file"] = "FILE", ["sha256"] = "HEX", ["to"] = "LAYOUT", ["image"] = "DIR",
     };
 
     public static string Rewrite(string message)

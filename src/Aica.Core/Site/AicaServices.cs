@@ -161,6 +161,7 @@ public sealed class AicaServices : IDisposable
         new(config, layouts, ValidateSudoers)
         {
             DebianPam = Fs.Lstat(Templates.PamConfigsDir) is { IsDir: true }, StoredAccounts = AccountStore.Read, Scheduler = Scheduler,
+            ManualFiles = ManualFiles,
         };
 
     /// <summary>systemd timers or cron for the scheduled jobs of this root (decided once per run).</summary>
@@ -182,6 +183,9 @@ public sealed class AicaServices : IDisposable
         var start = await Runner.RunAsync("systemctl", ["start", "--no-block", .. units], ct).ConfigureAwait(false);
         return start.Ok ? $"systemd reloaded; started {string.Join(", ", units)}" : $"systemctl start {string.Join(' ', units)} failed: {start.Brief}";
     }
+
+    /// <summary>The man page and completions the CLI generated for this run (init, recover, doctor); none otherwise.</summary>
+    public IReadOnlyList<GeneratedFile> ManualFiles { get; set; } = [];
 
     /// <summary>The account state on /data (issue 11: what a full reset must not lose).</summary>
     public AccountStore AccountStore => _accountStore ??= new AccountStore(Fs);

@@ -38,6 +38,9 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
     /// </summary>
     public Func<StoredAccounts>? StoredAccounts { get; init; }
 
+    /// <summary>The man page and shell completions the running executable generated (none when it did not).</summary>
+    public IReadOnlyList<GeneratedFile> ManualFiles { get; init; } = [];
+
     public DesiredState Build(Registry registry, AccountDb db, string? selfExe, IEnumerable<string>? onlyUsers = null)
     {
         var storedAccounts = StoredAccounts?.Invoke() ?? Accounts.StoredAccounts.None;
@@ -60,6 +63,9 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
         units.Add(new Unit(Phase.Etc, "scheduled jobs", null, SchedulingItems.For(config, Scheduler).ToList()));
         // Its own unit: a hand-edited PAM stack stops only these items, never the unit or cron file above.
         if (DebianPam) units.Add(new Unit(Phase.Etc, "session umask and variables", null, SessionItems().ToList()));
+        // Its own unit: a read-only /usr stops only the manual, never the accounts or homes.
+        if (ManualFiles.Count > 0)
+            units.Add(new Unit(Phase.Etc, "manual and completions", null, ManualFiles.Select(f => (Item)new FileItem(f.Path, f.Content, O(644), f.Id)).ToList()));
 
         var only = onlyUsers?.ToHashSet();
         foreach (var e in registry.Users)

@@ -22,30 +22,59 @@ public sealed class MenuSpecs : IDisposable
     public void Dispose()
     {
         Tools.Run("tmux", ["kill-session", "-t", _session]);
+        foreach (var s in _extra) Tools.Run("tmux", ["kill-session", "-t", s]);
         _sb.Dispose();
     }
 
-    private string Screen() => Tools.Run("tmux", ["capture-pane", "-p", "-t", _session]).StdOut;
+    private string Screen() => ScreenOf(_session);
 
-    private void Keys(params string[] keys) => Tools.Run("tmux", ["send-keys", "-t", _session, .. keys]);
+    private static string ScreenOf(string session) => Tools.Run("tmux", ["capture-pane", "-p", "-t", session]).StdOut;
+
+    private void Keys(params string[] keys) => SendKeys(_session, keys);
+
+    private static void SendKeys(string session, params string[] keys) => Tools.Run("tmux", ["send-keys", "-t", session, .. keys]);
 
     /// <summary>The menu's last line: once it shows, the whole menu is drawn (its title alone may be mid-draw).</summary>
     private const string MenuDrawn = "q to quit";
 
     /// <summary>Polls the screen until it shows <paramref name="text"/> (bounded; fails with the screen it saw).</summary>
-    private string WaitFor(string text, int seconds = 20)
+    private string WaitFor(string text, int seconds = 20) => WaitUntil(_session, s => s.Contains(text), $"'{text}'", seconds);
+
+    private static string WaitIn(string session, string text) => WaitUntil(session, s => s.Contains(text), $"'{text}'");
+
+    /// <summary>Polls the screen until <paramref name="done"/> holds (bounded; fails with the screen it saw).</summary>
+    private static string WaitUntil(string session, Func<string, bool> done, string what, int seconds = 20)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         var ct = TestContext.Current.CancellationToken;
         string screen;
-        while (!(screen = Screen()).Contains(text))
+        while (!done(screen = ScreenOf(session)))
         {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"screen never showed '{text}':\n{screen}");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"screen never showed {what}:\n{screen}");
             ct.WaitHandle.WaitOne(50);
             ct.ThrowIfCancellationRequested();
         }
         return screen;
     }
+
+    /// <summary>A second session on the same sandbox: its own size and environment, aica as the pane's process when exec.</summary>
+    private string Start(int width, int height, string env = "", string args = "", bool exec = false)
+    {
+        var session = "aica-menu2-" + Guid.NewGuid().ToString("N")[..8];
+        var command = exec
+            ? $"exec env {env} NO_COLOR=1 '{Tools.AicaBin}' {args} --root '{_sb.Root}'"
+            : $"env {env} NO_COLOR=1 '{Tools.AicaBin}' {args} --root '{_sb.Root}'; echo EXITED=$?; read -r _";
+        var r = Tools.Run("tmux", ["new-session", "-d", "-s", session, "-x", width.ToString(), "-y", height.ToString(), command]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        _extra.Add(session);
+        return session;
+    }
+
+    private readonly List<string> _extra = [];
+
+    private bool Registered(string name) => File.ReadAllLines(_sb.P("/data/config/users.txt")).Any(l => l.StartsWith(name + ":", StringComparison.Ordinal));
+
+    private bool HasAccount(string name) => File.ReadAllLines(_sb.P("/etc/passwd")).Any(l => l.StartsWith(name + ":", StringComparison.Ordinal));
 
     [Fact]
     public void Admin_menu_fits_80x24_runs_an_entry_by_number_and_quits_with_q()
@@ -55,6 +84,8 @@ public sealed class MenuSpecs : IDisposable
         Assert.True(screen.Split('\n').Length <= 25);
         Assert.All(screen.Split('\n'), l => Assert.True(l.Length <= 80));
         Keys("6");
+        WaitFor("Type yes to confirm"); // recover creates accounts: it asks first
+        Keys("yes", "Enter");
         WaitFor("recovered 0 users, 0 failed");
         WaitFor("Press any key");
         Keys("x");
@@ -67,8 +98,9 @@ public sealed class MenuSpecs : IDisposable
     public void Arrow_keys_move_the_selection_and_Enter_runs_it()
     {
         WaitFor(MenuDrawn);
-        Keys("Down", "Enter"); // the second entry: doctor
-        WaitFor("doctor:");
+        Keys("Down", "Down", "Down", "Down", "Enter"); // the fifth entry: user list
+        WaitFor("$ aica user list");
+        WaitFor("Press any key");
         Keys("x");
         WaitFor(MenuDrawn);
         Keys("q");
@@ -205,5 +237,167 @@ public sealed class MenuSpecs : IDisposable
             Wait("EXITED=0");
         }
         finally { Tools.Run("tmux", ["kill-session", "-t", member]); }
+    }
+
+    [Fact]
+    public void Esc_an_empty_answer_or_q_cancels_every_prompt_and_nothing_is_created()
+    {
+        WaitFor(MenuDrawn);
+        void Cancel(params string[] answersThenCancel)
+        {
+            Keys("3");
+            WaitFor("user name:");
+            foreach (var k in answersThenCancel) Keys(k);
+            WaitFor("cancelled: nothing changed.");
+            Keys("x");
+            WaitFor(MenuDrawn);
+        }
+        Cancel("Escape");
+        Cancel("q", "Enter"); // once the name of an account created without asking
+        Cancel("Enter");
+        Cancel("carol", "Enter", "Escape"); // at the layout prompt
+        Cancel("carol", "Enter", "default", "Enter", "ssh-ed25519 AAAAnotakey", "Enter", "Escape"); // a bad key is asked again, then Esc
+        Keys("3");
+        WaitFor("user name:");
+        Keys("carol", "Enter", "default", "Enter", "none", "Enter");
+        var screen = WaitFor("Type yes to confirm");
+        Assert.Contains("the account stays locked", screen.Replace("\n", " "));
+        Assert.Contains("aica user add carol", screen);
+        Keys("Enter"); // an empty answer to the confirmation cancels too
+        WaitFor("cancelled: nothing changed.");
+        Keys("x");
+        WaitFor(MenuDrawn);
+        foreach (var name in new[] { "q", "carol" })
+        {
+            Assert.False(HasAccount(name), $"{name} has an account");
+            Assert.False(Registered(name), $"{name} is registered");
+            Assert.False(Directory.Exists(_sb.P($"/data/users/{name}")), $"{name} has data");
+        }
+        Keys("q");
+        WaitFor("EXITED=0");
+    }
+
+    /// <summary>A valid ed25519 public key line (the blob is the type and 32 key bytes).</summary>
+    private static string Ed25519Key(string comment)
+    {
+        var blob = new List<byte>();
+        void Str(byte[] b) { blob.AddRange(BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(b.Length))); blob.AddRange(b); }
+        Str("ssh-ed25519"u8.ToArray());
+        Str(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+        return $"ssh-ed25519 {Convert.ToBase64String(blob.ToArray())} {comment}";
+    }
+
+    [Fact]
+    public void Add_user_asks_for_a_key_confirms_and_creates_the_account_with_it()
+    {
+        WaitFor(MenuDrawn);
+        var key = Ed25519Key("dave@laptop");
+        Keys("3");
+        WaitFor("user name:");
+        Keys("dave", "Enter", "default", "Enter");
+        WaitFor("public key");
+        Keys("-l", key);
+        Keys("Enter");
+        var screen = WaitFor("Type yes to confirm");
+        Assert.DoesNotContain("stays locked", screen);
+        Assert.Contains("--pubkey-file", screen);
+        Assert.False(Registered("dave"), "nothing happens before the confirmation");
+        Keys("yes", "Enter");
+        WaitFor("Press any key");
+        Assert.True(Registered("dave"));
+        Assert.True(HasAccount("dave"));
+        Assert.Contains(key, File.ReadAllText(_sb.P("/data/users/dave/.ssh/authorized_keys")));
+        Assert.DoesNotContain(Directory.GetDirectories(Path.GetTempPath(), "aica-key-*"), d => Directory.GetFiles(d).Any(f => File.ReadAllText(f).Contains("dave@laptop")));
+        Keys("x");
+        WaitFor(MenuDrawn);
+        Keys("q");
+        WaitFor("EXITED=0");
+    }
+
+    [Fact]
+    public void Long_output_goes_through_PAGER_and_short_output_is_printed()
+    {
+        var dir = Directory.CreateTempSubdirectory("aica-pager-").FullName;
+        try
+        {
+            var paged = Path.Combine(dir, "paged.txt");
+            var session = Start(60, 15, $"PAGER='cat > {paged}'", "-v");
+            WaitIn(session, MenuDrawn);
+            SendKeys(session, "2"); // doctor -v: every check, far more than 15 lines
+            WaitIn(session, "Press any key");
+            Assert.Contains("$ aica doctor", File.ReadAllText(paged));
+            Assert.Contains("doctor:", File.ReadAllText(paged));
+            File.Delete(paged);
+            SendKeys(session, "x");
+            WaitIn(session, MenuDrawn);
+            SendKeys(session, "5"); // user list of an empty server: fits, printed as it is
+            var screen = WaitIn(session, "Press any key");
+            Assert.Contains("$ aica user list", screen);
+            Assert.False(File.Exists(paged), "short output must not go through the pager");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Without_PAGER_long_output_goes_through_less_and_q_returns()
+    {
+        var session = Start(60, 15, "-u PAGER", "-v");
+        WaitIn(session, MenuDrawn);
+        SendKeys(session, "2");
+        var screen = WaitUntil(session, s => s.Contains("$ aica doctor") && s.TrimEnd().EndsWith(':'), "less's prompt");
+        Assert.DoesNotContain("Press any key", screen);
+        SendKeys(session, "q");
+        WaitIn(session, "Press any key");
+    }
+
+    private static void AssertFits(string screen, int width, int height)
+    {
+        var lines = screen.TrimEnd('\n').Split('\n');
+        Assert.True(lines.Length <= height, $"{lines.Length} lines:\n{screen}");
+        Assert.All(lines, l => Assert.True(l.Length <= width, $"'{l}' is wider than {width}"));
+    }
+
+    [Fact]
+    public void The_menu_fits_60x15_and_is_redrawn_when_the_terminal_is_resized()
+    {
+        var screen = WaitFor(MenuDrawn);
+        Assert.Contains("Manage the server", screen);
+        Tools.Run("tmux", ["resize-window", "-t", _session, "-x", "60", "-y", "15"]);
+        screen = WaitUntil(_session, s => !s.Contains("Manage the server") && s.Contains(MenuDrawn), "the compact menu");
+        AssertFits(screen, 60, 15);
+        Assert.Contains(" 0. Shared data report", screen); // the tenth entry, key 0
+        Tools.Run("tmux", ["resize-window", "-t", _session, "-x", "40", "-y", "10"]);
+        WaitUntil(_session, s => !s.Contains("0. Shared") && s.Contains("q to quit"), "the scrolled menu");
+        for (var i = 0; i < 8; i++) Keys("Down");
+        screen = WaitUntil(_session, s => s.Split('\n').Any(l => l.StartsWith('>') && l.Contains("9. Usage by user")), "the ninth entry selected");
+        AssertFits(screen, 40, 10);
+        Tools.Run("tmux", ["resize-window", "-t", _session, "-x", "80", "-y", "24"]);
+        screen = WaitUntil(_session, s => s.Contains("Manage the server") && s.Contains(MenuDrawn), "the full menu again");
+        AssertFits(screen, 80, 24);
+        Keys("q");
+        WaitFor("EXITED=0");
+    }
+
+    [Fact]
+    public void Closing_the_terminal_mid_menu_ends_the_process_and_creates_nothing()
+    {
+        var session = Start(80, 24, exec: true);
+        var pid = int.Parse(Tools.Run("tmux", ["display-message", "-p", "-t", session, "#{pane_pid}"]).StdOut.Trim());
+        WaitIn(session, MenuDrawn);
+        SendKeys(session, "3");
+        WaitIn(session, "user name:");
+        SendKeys(session, "erin", "Enter", "default", "Enter", "none", "Enter");
+        WaitIn(session, "Type yes to confirm");
+        Tools.Run("tmux", ["kill-session", "-t", session]);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var ct = TestContext.Current.CancellationToken;
+        while (Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z "))
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"aica (pid {pid}) still runs after its terminal closed");
+            ct.WaitHandle.WaitOne(50);
+        }
+        Assert.False(HasAccount("erin"));
+        Assert.False(Registered("erin"));
+        Assert.False(Directory.Exists(_sb.P("/data/users/erin")));
     }
 }

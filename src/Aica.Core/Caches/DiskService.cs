@@ -65,7 +65,7 @@ public sealed class DiskService(AicaServices s)
             }
             // After the log: a hanging or failing notifier is reported, the alert is already written.
             if (notify)
-                foreach (var o in new Notifier(s).Send(config, "disk-alert", $"disk usage alert on {Sys.HostName()}", string.Join("\n", alerts)).Where(o => !o.Ok))
+                foreach (var o in new Notifier(s).Send(config, "disk-alert", $"disk usage alert on {Sys.HostName()}", string.Join("\n", alerts) + "\n").Where(o => !o.Ok))
                     problems.Add($"{o.Channel} failed: {o.Message}");
         }
         return new DiskReport(t, mounts, alerts, problems);

@@ -116,6 +116,7 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
         yield return new FileItem(Templates.SudoersPath, Templates.Sudoers(config), O(440), "sudoers.valid", validate: sudoersValidator);
         yield return new FileItem(Templates.UnitPath, Templates.Unit(config), O(644), "unit.file");
         yield return new FileItem(Templates.CronPath, Templates.Cron(config), O(644), "cron.file");
+        yield return new FileItem(Templates.LogrotatePath, Templates.Logrotate(), O(644), "logrotate.file");
         yield return new LinkItem(Templates.PathLink, config.InstallPath, "bin.path");
     }
 

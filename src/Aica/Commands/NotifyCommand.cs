@@ -9,8 +9,10 @@ public sealed class NotifyCommand(CliContext cli)
     /// <param name="failedUnit">The unit that failed (systemd's %i).</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("notify")]
-    public int Run(string failedUnit, CancellationToken cancellationToken = default)
+    public int Run(string? failedUnit = null, CancellationToken cancellationToken = default)
     {
+        // Optional for the parser: a missing required option would print help and exit 0 (ConsoleAppFramework).
+        if (failedUnit is null) throw AicaException.Usage("--failed-unit UNIT is required");
         using var s = cli.CreateServices();
         var (message, outcomes) = new Notifier(s).FailedUnit(failedUnit, cancellationToken);
         var o = cli.Output;

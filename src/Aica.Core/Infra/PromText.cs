@@ -15,6 +15,10 @@ public sealed class PromText
 {
     private readonly StringBuilder _sb = new();
     private readonly HashSet<string> _families = new(StringComparer.Ordinal);
+    private readonly List<(string Name, PromSample Sample)> _samples = [];
+
+    /// <summary>Every sample written, in order (for --json).</summary>
+    public IReadOnlyList<(string Name, PromSample Sample)> Samples => _samples;
 
     /// <summary>Writes a family; one with no samples is left out (an empty family says nothing).</summary>
     public PromText Family(string name, string type, string help, IEnumerable<PromSample> samples)
@@ -45,6 +49,7 @@ public sealed class PromText
             // Two samples with the same labels would make the whole file fail to parse (node_textfile_scrape_error 1).
             if (!seen.Add(labels.ToString())) throw new InvalidOperationException($"metric {name}{labels} written twice");
             _sb.Append(name).Append(labels).Append(' ').Append(Value(s.Value)).Append('\n');
+            _samples.Add((name, s));
         }
         return this;
     }

@@ -17,7 +17,7 @@ public sealed class MetricsService(AicaServices s)
 {
     public const string FileName = "aica.prom";
 
-    public string Render(string version)
+    public PromText Render(string version)
     {
         var p = new PromText();
         var node = Sys.HostName();
@@ -38,7 +38,7 @@ public sealed class MetricsService(AicaServices s)
         Recovery(p);
         Disk(p);
         Usage(p);
-        return p.ToString();
+        return p;
     }
 
     /// <summary>

@@ -12,10 +12,29 @@ public sealed class MetricsCommand(CliContext cli)
     {
         using var s = cli.CreateServices();
         var metrics = new MetricsService(s);
-        var text = metrics.Render(AicaApp.Version);
+        var prom = metrics.Render(AicaApp.Version);
+        var text = prom.ToString();
         if (textfile is null)
         {
-            cli.Out.Write(text);
+            if (!cli.Options.Json) { cli.Out.Write(text); return ExitCodes.Ok; }
+            cli.Output.Json(j =>
+            {
+                j.WriteStartObject();
+                j.WriteString("command", "metrics");
+                j.WriteStartArray("metrics");
+                foreach (var (name, sample) in prom.Samples)
+                {
+                    j.WriteStartObject();
+                    j.WriteString("name", name);
+                    j.WriteStartObject("labels");
+                    foreach (var (k, v) in sample.Labels) j.WriteString(k, v);
+                    j.WriteEndObject();
+                    if (double.IsFinite(sample.Value)) j.WriteNumber("value", sample.Value); else j.WriteNull("value");
+                    j.WriteEndObject();
+                }
+                j.WriteEndArray();
+                j.WriteEndObject();
+            });
             return ExitCodes.Ok;
         }
         var path = metrics.WriteTextfile(textfile, text);

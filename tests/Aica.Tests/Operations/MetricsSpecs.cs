@@ -93,6 +93,12 @@ public sealed class MetricsSpecs
         // Low cardinality: doctor is per category, so no user's name appears outside the du figures.
         Assert.DoesNotContain(s.Keys, k => k.Contains("alice") && !k.StartsWith("aica_user_data_bytes"));
         Assert.DoesNotContain(s.Keys, k => k.StartsWith("aica_doctor") && k.Contains(':'));
+
+        // --json: the same samples as one document.
+        var json = System.Text.Json.JsonDocument.Parse(sb.Aica("metrics", "--json").StdOut).RootElement.GetProperty("metrics");
+        var info = json.EnumerateArray().Single(m => m.GetProperty("name").GetString() == "aica_node_info");
+        Assert.Equal(Environment.MachineName, info.GetProperty("labels").GetProperty("node").GetString());
+        Assert.Equal(1, info.GetProperty("value").GetDouble());
     }
 
     [Fact]

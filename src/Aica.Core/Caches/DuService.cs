@@ -152,7 +152,7 @@ public sealed class DuService(AicaServices s)
         }
         rows = [.. rows.OrderByDescending(r => r.Disk).ThenBy(r => r.Label, StringComparer.Ordinal)];
         // The overview is what aica metrics reports per user and per cache: kept on /data so a scrape never walks.
-        if (path is null && !byUser && !ct.IsCancellationRequested && (Sys.Euid == 0 || !s.Fs.IsRealRoot))
+        if (path is null && !byUser && !ct.IsCancellationRequested && (Sys.Euid == 0 || !s.Fs.IsRealRoot) && s.Fs.Lstat("/data/admin") is { IsDir: true })
         {
             try { DuCache.Write(s, rows, total); }
             catch (Exception e) when (e is SysException or IOException) { counter.Problems.Add($"cannot keep the result in {s.Fs.Host(DuCache.Path)}: {e.Message}"); }

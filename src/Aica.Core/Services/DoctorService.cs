@@ -35,10 +35,11 @@ public sealed record DoctorReport(string Version, string Host, IReadOnlyList<Che
 public sealed class DoctorService(AicaServices s)
 {
     /// <summary>The doctor with every feature's checks (what <c>aica doctor</c> and <c>aica metrics</c> run).</summary>
-    public static DoctorService WithAllChecks(AicaServices s)
+    /// <param name="walkTrees">False for aica metrics: the checks that walk whole shared caches (cache.*.group-writable) are left out.</param>
+    public static DoctorService WithAllChecks(AicaServices s, bool walkTrees = true)
     {
         var d = new DoctorService(s);
-        d.Extensions.Add(Data.DataDoctor.Checks);
+        d.Extensions.Add(walkTrees ? Data.DataDoctor.Checks : Data.DataDoctor.Report);
         d.Extensions.Add(Integration.IntegrationChecks.Run);
         return d;
     }

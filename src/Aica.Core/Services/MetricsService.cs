@@ -8,7 +8,7 @@ namespace Aica.Services;
 
 /// <summary>
 /// <c>aica metrics</c>: the server's state as Prometheus text (docs/monitoring.md lists every metric). Reads what is
-/// already known: a doctor run (cheap, read-only), statvfs of the watched mounts, the status file of the last recovery
+/// already known: a doctor run (read-only, without the checks that walk the shared caches), statvfs of the watched mounts, the status file of the last recovery
 /// and the last <c>aica du</c> overview kept on /data; never walks a tree. Labels stay low-cardinality: doctor by
 /// category, usage by registered user and shared cache. Every sample carries no timestamp (the textfile collector
 /// refuses them); <c>aica_node_info{node}</c> lets fleet dashboards join and aggregate nodes.
@@ -24,7 +24,7 @@ public sealed class MetricsService(AicaServices s)
         p.Gauge("aica_node_info", "aica on this node: host name and version (always 1)", [new PromSample(1, ("node", node), ("version", version))]);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var doctor = DoctorService.WithAllChecks(s).Run(null, version);
+        var doctor = DoctorService.WithAllChecks(s, walkTrees: false).Run(null, version);
         var doctorSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3);
         var statuses = new[] { CheckStatus.Pass, CheckStatus.Warn, CheckStatus.Fail };
         var byArea = doctor.Checks.GroupBy(c => DoctorReport.Area(c.Id)).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();

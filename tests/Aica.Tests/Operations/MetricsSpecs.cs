@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Aica.Tests.Infra;
 
 namespace Aica.Tests.Operations;
@@ -94,8 +95,15 @@ public sealed class MetricsSpecs
         Assert.DoesNotContain(s.Keys, k => k.Contains("alice") && !k.StartsWith("aica_user_data_bytes"));
         Assert.DoesNotContain(s.Keys, k => k.StartsWith("aica_doctor") && k.Contains(':'));
 
+        // The checks that walk whole shared caches (cache.*.group-writable) are doctor's, never a scrape's.
+        var doctorIds = JsonDocument.Parse(sb.Aica("doctor", "--json").StdOut).RootElement.GetProperty("checks").EnumerateArray()
+            .Select(c => c.GetProperty("id").GetString()!).Where(id => id.StartsWith("cache.")).ToList();
+        Assert.Contains(doctorIds, id => id.EndsWith(".group-writable"));
+        Assert.Equal(doctorIds.Count(id => !id.EndsWith(".group-writable")),
+            s.Where(kv => kv.Key.StartsWith("aica_doctor_checks{category=cache,")).Sum(kv => kv.Value));
+
         // --json: the same samples as one document.
-        var json = System.Text.Json.JsonDocument.Parse(sb.Aica("metrics", "--json").StdOut).RootElement.GetProperty("metrics");
+        var json = JsonDocument.Parse(sb.Aica("metrics", "--json").StdOut).RootElement.GetProperty("metrics");
         var info = json.EnumerateArray().Single(m => m.GetProperty("name").GetString() == "aica_node_info");
         Assert.Equal(Environment.MachineName, info.GetProperty("labels").GetProperty("node").GetString());
         Assert.Equal(1, info.GetProperty("value").GetDouble());

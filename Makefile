@@ -13,16 +13,23 @@ $(BIN): $(SOURCES)
 
 # Installs what the tests need on a fresh machine (root, Debian). groff and man-db check the man page, less is the
 # menu's pager. mmdebstrap and systemd-nspawn build and boot the
-# Debian tree of the real-boot tests (tests/Aica.Tests/Boot).
+# Debian tree of the real-boot tests (tests/Aica.Tests/Boot). prometheus-node-exporter and curl: the textfile test
+# starts its own exporter in a private network namespace, so a policy-rc.d (removed after) keeps apt from starting
+# the packaged service on the host's port 9100; logrotate checks /etc/logrotate.d/aica with -d.
 deps:
 	@missing=""; \
 	for c in visudo:sudo rsync:rsync shellcheck:shellcheck setpriv:util-linux tmux:tmux systemd-analyze:systemd file:file \
-	         mmdebstrap:mmdebstrap systemd-nspawn:systemd-container zsh:zsh groff:groff man:man-db less:less; do \
-	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
+	         mmdebstrap:mmdebstrap systemd-nspawn:systemd-container zsh:zsh groff:groff man:man-db less:less \
+	         prometheus-node-exporter:prometheus-node-exporter logrotate:logrotate curl:curl nsenter:util-linux ip:iproute2; do \
+	  command -v $${c%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${c%%:*} ] || missing="$$missing $${c##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  policy=/usr/sbin/policy-rc.d; made=""; \
+	  if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' > $$policy && chmod 755 $$policy && made=1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; rc=$$?; \
+	  [ -z "$$made" ] || rm -f $$policy; \
+	  [ $$rc -eq 0 ]; \
 	fi
 
 # Every test: unit, in-process command, black-box (dist/aica) and end-to-end (mount namespaces).

@@ -38,7 +38,9 @@ public static class AicaApp
         new("data verify", "", "Prove each member can read each dataset"),
         new("data report", "", "All data checks in one report file"),
         new("clean", "", "Clean caches: per-target status and bytes freed"),
-        new("disk", "", "Usage of the watched mounts; alert above the threshold"),
+        new("disk", "", "Usage of the watched mounts; alert above the threshold (exit 5)"),
+        new("metrics", "", "Prometheus metrics on stdout, or --textfile DIR for node_exporter"),
+        new("notify", "", "Tell disk.notify / disk.mail that a systemd unit failed (--failed-unit UNIT)"),
         new("du", "[PATH]", "Fast disk usage, biggest first"),
         new("install miniconda", "", "Install the shared Miniconda from a local installer"),
         new("install uv", "", "Install uv from a local release archive"),
@@ -112,6 +114,8 @@ public static class AicaApp
         app.Add<Commands.DataCommands>();
         app.Add<Commands.CleanCommand>();
         app.Add<Commands.DiskCommand>();
+        app.Add<Commands.MetricsCommand>();
+        app.Add<Commands.NotifyCommand>();
         app.Add<Commands.DuCommand>();
         app.Add<Commands.InstallCommands>();
         app.Add<Commands.AdoptCommand>();
@@ -230,6 +234,7 @@ public static class AicaApp
 
         With no arguments on a terminal: the menu (admin mode as root, member mode otherwise).
         Exit codes: 0 ok · 1 failed · 2 usage · 3 refused for safety · 4 lock busy · 130 interrupted
+                    5 disk raised an alert · 6 doctor --strict found warnings
         """;
 }
 

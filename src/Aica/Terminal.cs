@@ -11,9 +11,14 @@ namespace Aica.Cli;
 public static class Terminal
 {
     public static readonly TextWriter Out = Open(1);
-    public static readonly TextWriter Err = Open(2);
+    public static readonly TextWriter Err = Open(2, JournalPriorities.StderrIsJournal(Environment.GetEnvironmentVariable("JOURNAL_STREAM")));
 
-    private static TextWriter Open(int fd) => TextWriter.Synchronized(new StreamWriter(new FdStream(fd), new UTF8Encoding(false)) { AutoFlush = true });
+    private static TextWriter Open(int fd, bool journal = false)
+    {
+        Stream stream = new FdStream(fd);
+        if (journal) stream = new JournalPriorities.PrefixStream(stream);
+        return TextWriter.Synchronized(new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true });
+    }
 
     /// <summary>
     /// write(2) on a descriptor, nothing more: a FileStream would pwrite at its own offset (overwriting a file that

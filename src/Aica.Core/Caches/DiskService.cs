@@ -10,6 +10,8 @@ public sealed record MountUsage(string Path, MountStatus Status, long Size, long
 public sealed record DiskReport(int Threshold, IReadOnlyList<MountUsage> Mounts, IReadOnlyList<string> Alerts, IReadOnlyList<string> Problems)
 {
     public bool Failed => Mounts.Any(m => m.Status == MountStatus.Error);
+    /// <summary>1 when a mount could not be measured (a failure keeps its code), else 5 when an alert was raised, else 0.</summary>
+    public int ExitCode => Failed ? ExitCodes.Failed : Alerts.Count > 0 ? ExitCodes.Alert : ExitCodes.Ok;
 }
 
 /// <summary>
@@ -35,7 +37,8 @@ public sealed class DiskService(AicaServices s)
     public static string AlertLine(string time, string mount, int pct, int threshold) =>
         $"[ALERT] {time} - {mount} disk usage: {pct}% (threshold: {threshold}%)";
 
-    public DiskReport Run(int? threshold, bool dryRun)
+    /// <param name="notify">Tell disk.notify / disk.mail about the alerts (not for a member's sudo aica disk: they could page the admin at will).</param>
+    public DiskReport Run(int? threshold, bool dryRun, bool notify = true)
     {
         if (threshold is < 1 or > 99) throw AicaException.Usage($"--threshold must be 1–99, got {threshold}");
         var config = s.LoadConfig();
@@ -60,6 +63,10 @@ public sealed class DiskService(AicaServices s)
                 // Never create the persistent log on an SSD directory standing in for a missing /data.
                 if (s.DataMounted()) Append(PersistentAlertLog, a, problems);
             }
+            // After the log: a hanging or failing notifier is reported, the alert is already written.
+            if (notify)
+                foreach (var o in new Notifier(s).Send(config, "disk-alert", $"disk usage alert on {Sys.HostName()}", string.Join("\n", alerts) + "\n").Where(o => !o.Ok))
+                    problems.Add($"{o.Channel} failed: {o.Message}");
         }
         return new DiskReport(t, mounts, alerts, problems);
     }

@@ -151,6 +151,12 @@ public sealed class DuService(AicaServices s)
                 kv.Value.Apparent, kv.Value.Disk, kv.Value.Files)));
         }
         rows = [.. rows.OrderByDescending(r => r.Disk).ThenBy(r => r.Label, StringComparer.Ordinal)];
+        // The overview is what aica metrics reports per user and per cache: kept on /data so a scrape never walks.
+        if (path is null && !byUser && !ct.IsCancellationRequested && (Sys.Euid == 0 || !s.Fs.IsRealRoot) && s.Fs.Lstat("/data/admin") is { IsDir: true })
+        {
+            try { DuCache.Write(s, rows, total); }
+            catch (Exception e) when (e is SysException or IOException) { counter.Problems.Add($"cannot keep the result in {s.Fs.Host(DuCache.Path)}: {e.Message}"); }
+        }
         var omitted = top is { } n && rows.Count > n ? rows.Count - n : 0;
         if (omitted > 0) rows = rows[..top!.Value];
         return new DuReport(path, byUser, rows, total.Apparent, total.Disk, total.Files, [.. counter.Problems.Order()], omitted);
@@ -210,5 +216,61 @@ public sealed class DuService(AicaServices s)
         foreach (var (id, p) in config.SharedCaches) yield return (id, "cache", p);
         yield return ("datasets", "dataset", config.Datasets);
         yield return ("code", "code", config.Code);
+    }
+}
+
+/// <summary>
+/// The last <c>aica du</c> overview (each user's data dir, each shared cache, each dataset), on /data/admin so that
+/// <c>aica metrics</c> reports usage without walking /data on each scrape. Written atomically, root-only folder.
+/// </summary>
+public static class DuCache
+{
+    public const string Path = "/data/admin/du-last.json";
+
+    public sealed record Snapshot(DateTimeOffset Time, IReadOnlyList<DuRow> Rows);
+
+    public static void Write(AicaServices s, IReadOnlyList<DuRow> rows, Usage total)
+    {
+        using var ms = new MemoryStream();
+        using (var j = new System.Text.Json.Utf8JsonWriter(ms, new System.Text.Json.JsonWriterOptions { Indented = true }))
+        {
+            j.WriteStartObject();
+            j.WriteString("time", s.Clock.Now.ToString("yyyy-MM-ddTHH:mm:sszzz"));
+            j.WriteNumber("disk_bytes", total.Disk);
+            j.WriteStartArray("rows");
+            foreach (var r in rows)
+            {
+                j.WriteStartObject();
+                j.WriteString("name", r.Label);
+                j.WriteString("kind", r.Kind);
+                j.WriteNumber("apparent_bytes", r.Apparent);
+                j.WriteNumber("disk_bytes", r.Disk);
+                j.WriteNumber("files", r.Files);
+                j.WriteEndObject();
+            }
+            j.WriteEndArray();
+            j.WriteEndObject();
+        }
+        ms.WriteByte((byte)'\n');
+        s.Fs.WriteAtomic(Path, ms.ToArray(), Perms.O(640));
+    }
+
+    /// <summary>The last snapshot, or null when there is none or it is not root's alone (never trusted then) or torn.</summary>
+    public static Snapshot? Read(AicaServices s)
+    {
+        try
+        {
+            if (s.Fs.Lstat(Path) is not { IsFile: true, OnlyRootWrites: true } || s.Fs.ReadText(Path) is not { } text) return null;
+            using var doc = System.Text.Json.JsonDocument.Parse(text);
+            var root = doc.RootElement;
+            var time = DateTimeOffset.Parse(root.GetProperty("time").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+            var rows = root.GetProperty("rows").EnumerateArray().Select(r => new DuRow(r.GetProperty("name").GetString()!, r.GetProperty("kind").GetString()!, null,
+                r.GetProperty("apparent_bytes").GetInt64(), r.GetProperty("disk_bytes").GetInt64(), r.GetProperty("files").GetInt64())).ToList();
+            return new Snapshot(time, rows);
+        }
+        catch (Exception e) when (e is SysException or IOException or System.Text.Json.JsonException or FormatException or InvalidOperationException or KeyNotFoundException or NullReferenceException)
+        {
+            return null;
+        }
     }
 }

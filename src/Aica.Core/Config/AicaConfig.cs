@@ -25,6 +25,12 @@ public sealed record AicaConfig
     public string Flux { get; init; } = "/data/models/flux";
     public string[] DiskWatch { get; init; } = ["/data", "/backup"];
     public int DiskThreshold { get; init; } = 90;
+    /// <summary>A shell command run (as root, by /bin/sh) for each alert: the text on stdin, AICA_* variables; "" for none.</summary>
+    public string DiskNotify { get; init; } = "";
+    /// <summary>An address mailed each alert through <c>sendmail -t</c> when one is installed; "" for none.</summary>
+    public string DiskMail { get; init; } = "";
+    /// <summary>Seconds a notify command (or sendmail) may run before it is killed.</summary>
+    public double DiskNotifyTimeout { get; init; } = 30;
     public string Datasets { get; init; } = "/data/dataset";
     public string Code { get; init; } = "/data/code";
     public string DatasetOwner { get; init; } = "root";
@@ -79,6 +85,9 @@ public sealed record AicaConfig
         sb.AppendLine("[disk]");
         sb.AppendLine($"watch = {ConfigFile.Literal(DiskWatch)}");
         sb.AppendLine($"threshold = {DiskThreshold}");
+        sb.AppendLine($"notify = {Q(DiskNotify)}");
+        sb.AppendLine($"mail = {Q(DiskMail)}");
+        sb.AppendLine($"notify_timeout = {ConfigFile.Literal(DiskNotifyTimeout)}");
         sb.AppendLine();
         sb.AppendLine("[data]");
         sb.AppendLine($"datasets = {Q(Datasets)}");

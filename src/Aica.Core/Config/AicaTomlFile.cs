@@ -29,7 +29,14 @@ public sealed class CachesTable
     public string? Flux { get; set; }
 }
 
-public sealed class DiskTable { public string[]? Watch { get; set; } public double? Threshold { get; set; } }
+public sealed class DiskTable
+{
+    public string[]? Watch { get; set; }
+    public double? Threshold { get; set; }
+    public string? Notify { get; set; }
+    public string? Mail { get; set; }
+    public double? NotifyTimeout { get; set; }
+}
 
 public sealed class DataTable
 {

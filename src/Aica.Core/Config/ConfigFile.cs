@@ -74,6 +74,12 @@ public static partial class ConfigFile
         // A number: "threshold = 85.0" is valid TOML and means 85; a fraction is not a whole percentage.
         K<double?>("disk.threshold", Kind.Number, f => f.Disk?.Threshold, (c, v) => c with { DiskThreshold = (int)v!.Value }, c => (double)c.DiskThreshold,
             v => v is not { } t || t != Math.Floor(t) || t < 1 || t > 99 ? $"disk.threshold must be a whole percentage 1–99, not {v}" : null),
+        K<string>("disk.notify", Kind.String, f => f.Disk?.Notify, (c, v) => c with { DiskNotify = v }, c => c.DiskNotify,
+            v => v.Any(char.IsControl) ? "disk.notify must be one line (a shell command) without control characters" : null),
+        K<string>("disk.mail", Kind.String, f => f.Disk?.Mail, (c, v) => c with { DiskMail = v }, c => c.DiskMail,
+            v => v.Length == 0 || MailAddress().IsMatch(v) ? null : $"disk.mail must be one address like admin@example.org (or a local user), not '{Names.Printable(v)}'"),
+        K<double?>("disk.notify_timeout", Kind.Number, f => f.Disk?.NotifyTimeout, (c, v) => c with { DiskNotifyTimeout = v!.Value }, c => c.DiskNotifyTimeout,
+            v => v is not { } t || double.IsNaN(t) || t <= 0 || t > 3600 ? $"disk.notify_timeout must be seconds above 0 and at most 3600, not {v}" : null),
         K<string>("data.datasets", Kind.String, f => f.Data?.Datasets, (c, v) => c with { Datasets = v }, c => c.Datasets, v => DataPath("data.datasets", v)),
         K<string>("data.code", Kind.String, f => f.Data?.Code, (c, v) => c with { Code = v }, c => c.Code, v => DataPath("data.code", v)),
         K<string>("data.dataset_owner", Kind.String, f => f.Data?.DatasetOwner, (c, v) => c with { DatasetOwner = v }, c => c.DatasetOwner,
@@ -283,6 +289,10 @@ public static partial class ConfigFile
         int or long => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)!,
         _ => v.ToString() ?? "",
     };
+
+    /// <summary>One address for a To: header: no spaces, commas, quotes or brackets (nothing that adds a recipient or a header).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9._%+-]+(@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*)?$")]
+    private static partial System.Text.RegularExpressions.Regex MailAddress();
 
     /// <summary>A TOML basic string (Tomlyn escapes it).</summary>
     public static string Quote(string s) => new StringValueSyntax(s).ToString()!.Trim();

@@ -100,13 +100,15 @@ public static class DataDoctor
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromDays(30);
 
-    public static IEnumerable<CheckResult> Checks(AicaServices s, AicaConfig c)
+    public static IEnumerable<CheckResult> Checks(AicaServices s, AicaConfig c) => Report(s, c).Concat(CacheWritable(s, c));
+
+    /// <summary>The checks that read no tree (aica metrics, every few minutes, never walks the shared caches).</summary>
+    public static IEnumerable<CheckResult> Report(AicaServices s, AicaConfig c)
     {
         CheckResult r;
         try { r = ReportAge(s, c); }
         catch (SysException e) { r = new CheckResult("data.report", CheckStatus.Warn, $"cannot read {c.ReportsDir}: {Sys.StrError(e.Errno)}"); }
         yield return r;
-        foreach (var check in CacheWritable(s, c)) yield return check;
     }
 
     /// <summary>

@@ -496,6 +496,20 @@ public static unsafe class Sys
 
     public static bool IsTerminal(int fd) => Libc.isatty(fd) == 1;
 
+    /// <summary>
+    /// st_dev (as glibc's dev_t, the number <c>stat -c %d</c> prints) and st_ino of an open descriptor this process does
+    /// not own (it is not closed); null when it is not open.
+    /// </summary>
+    public static (ulong Dev, ulong Ino)? DescriptorIdentity(int fd)
+    {
+        Libc.StatxBuf buf;
+        byte empty = 0;
+        if (Libc.statx(fd, &empty, AT_EMPTY_PATH, STATX_BASIC_STATS, &buf) != 0) return null;
+        ulong major = buf.stx_dev_major, minor = buf.stx_dev_minor;
+        var dev = ((major & 0xfffUL) << 8) | ((major & 0xfffff000UL) << 32) | (minor & 0xffUL) | ((minor & 0xffffff00UL) << 12);
+        return (dev, buf.stx_ino);
+    }
+
     public static string HostName()
     {
         var buf = new byte[256];

@@ -17,7 +17,16 @@ public sealed record DoctorReport(string Version, string Host, IReadOnlyList<Che
     public int NeedRoot { get; init; }
 
     public int Count(CheckStatus st) => Checks.Count(c => c.Status == st);
+
+    /// <summary>The area of a check: its id up to the first '.' or ':' ("user.rc:/home/a/.profile" is "user").</summary>
+    public static string Area(string id)
+    {
+        var end = id.IndexOfAny(['.', ':']);
+        return end < 0 ? id : id[..end];
+    }
     public int ExitCode => Count(CheckStatus.Fail) > 0 ? ExitCodes.Failed : ExitCodes.Ok;
+    /// <summary>doctor --strict: a FAIL keeps exit 1; warnings alone are exit 6 (scripts and monitoring that want a clean bill).</summary>
+    public int StrictExitCode => ExitCode != ExitCodes.Ok ? ExitCode : Count(CheckStatus.Warn) > 0 ? ExitCodes.Warnings : ExitCodes.Ok;
 }
 
 /// <summary>
@@ -27,6 +36,16 @@ public sealed record DoctorReport(string Version, string Host, IReadOnlyList<Che
 /// </summary>
 public sealed class DoctorService(AicaServices s)
 {
+    /// <summary>The doctor with every feature's checks (what <c>aica doctor</c> and <c>aica metrics</c> run).</summary>
+    /// <param name="walkTrees">False for aica metrics: the checks that walk whole shared caches (cache.*.group-writable) are left out.</param>
+    public static DoctorService WithAllChecks(AicaServices s, bool walkTrees = true)
+    {
+        var d = new DoctorService(s);
+        d.Extensions.Add(walkTrees ? Data.DataDoctor.Checks : Data.DataDoctor.Report);
+        d.Extensions.Add(Integration.IntegrationChecks.Run);
+        return d;
+    }
+
     /// <summary>Extra checks contributed by other features (data report age, cache hygiene...).</summary>
     public List<Func<AicaServices, AicaConfig, IEnumerable<CheckResult>>> Extensions { get; } = [];
 

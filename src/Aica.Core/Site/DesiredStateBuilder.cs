@@ -127,6 +127,7 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
         yield return new FileItem(Templates.SudoersPath, Templates.Sudoers(config), O(440), "sudoers.valid", validate: sudoersValidator);
         yield return new FileItem(Templates.UnitPath, Templates.Unit(config), O(644), "unit.file");
         yield return new FileItem(Templates.CapturePath, Templates.Capture(config), O(644), "unit.file");
+        yield return new FileItem(Templates.LogrotatePath, Templates.Logrotate(), O(644), "logrotate.file");
         yield return new LinkItem(Templates.PathLink, config.InstallPath, "bin.path");
     }
 

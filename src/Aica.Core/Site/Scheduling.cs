@@ -54,6 +54,8 @@ public sealed record ScheduledJob(string Name, string Schedule, string Args, str
     public string OnCalendar => CronSchedule.ToOnCalendar(Schedule);
     /// <summary>The units' Description=.</summary>
     public string Title => $"aica {Name}: {Description}";
+    /// <summary>An exit status that reports a finding the job has already acted on (not a failure for OnFailure=).</summary>
+    public int? AlertExit { get; init; }
 }
 
 /// <summary>
@@ -67,11 +69,19 @@ public static class ScheduledJobs
     [
         new("clean", "17 3 * * *", "clean --all --older-than 30 -q", "daily: caches unused for 30 days",
             UnitSandbox.Maintenance(c, homes: true)),
-        new("disk", "5 * * * *", "disk -q", "hourly: disk usage alert", UnitSandbox.Notifier(c)),
+        // exit 5 is "alert raised": disk notified already, so OnFailure= must not page a second time
+        new("disk", "5 * * * *", "disk -q", "hourly: disk usage alert", UnitSandbox.Notifier(c)) { AlertExit = ExitCodes.Alert },
         new("accounts-capture", "41 * * * *", "accounts capture -q",
             "hourly: account state (password hashes, locks, groups of registered users) onto /data, so a full reset loses none of it",
             UnitSandbox.Maintenance(c, homes: false)),
+        new("du", "47 2 * * *", "du -q", "daily: usage per user, cache and dataset, kept in /data/admin/du-last.json for aica metrics (a scrape never walks /data)",
+            UnitSandbox.Maintenance(c, homes: false)),
+        new("metrics", "*/5 * * * *", $"metrics --textfile {MetricsTextfileDir} -q", "every 5 minutes: Prometheus metrics for node_exporter's textfile collector",
+            UnitSandbox.Maintenance(c, homes: true).WithWrites("-" + MetricsTextfileDir)),
     ];
+
+    /// <summary>Debian's prometheus-node-exporter reads its textfile collector's files here.</summary>
+    public const string MetricsTextfileDir = "/var/lib/prometheus/node-exporter";
 
     /// <summary>The cron lines of the jobs (what /etc/cron.d/aica holds where cron is the scheduler).</summary>
     public static string CronLines(AicaConfig c)
@@ -130,7 +140,7 @@ public static class SchedulingItems
             yield return new FileItem(notify, SystemdUnits.Notify(c), O(644), "schedule.unit");
             foreach (var j in jobs)
             {
-                yield return new FileItem(j.ServicePath, SystemdUnits.JobService(c, j.Unit, j.Title, j.Args, j.Sandbox), O(644), "schedule.unit");
+                yield return new FileItem(j.ServicePath, SystemdUnits.JobService(c, j.Unit, j.Title, j.Args, j.Sandbox, j.AlertExit), O(644), "schedule.unit");
                 yield return new FileItem(j.TimerPath, SystemdUnits.Timer(j.Unit, j.Title, j.OnCalendar), O(644), "schedule.unit");
                 yield return new LinkItem(j.WantsPath, j.TimerPath, "schedule.enabled");
             }

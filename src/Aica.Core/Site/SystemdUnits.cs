@@ -115,7 +115,7 @@ public static class SystemdUnits
     public const string OnFailure = "OnFailure=aica-notify@%n.service";
 
     /// <summary>A oneshot service <paramref name="unit"/>.service that runs aica <paramref name="args"/> in the sandbox; started by its timer.</summary>
-    public static string JobService(AicaConfig c, string unit, string description, string args, UnitSandbox sandbox) => $"""
+    public static string JobService(AicaConfig c, string unit, string description, string args, UnitSandbox sandbox, int? alertExit = null) => $"""
         # Installed by aica (recover rebuilds it from /data; docs/scheduling.md). Started by {unit}.timer.
         [Unit]
         Description={description}
@@ -127,7 +127,7 @@ public static class SystemdUnits
 
         [Service]
         Type=oneshot
-        ExecStart={c.InstallPath} {args}
+        ExecStart={c.InstallPath} {args}{(alertExit is { } a ? $"\nSuccessExitStatus={a}" : "")}
         {sandbox.Render()}
         """;
 

@@ -11,6 +11,8 @@ public static class Templates
     public const string SudoersPath = "/etc/sudoers.d/aica";
     public const string UnitPath = "/etc/systemd/system/aica-recovery.service";
     public const string CronPath = "/etc/cron.d/aica";
+    /// <summary>Rotation of every log aica writes (/var/log and /data/admin/log).</summary>
+    public const string LogrotatePath = "/etc/logrotate.d/aica";
     public const string UnitName = "aica-recovery.service";
     /// <summary>The link that enables the unit (what <c>systemctl enable</c> makes; <c>init --image</c> writes it itself).</summary>
     public const string UnitWantsPath = "/etc/systemd/system/multi-user.target.wants/aica-recovery.service";
@@ -88,6 +90,8 @@ public static class Templates
 
     /// <summary>The cron file: its header, then one line per row of <see cref="ScheduledJobs"/>.</summary>
     public static string Cron(AicaConfig c) => Raw("aica.cron").Replace("@JOBS@\n", ScheduledJobs.CronLines(c));
+
+    public static string Logrotate() => Raw("aica.logrotate");
 
     public static IEnumerable<string> MemberCommands(AicaConfig c)
     {

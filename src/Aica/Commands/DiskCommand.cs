@@ -6,7 +6,7 @@ namespace Aica.Cli.Commands;
 
 public sealed class DiskCommand(CliContext cli)
 {
-    /// <summary>Usage of the watched mounts (disk.watch); above the threshold an [ALERT] line to stdout, /var/log/aica-disk-alert.log and /data/admin/log/.</summary>
+    /// <summary>Usage of the watched mounts (disk.watch); above the threshold an [ALERT] line to stdout, /var/log/aica-disk-alert.log and /data/admin/log/, disk.notify and disk.mail told, exit 5.</summary>
     /// <param name="threshold">Alert above this percentage, 1–99 (default: disk.threshold, 90).</param>
     /// <param name="dryRun">-n, Print the alert lines; write no log.</param>
     [Command("disk")]
@@ -20,7 +20,9 @@ public sealed class DiskCommand(CliContext cli)
             t = v;
         }
         using var s = cli.CreateServices();
-        var r = new DiskService(s).Run(t, dryRun);
+        // A member's `sudo aica disk` checks and logs, but pages nobody (sudo sets SUDO_UID; root's own sudo is 0).
+        var sudoUid = Environment.GetEnvironmentVariable("SUDO_UID");
+        var r = new DiskService(s).Run(t, dryRun, notify: sudoUid is null or "" or "0");
         var o = cli.Output;
         if (cli.Options.Json)
         {
@@ -67,6 +69,6 @@ public sealed class DiskCommand(CliContext cli)
             foreach (var p in r.Problems) o.Problem("WARN", p);
             o.Summary($"disk: {r.Mounts.Count(m => m.Status is MountStatus.Ok or MountStatus.Alert)} mount(s) checked, {r.Alerts.Count} alert(s), {r.Mounts.Count(m => m.Status == MountStatus.Error)} error(s){(dryRun && r.Alerts.Count > 0 ? " (dry run: no log written)" : "")}");
         }
-        return r.Failed ? ExitCodes.Failed : ExitCodes.Ok;
+        return r.ExitCode;
     }
 }

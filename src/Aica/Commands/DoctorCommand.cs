@@ -8,13 +8,12 @@ public sealed class DoctorCommand(CliContext cli)
 {
     /// <summary>Read-only checks: one line per area plus every WARN/FAIL with its fix (-v: every check); exit 1 on any FAIL. As a member: your own setup only.</summary>
     /// <param name="user">-u, Only this user's checks (plus the server-wide ones).</param>
+    /// <param name="strict">Exit 6 when warnings were found (a FAIL stays exit 1).</param>
     [Command("doctor")]
-    public int Run(string? user = null)
+    public int Run(string? user = null, bool strict = false)
     {
         using var s = cli.CreateServices();
-        var doctor = new DoctorService(s);
-        doctor.Extensions.Add(Aica.Data.DataDoctor.Checks);
-        doctor.Extensions.Add(Integration.IntegrationChecks.Run);
+        var doctor = DoctorService.WithAllChecks(s);
         // A member (not root) gets their own view (or --user's): what they can check, without permission noise.
         var r = Native.Sys.Euid != 0 ? doctor.RunMember((int)Native.Sys.Euid, user, AicaApp.Version) : doctor.Run(user, AicaApp.Version);
         var o = cli.Output;
@@ -47,7 +46,7 @@ public sealed class DoctorCommand(CliContext cli)
             });
         }
         else Render(r, o);
-        return r.ExitCode;
+        return strict ? r.StrictExitCode : r.ExitCode;
     }
 
     /// <summary>
@@ -100,9 +99,5 @@ public sealed class DoctorCommand(CliContext cli)
     }
 
     /// <summary>The area of a check: its id up to the first '.' or ':' ("user.rc:/home/a/.profile" is "user").</summary>
-    public static string Area(string id)
-    {
-        var end = id.IndexOfAny(['.', ':']);
-        return end < 0 ? id : id[..end];
-    }
+    public static string Area(string id) => DoctorReport.Area(id);
 }

@@ -113,6 +113,7 @@ public sealed class ConfigSpecs
     {
         "group.gid" => "\"2500\"",
         "disk.threshold" => "\"85%\"",
+        "disk.notify_timeout" => "\"30s\"",
         "data.mirror_delete" => "\"yes\"",
         "users.dotfiles" or "disk.watch" or "data.legacy_mirrors" => "[1, 2]",
         _ => "42",
@@ -140,6 +141,7 @@ public sealed class ConfigSpecs
             Group = "lab", Gid = 2600, DefaultLayout = "hybrid", DefaultShell = "/bin/zsh", Dotfiles = [".zshrc"], InstallPath = "/data/bin/aica2",
             CondaRoot = "/data/apps/conda", BackupDir = "/data/admin/bk", CondaPkgs = "/data/c/pkgs", TorchHome = "/data/m/torch", HfHub = "/data/m/hub",
             HfDatasets = "/data/m/ds", ComfyUi = "/data/m/comfy", Flux = "/data/m/flux", DiskWatch = ["/data"], DiskThreshold = 80,
+            DiskNotify = "logger -t aica", DiskMail = "root", DiskNotifyTimeout = 5,
             Datasets = "/data/ds", Code = "/data/src", DatasetOwner = "alice", LegacyMirrors = ["/opt/old"], MirrorDelete = true,
         };
         var current = new AicaConfig { Gid = 2500 };

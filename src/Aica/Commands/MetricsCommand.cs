@@ -1,0 +1,46 @@
+using Aica.Services;
+using ConsoleAppFramework;
+
+namespace Aica.Cli.Commands;
+
+public sealed class MetricsCommand(CliContext cli)
+{
+    /// <summary>Prometheus text: doctor by category, last recovery, watched mounts, last du per user and cache, aica_node_info. On stdout, or --textfile DIR writes DIR/aica.prom atomically for node_exporter.</summary>
+    /// <param name="textfile">node_exporter's textfile collector directory (e.g. /var/lib/prometheus/node-exporter): write aica.prom there.</param>
+    [Command("metrics")]
+    public int Run(string? textfile = null)
+    {
+        using var s = cli.CreateServices();
+        var metrics = new MetricsService(s);
+        var prom = metrics.Render(AicaApp.Version);
+        var text = prom.ToString();
+        if (textfile is null)
+        {
+            if (!cli.Options.Json) { cli.Out.Write(text); return ExitCodes.Ok; }
+            cli.Output.Json(j =>
+            {
+                j.WriteStartObject();
+                j.WriteString("command", "metrics");
+                j.WriteStartArray("metrics");
+                foreach (var (name, sample) in prom.Samples)
+                {
+                    j.WriteStartObject();
+                    j.WriteString("name", name);
+                    j.WriteStartObject("labels");
+                    foreach (var (k, v) in sample.Labels) j.WriteString(k, v);
+                    j.WriteEndObject();
+                    if (double.IsFinite(sample.Value)) j.WriteNumber("value", sample.Value); else j.WriteNull("value");
+                    j.WriteEndObject();
+                }
+                j.WriteEndArray();
+                j.WriteEndObject();
+            });
+            return ExitCodes.Ok;
+        }
+        var path = metrics.WriteTextfile(textfile, text);
+        if (cli.Options.Json)
+            cli.Output.Json(j => { j.WriteStartObject(); j.WriteString("command", "metrics"); j.WriteString("textfile", path); j.WriteNumber("bytes", System.Text.Encoding.UTF8.GetByteCount(text)); j.WriteEndObject(); });
+        else cli.Output.Line("OK", $"wrote {path} ({text.Count(c => c == '\n')} lines)");
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,50 @@
+using Aica.Site;
+using Aica.Services;
+using ConsoleAppFramework;
+
+namespace Aica.Cli.Commands;
+
+public sealed class NotifyCommand(CliContext cli)
+{
+    /// <summary>Send "UNIT failed on HOST" through disk.notify and disk.mail (for systemd OnFailure= units); exit 1 when a channel failed.</summary>
+    /// <param name="failedUnit">The unit that failed (systemd's %i).</param>
+    /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
+    [Command("notify")]
+    public int Run(string? failedUnit = null, CancellationToken cancellationToken = default)
+    {
+        // Optional for the parser: a missing required option would print help and exit 0 (ConsoleAppFramework).
+        if (failedUnit is null) throw AicaException.Usage("--failed-unit UNIT is required");
+        using var s = cli.CreateServices();
+        var (message, outcomes) = new Notifier(s).FailedUnit(failedUnit, cancellationToken);
+        var o = cli.Output;
+        if (cli.Options.Json)
+        {
+            o.Json(j =>
+            {
+                j.WriteStartObject();
+                j.WriteString("command", "notify");
+                j.WriteString("message", message);
+                j.WriteStartArray("channels");
+                foreach (var c in outcomes)
+                {
+                    j.WriteStartObject();
+                    j.WriteString("channel", c.Channel);
+                    j.WriteString("status", c.Ok ? "sent" : "failed");
+                    j.WriteString("message", c.Message);
+                    j.WriteEndObject();
+                }
+                j.WriteEndArray();
+                j.WriteEndObject();
+            });
+        }
+        else
+        {
+            // The failure itself is an error line: journald files it at priority 3.
+            o.Problem("FAIL", message);
+            foreach (var c in outcomes)
+                if (c.Ok) o.Line("OK", $"{c.Channel}: sent"); else o.Problem("WARN", $"{c.Channel} failed: {c.Message}");
+            if (outcomes.Count == 0) o.Problem("WARN", "no disk.notify or disk.mail in aica.toml: only the log was told");
+        }
+        return outcomes.Any(c => !c.Ok) ? ExitCodes.Failed : ExitCodes.Ok;
+    }
+}

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Aica.Contracts;
 using Aica.Services;
 using ConsoleAppFramework;
 
@@ -148,18 +149,8 @@ public static class AicaApp
     }
 
     /// <summary>The one JSON document of a failed --json run: {"error": "...", "exit_code": N}.</summary>
-    public static void WriteJsonError(TextWriter stdout, string message, int exitCode)
-    {
-        using var ms = new MemoryStream();
-        using (var j = new System.Text.Json.Utf8JsonWriter(ms, new System.Text.Json.JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            j.WriteStartObject();
-            j.WriteString("error", message);
-            j.WriteNumber("exit_code", exitCode);
-            j.WriteEndObject();
-        }
-        stdout.WriteLine(System.Text.Encoding.UTF8.GetString(ms.ToArray()));
-    }
+    public static void WriteJsonError(TextWriter stdout, string message, int exitCode) =>
+        AicaJson.Write(stdout, new ErrorDoc(message, exitCode), AicaJson.Error);
 
     /// <summary>"; did you mean 'aica user'?" for the nearest name within a small edit distance, else "".</summary>
     public static string DidYouMean(string typed, IEnumerable<string> names, string prefix) =>

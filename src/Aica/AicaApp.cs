@@ -51,6 +51,9 @@ public static class AicaApp
     /// <summary>Every command path, so an unknown one is exit 2 before the framework sees it.</summary>
     public static readonly HashSet<string> Commands = new(Table.Select(c => c.Name), StringComparer.Ordinal);
 
+    /// <summary>Commands whose method takes no parameter: the generated parser ignores anything given to them.</summary>
+    private static readonly HashSet<string> TakesNothing = new(["user list"], StringComparer.Ordinal);
+
     /// <summary>Parents whose subcommands are listed in <see cref="Commands"/> as "parent sub".</summary>
     private static IEnumerable<string> Groups => Commands.Where(c => c.Contains(' ')).Select(c => c[..c.IndexOf(' ')]).Distinct();
 
@@ -128,6 +131,8 @@ public static class AicaApp
             await app.RunAsync([.. info.Name.Split(' '), "--help"]);
             return ExitCodes.Usage;
         }
+        if (!parsed.Help && TakesNothing.Contains(info.Name) && rest.Length > words)
+            return UsageError(stdout, stderr, parsed.Options, $"aica {info.Name}: unexpected '{rest[words]}' (it takes no arguments or options)", $"Usage: aica {info.Name} [global options]");
         await app.RunAsync(parsed.Help ? [.. rest, "--help"] : rest);
         if (ctx.ParseFailedCommand is { } failed)
         {

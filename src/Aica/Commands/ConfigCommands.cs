@@ -11,6 +11,8 @@ public sealed class ConfigCommands(CliContext cli)
     [Command("config check")]
     public int Check([Argument] string? file = null)
     {
+        // The parser hands an unknown option over as FILE (a file named -x can be given as ./-x).
+        if (file?.StartsWith('-') == true) throw AicaException.Usage($"unknown option '{file}' (see: aica config check --help)");
         using var s = cli.CreateServices();
         var r = new ConfigService(s).Check(file);
         var o = cli.Output;

@@ -99,7 +99,7 @@ public static class AicaApp
             return UsageError(stdout, stderr, parsed.Options, $"aica: unknown command '{cmd}'" + DidYouMean(cmd, near, "aica "), ShortUsage);
         }
 
-        var ctx = new CliContext(parsed.Options, stdout, stderr, services ?? (o => new AicaServices(o)));
+        var ctx = new CliContext(parsed.Options, stdout, stderr, services ?? (o => new AicaServices(o))) { Progress = TerminalProgress.For(parsed.Options, stderr) };
         ConsoleApp.ServiceProvider = ctx;
         ConsoleApp.Log = msg => stdout.WriteLine(HelpText.Rewrite(msg));
         ConsoleApp.LogError = msg => stderr.WriteLine($"aica: {msg}");

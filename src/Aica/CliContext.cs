@@ -9,7 +9,16 @@ public sealed class CliContext(GlobalOptions options, TextWriter stdout, TextWri
     public TextWriter Out { get; } = stdout;
     public TextWriter Err { get; } = stderr;
 
-    public AicaServices CreateServices() => services(Options);
+    /// <summary>The services of this run, reporting long work to <see cref="Progress"/>.</summary>
+    public AicaServices CreateServices()
+    {
+        var s = services(Options);
+        s.Progress = Progress;
+        return s;
+    }
+
+    /// <summary>The progress line on stderr when it is a terminal (see <see cref="TerminalProgress.For"/>), else nothing.</summary>
+    public IProgressReporter Progress { get; set; } = NoProgress.Instance;
 
     /// <summary>Set when the command line of a command did not parse: its usage then goes to stderr.</summary>
     public string? ParseFailedCommand { get; set; }

@@ -5,12 +5,15 @@ namespace Aica.Cli;
 /// <summary>
 /// The progress line of long work on stderr: "perms /data/cache: 41,210 entries, 3.1 GiB, 12,400/s", with
 /// "n/total (p%), ETA m:ss" when the total is known and the latest child line (rsync's file) after it. Redrawn at
-/// most every <see cref="Interval"/> in place (<c>\r</c> + clear to end of line), cut to the terminal's width, and
+/// most every <see cref="Interval"/> (ten a second) in place (<c>\r</c> + clear to end of line), cut to the terminal's width, and
 /// erased when the phase ends, so the command's own output starts on a clean line.
 /// </summary>
 public sealed class TerminalProgress(TextWriter w, Func<TimeSpan> clock, Func<int> columns) : IProgressReporter
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+    /// <summary>At most ten redraws a second.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromMilliseconds(100);
+
+    public TimeSpan Interval { get; init; } = DefaultInterval;
     private const string Erase = "\r\e[K";
 
     private readonly object _gate = new();
@@ -31,7 +34,9 @@ public sealed class TerminalProgress(TextWriter w, Func<TimeSpan> clock, Func<in
         if (o.Quiet || !ReferenceEquals(stderr, Terminal.Err) || !Native.Sys.IsTerminal(2)) return NoProgress.Instance;
         if (Environment.GetEnvironmentVariable("TERM") is null or "" or "dumb") return NoProgress.Instance;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        return new TerminalProgress(stderr, () => clock.Elapsed, () => Native.Sys.TerminalColumns(2) ?? 80);
+        // Test hook: AICA_PROGRESS_INTERVAL_MS=0 draws on every update, so a short run on a test's tiny tree shows it.
+        var interval = int.TryParse(Environment.GetEnvironmentVariable("AICA_PROGRESS_INTERVAL_MS"), out var ms) && ms >= 0 ? TimeSpan.FromMilliseconds(ms) : DefaultInterval;
+        return new TerminalProgress(stderr, () => clock.Elapsed, () => Native.Sys.TerminalColumns(2) ?? 80) { Interval = interval };
     }
 
     public void Begin(string label, long? total = null, string unit = "entries")

@@ -133,3 +133,33 @@ public sealed class ProgressSpecs
         finally { Directory.Delete(dir, true); }
     }
 }
+
+/// <summary>A child's output reaches the caller line by line while the child still runs (rsync's list in data mirror).</summary>
+public sealed class StreamingRunnerSpecs
+{
+    [Trait("level", "inproc")]
+    [Fact]
+    public async Task Each_line_arrives_while_the_child_is_still_running()
+    {
+        var dir = Directory.CreateTempSubdirectory("aica-stream-").FullName;
+        try
+        {
+            // The child prints a line, then waits until the caller answers through a FIFO: buffered until exit, the
+            // first line would never arrive, the child never end, and the timeout would fail the test.
+            var fifo = Path.Combine(dir, "answer");
+            Assert.Equal(0, Tools.Sh($"mkfifo '{fifo}'").ExitCode);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            cts.CancelAfter(TimeSpan.FromSeconds(30));
+            var lines = new List<string>();
+            var r = await new ProcessRunner().RunStreamingAsync("/bin/sh", ["-c", $"echo first; cat '{fifo}'; echo last"], line =>
+            {
+                lines.Add(line);
+                if (line == "first") File.WriteAllText(fifo, "answer\n");
+            }, cts.Token);
+            Assert.Equal(0, r.ExitCode);
+            Assert.Equal(["first", "answer", "last"], lines);
+            Assert.Equal("first\nanswer\nlast\n", r.StdOut);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}

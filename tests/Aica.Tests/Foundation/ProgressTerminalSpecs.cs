@@ -20,6 +20,7 @@ public sealed class ProgressTerminalSpecs
         { "user fix alice --dry-run", "user fix alice:" },
         { "clean --pip --dry-run", "clean (dry run):" },
         { "data verify", "data verify:" },
+        { "data mirror", "data mirror /opt/old" },
     };
 
     private static Sandbox Server()
@@ -30,6 +31,10 @@ public sealed class ProgressTerminalSpecs
         var r = sb.Aica("recover");
         if (r.ExitCode != 0) throw new InvalidOperationException(r.ToString());
         Tools.Sh($"mkdir -p '{sb.P("/data/dataset/imagenet")}' '{sb.P("/data/users/alice/.cache/pip")}' && for i in $(seq 1 50); do echo $i > '{sb.P("/data/dataset/imagenet")}'/f$i; echo $i > '{sb.P("/data/users/alice/.cache/pip")}'/w$i; done");
+        // A legacy mirror of the datasets, for data mirror (root-owned, as on a real server).
+        Directory.CreateDirectory(sb.P("/opt/old"));
+        var config = sb.P("/data/config/aica.toml");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("legacy_mirrors = []", "legacy_mirrors = [\"/opt/old\"]"));
         return sb;
     }
 
@@ -53,6 +58,7 @@ public sealed class ProgressTerminalSpecs
         Assert.DoesNotContain(label, piped.StdErr);
 
         Assert.DoesNotContain(Erase, OnTerminal(sb, "dumb", args).StdOut);
+        if (args == "data mirror") Assert.Equal("1\n", File.ReadAllText(sb.P("/opt/old/imagenet/f1"))); // it did copy
         Assert.DoesNotContain(Erase, OnTerminal(sb, "xterm", "-q " + args).StdOut);
     }
 }

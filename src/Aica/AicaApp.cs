@@ -1,4 +1,5 @@
 using System.Reflection;
+using Aica.Contracts;
 using Aica.Services;
 using Aica.Site;
 using ConsoleAppFramework;
@@ -55,6 +56,9 @@ public static class AicaApp
     /// <summary>Every command path, so an unknown one is exit 2 before the framework sees it.</summary>
     public static readonly HashSet<string> Commands = new(Table.Select(c => c.Name), StringComparer.Ordinal);
 
+    /// <summary>Commands whose method takes no parameter: the generated parser ignores anything given to them.</summary>
+    private static readonly HashSet<string> TakesNothing = new(["user list"], StringComparer.Ordinal);
+
     /// <summary>Parents whose subcommands are listed in <see cref="Commands"/> as "parent sub".</summary>
     private static IEnumerable<string> Groups => Commands.Where(c => c.Contains(' ')).Select(c => c[..c.IndexOf(' ')]).Distinct();
 
@@ -100,7 +104,7 @@ public static class AicaApp
             return UsageError(stdout, stderr, parsed.Options, $"aica: unknown command '{cmd}'" + DidYouMean(cmd, near, "aica "), ShortUsage);
         }
 
-        var ctx = new CliContext(parsed.Options, stdout, stderr, services ?? (o => new AicaServices(o)));
+        var ctx = new CliContext(parsed.Options, stdout, stderr, services ?? (o => new AicaServices(o))) { Progress = TerminalProgress.For(parsed.Options, stderr) };
         ConsoleApp.ServiceProvider = ctx;
         ConsoleApp.Log = msg => stdout.WriteLine(HelpText.Rewrite(msg));
         ConsoleApp.LogError = msg => stderr.WriteLine($"aica: {msg}");
@@ -145,6 +149,8 @@ public static class AicaApp
             await app.RunAsync([.. info.Name.Split(' '), "--help"]);
             return ExitCodes.Usage;
         }
+        if (!parsed.Help && TakesNothing.Contains(info.Name) && rest.Length > words)
+            return UsageError(stdout, stderr, parsed.Options, $"aica {info.Name}: unexpected '{rest[words]}' (it takes no arguments or options)", $"Usage: aica {info.Name} [global options]");
         await app.RunAsync(parsed.Help ? [.. rest, "--help"] : rest);
         if (ctx.ParseFailedCommand is { } failed)
         {
@@ -166,18 +172,8 @@ public static class AicaApp
     }
 
     /// <summary>The one JSON document of a failed --json run: {"error": "...", "exit_code": N}.</summary>
-    public static void WriteJsonError(TextWriter stdout, string message, int exitCode)
-    {
-        using var ms = new MemoryStream();
-        using (var j = new System.Text.Json.Utf8JsonWriter(ms, new System.Text.Json.JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            j.WriteStartObject();
-            j.WriteString("error", message);
-            j.WriteNumber("exit_code", exitCode);
-            j.WriteEndObject();
-        }
-        stdout.WriteLine(System.Text.Encoding.UTF8.GetString(ms.ToArray()));
-    }
+    public static void WriteJsonError(TextWriter stdout, string message, int exitCode) =>
+        AicaJson.Write(stdout, new ErrorDoc(message, exitCode), AicaJson.Error);
 
     /// <summary>"; did you mean 'aica user'?" for the nearest name within a small edit distance, else "".</summary>
     public static string DidYouMean(string typed, IEnumerable<string> names, string prefix) =>

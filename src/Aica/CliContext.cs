@@ -10,15 +10,20 @@ public sealed class CliContext(GlobalOptions options, TextWriter stdout, TextWri
     public TextWriter Out { get; } = stdout;
     public TextWriter Err { get; } = stderr;
 
+    /// <summary>The services of this run, reporting long work to <see cref="Progress"/>.</summary>
     public AicaServices CreateServices()
     {
         var s = services(Options);
+        s.Progress = Progress;
         if (CommandDocs is { } docs) s.ManualFiles = Manual.ManualFiles.Files(docs).Where(f => s.Fs.Lstat(f.Requires) is { IsDir: true }).ToList();
         return s;
     }
 
     /// <summary>Every command's help, read before the command runs (for the man page and completions); null when not needed.</summary>
     public IReadOnlyList<Manual.CommandDoc>? CommandDocs { get; set; }
+
+    /// <summary>The progress line on stderr when it is a terminal (see <see cref="TerminalProgress.For"/>), else nothing.</summary>
+    public IProgressReporter Progress { get; set; } = NoProgress.Instance;
 
     /// <summary>Set when the command line of a command did not parse: its usage then goes to stderr.</summary>
     public string? ParseFailedCommand { get; set; }

@@ -1,4 +1,5 @@
-using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Aica.Contracts;
 using Aica.Engine;
 using Aica.Native;
 using Aica.Services;
@@ -80,34 +81,11 @@ public sealed class Output(TextWriter w, GlobalOptions o, TextWriter? problems =
     }
 
     /// <summary>Writes one JSON document to stdout (the only thing on stdout with --json).</summary>
-    public void Json(Action<Utf8JsonWriter> body)
-    {
-        using var ms = new MemoryStream();
-        using (var j = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-            body(j);
-        w.WriteLine(System.Text.Encoding.UTF8.GetString(ms.ToArray()));
-    }
+    public void Json<T>(T document, JsonTypeInfo<T> type) => AicaJson.Write(w, document, type);
 
-    public static void WriteActions(Utf8JsonWriter j, string name, IEnumerable<(string Id, string Subject, string Describe, string Drift, string? Error, bool Planned)> actions)
-    {
-        j.WriteStartArray(name);
-        foreach (var a in actions)
-        {
-            j.WriteStartObject();
-            j.WriteString("id", a.Id);
-            j.WriteString("subject", a.Subject);
-            j.WriteString("action", a.Describe);
-            j.WriteString("was", a.Drift);
-            j.WriteString("status", a.Planned ? "planned" : a.Error is null ? "done" : "failed");
-            if (a.Error is not null) j.WriteString("error", a.Error);
-            j.WriteEndObject();
-        }
-        j.WriteEndArray();
-    }
+    public static IReadOnlyList<ActionRow> Rows(IEnumerable<PlannedAction> p) =>
+        [.. p.Select(a => new ActionRow(a.Item.Id, a.Item.Subject, a.Item.Describe, a.Drift.Summary, "planned", a.Drift.Conflict ? a.Drift.Summary : null))];
 
-    public static IEnumerable<(string, string, string, string, string?, bool)> Rows(IEnumerable<PlannedAction> p) =>
-        p.Select(a => (a.Item.Id, a.Item.Subject, a.Item.Describe, a.Drift.Summary, a.Drift.Conflict ? a.Drift.Summary : null, true));
-
-    public static IEnumerable<(string, string, string, string, string?, bool)> Rows(IEnumerable<AppliedAction> p) =>
-        p.Select(a => (a.Item.Id, a.Item.Subject, a.Item.Describe, a.Drift.Summary, a.Error, false));
+    public static IReadOnlyList<ActionRow> Rows(IEnumerable<AppliedAction> p) =>
+        [.. p.Select(a => new ActionRow(a.Item.Id, a.Item.Subject, a.Item.Describe, a.Drift.Summary, a.Error is null ? "done" : "failed", a.Error))];
 }

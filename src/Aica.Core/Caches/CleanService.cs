@@ -103,7 +103,9 @@ public sealed class CleanService(AicaServices s)
         using var lk = o.DryRun || Sys.Euid != 0 ? null : s.Lock(ct);
 
         var results = new List<TargetResult>();
-        foreach (var t in Enum.GetValues<CacheTarget>().Where(o.Targets.Contains))
+        var chosen = Enum.GetValues<CacheTarget>().Where(o.Targets.Contains).ToList();
+        using var phase = s.Progress.Phase(o.DryRun ? "clean (dry run)" : "clean", chosen.Sum(t => PerUser(t) ? users.Count : 1), "targets");
+        foreach (var t in chosen)
         {
             if (PerUser(t))
             {
@@ -141,11 +143,13 @@ public sealed class CleanService(AicaServices s)
         return [.. reg.Users];
     }
 
-    private static TargetResult Guard(TargetResult r, Action<TargetResult> run)
+    private TargetResult Guard(TargetResult r, Action<TargetResult> run)
     {
+        s.Progress.Note(r.Path);
         try { run(r); }
         catch (Exception e) when (e is SysException or IOException or AicaException) { r.Status = TargetStatus.Failed; r.Error = e.Message; }
         r.Bytes = r.Log.Freed;
+        s.Progress.Advance(1, r.Bytes);
         return r;
     }
 

@@ -36,10 +36,10 @@ public sealed class Usage
 /// (st_blocks), an inode with several hard links counted once across everything this counter walks, optionally
 /// attributed to the file owner. Each walk thread adds to its own tallies, merged when the walk ends.
 /// </summary>
-public sealed class UsageCounter(int parallelism = 0)
+public sealed class UsageCounter(int parallelism = 0, IProgressReporter? progress = null)
 {
     private readonly ConcurrentDictionary<(ulong, ulong), byte> _seen = new();
-    private readonly TreeWalker _walker = parallelism > 0 ? new TreeWalker(parallelism) : TreeWalker.Default();
+    private readonly TreeWalker _walker = new(parallelism > 0 ? parallelism : TreeWalker.Default().Parallelism) { Progress = progress ?? NoProgress.Instance };
     public ConcurrentDictionary<uint, Usage> ByOwner { get; } = new();
     public ConcurrentBag<string> Problems { get; } = [];
     public bool TrackOwners { get; init; }
@@ -112,7 +112,8 @@ public sealed class DuService(AicaServices s)
         var config = s.LoadConfig();
         if (path is not null) path = Normalise(path);
         else s.RequireDataMounted();
-        var counter = new UsageCounter { TrackOwners = byUser };
+        var counter = new UsageCounter(0, s.Progress) { TrackOwners = byUser };
+        using var phase = s.Progress.Phase(path is null ? "du /data" : $"du {path}");
         var rows = new List<DuRow>();
         var total = new Usage();
 

@@ -152,17 +152,24 @@ public sealed class MirrorService(AicaServices s)
         var stamp = s.Clock.Stamp();
         var keptIn = runAs is null ? KeptDir(config, p, stamp) : null;
         string[] keep = keptIn is not null ? ["--backup", $"--backup-dir={s.Fs.Host(keptIn)}"] : ["--backup", $"--suffix={KeptSuffix}{stamp}"];
-        var pending = await Count(prefix, rsync, [.. opts, .. keep, .. sender, "-n", "--out-format=%n", src, dst], ct).ConfigureAwait(false);
-        var extra = await Count([], rsync, ["-a", "-n", "--ignore-existing", "--omit-dir-times", $"--exclude=*{KeptSuffix}*", "--out-format=%n", dst, s.Fs.Host(p.Source) + "/"], ct).ConfigureAwait(false);
+        long pending, extra;
+        using (s.Progress.Phase($"data mirror {p.Legacy}: comparing"))
+        {
+            pending = await Count(prefix, rsync, [.. opts, .. keep, .. sender, "-n", "--out-format=%n", src, dst], ct).ConfigureAwait(false);
+            extra = await Count([], rsync, ["-a", "-n", "--ignore-existing", "--omit-dir-times", $"--exclude=*{KeptSuffix}*", "--out-format=%n", dst, s.Fs.Host(p.Source) + "/"], ct).ConfigureAwait(false);
+        }
         if (pending < 0 || extra < 0) return new MirrorResult(p, MirrorState.Failed, "rsync could not compare the trees", 0, 0, runAs);
         var extraNote = extra > 0 ? $"; {extra} entr{(extra == 1 ? "y" : "ies")} only in {p.Legacy} (kept{(config.MirrorDelete ? "" : ", no --delete")}; --link merges them into /data)" : "";
         if (pending == 0) return new MirrorResult(p, MirrorState.InStep, $"{p.Legacy} is in step with {p.Source}{extraNote}", 0, extra, runAs);
         if (dryRun) return new MirrorResult(p, MirrorState.Drift, $"{pending} entr{(pending == 1 ? "y" : "ies")} to copy from {p.Source} to {p.Legacy}{extraNote}", pending, extra, runAs);
 
-        string[] syncArgs = [.. opts, .. keep, .. sender, src, dst];
+        // Each entry rsync copies is a line (--out-format), streamed into the progress line: 200k files are minutes of work.
+        string[] syncArgs = [.. opts, .. keep, .. sender, "--out-format=%n", src, dst];
         var program = prefix.Count > 0 ? prefix[0] : rsync;
         var args = prefix.Count > 0 ? prefix.Skip(1).Append(rsync).Concat(syncArgs) : syncArgs;
-        var r = await s.Runner.RunAsync(program, args, ct, ChildPath).ConfigureAwait(false);
+        ProcessResult r;
+        using (s.Progress.Phase($"data mirror {p.Legacy}", pending))
+            r = await s.Runner.RunStreamingAsync(program, args, Entry, ct, ChildPath).ConfigureAwait(false);
         // 23/24: some files could not be transferred or vanished; the rest was copied.
         if (!r.Ok)
             return new MirrorResult(p, MirrorState.Failed, r.ExitCode == Partial
@@ -171,6 +178,13 @@ public sealed class MirrorService(AicaServices s)
         var kept = keptIn is null ? $"; files it replaced{(config.MirrorDelete ? " or deleted" : "")} there are kept beside them as NAME{KeptSuffix}{stamp}"
             : s.Fs.Lstat(keptIn) is not null ? $"; files it replaced{(config.MirrorDelete ? " or deleted" : "")} there are kept in {keptIn}" : "";
         return new MirrorResult(p, MirrorState.Synced, $"{pending} entr{(pending == 1 ? "y" : "ies")} copied to {p.Legacy}{(runAs is null ? "" : $" (as {runAs})")}{kept}{extraNote}", pending, extra, runAs);
+    }
+
+    /// <summary>One line of rsync's file list: one entry more, and the name shown.</summary>
+    private void Entry(string line)
+    {
+        s.Progress.Advance();
+        s.Progress.Note(line);
     }
 
     /// <summary>A backup folder no earlier run used: <c>BACKUPS/mirror_TS/LEGACY_PATH_WITH_UNDERSCORES[-N]</c> (rsync creates it when it keeps something).</summary>
@@ -186,7 +200,7 @@ public sealed class MirrorService(AicaServices s)
     {
         var program = prefix.Count > 0 ? prefix[0] : rsync;
         var all = prefix.Count > 0 ? prefix.Skip(1).Append(rsync).Concat(args) : args;
-        var r = await s.Runner.RunAsync(program, all, ct, ChildPath).ConfigureAwait(false);
+        var r = await s.Runner.RunStreamingAsync(program, all, Entry, ct, ChildPath).ConfigureAwait(false);
         if (r.ExitCode is not (0 or Partial or Vanished)) return -1;
         return r.StdOut.Split('\n').Count(l => l.Length > 0 && l != "./" && !l.StartsWith("deleting ./"));
     }

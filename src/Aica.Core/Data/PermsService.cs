@@ -69,7 +69,11 @@ public sealed class PermsService(AicaServices s)
         if (childOwner is not null)
             policy = policy with { ChildDirOwner = new Dictionary<string, uint> { [config.Datasets] = SharedTree.ResolveOwner(childOwner, db) } };
         using var lck = o.DryRun ? null : s.Lock(ct);
-        var trees = targets.Select(t => new TreeNormaliser(policy).Run(s.Fs, t, o.DryRun, ct)).ToList();
+        var trees = targets.Select(t =>
+        {
+            using var phase = s.Progress.Phase($"{what} {t}");
+            return new TreeNormaliser(policy, s.Walker()).Run(s.Fs, t, o.DryRun, ct);
+        }).ToList();
         var report = new PermsReport(o.DryRun, trees);
         if (!o.DryRun && (report.Changed > 0 || report.Errors > 0))
             s.Log(what, $"{report.Changed} changed, {report.Scanned} scanned, {report.Skipped} skipped, {report.Errors} errors in {string.Join(" ", targets)}");

@@ -1,5 +1,5 @@
 using System.Text;
-using System.Text.Json;
+using Aica.Contracts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
@@ -48,25 +48,9 @@ public sealed class ReportService(AicaServices s)
         return r;
     }
 
-    private byte[] Json(DataReport r)
-    {
-        using var ms = new MemoryStream();
-        using (var j = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            j.WriteStartObject();
-            j.WriteString("time", s.Clock.Now.ToString("yyyy-MM-ddTHH:mm:ss"));
-            j.WriteString("host", Sys.HostName());
-            j.WritePropertyName("datasets"); DataJson.Datasets(j, r.Datasets);
-            j.WritePropertyName("fixes"); DataJson.Perms(j, "data fix", r.Fixes);
-            j.WritePropertyName("orphans"); DataJson.Orphans(j, r.Orphans);
-            j.WritePropertyName("mirrors"); DataJson.Mirrors(j, r.Mirrors, true);
-            j.WritePropertyName("access"); DataJson.Access(j, r.Access);
-            j.WriteNumber("problems", r.Problems);
-            j.WriteEndObject();
-        }
-        ms.WriteByte((byte)'\n');
-        return ms.ToArray();
-    }
+    private byte[] Json(DataReport r) => AicaJson.ToFile(new DataReportFileDoc(s.Clock.Now.ToString("yyyy-MM-ddTHH:mm:ss"), Sys.HostName(),
+        DataJson.Datasets(r.Datasets), DataJson.Perms("data fix", r.Fixes), DataJson.Orphans(r.Orphans), DataJson.Mirrors(r.Mirrors, true),
+        DataJson.Access(r.Access), r.Problems), AicaJsonContext.Default.DataReportFileDoc);
 
     private string Text(DataReport r)
     {

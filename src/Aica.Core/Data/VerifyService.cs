@@ -71,8 +71,13 @@ public sealed class VerifyService(AicaServices s)
         var datasets = ListDatasets(config.Datasets);
         var setpriv = s.Runner.Which("setpriv") ?? throw new AicaException("setpriv not found (install util-linux): the check runs as each user");
         var results = new List<AccessResult>();
+        using var phase = s.Progress.Phase("data verify", users.Count, "users");
         foreach (var u in users)
+        {
+            s.Progress.Note(u.Name);
             results.AddRange(await CheckUser(setpriv, u, gid, db, datasets, ct).ConfigureAwait(false));
+            s.Progress.Advance();
+        }
         return results;
     }
 

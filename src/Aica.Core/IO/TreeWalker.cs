@@ -45,6 +45,9 @@ public sealed class TreeWalker(int parallelism)
 
     public static TreeWalker Default() => new(Math.Clamp(Environment.ProcessorCount * 2, 2, 16));
 
+    /// <summary>Told the entries and bytes of each directory once it is listed (one call per directory, not per entry).</summary>
+    public IProgressReporter Progress { get; init; } = NoProgress.Instance;
+
     private sealed class DirRef(SafeFd fd)
     {
         private int _refs = 1;
@@ -130,7 +133,19 @@ public sealed class TreeWalker(int parallelism)
             try { entries = Sys.ReadDir(fd, w.Path); }
             catch (SysException e) { visitor.OnError(w.Path, e); return; }
 
-            foreach (var (name, _, _) in entries)
+            // Progress is told in batches: once per directory, and every 1024 entries of a big one.
+            long seen = 0, bytes = 0;
+            try
+            {
+                foreach (var (name, _, _) in entries)
+                {
+                    List(name);
+                    if (seen >= 1024) { Progress.Advance(seen, bytes); seen = bytes = 0; }
+                }
+            }
+            finally { Progress.Advance(seen, bytes); }
+
+            void List(byte[] name)
             {
                 ct.ThrowIfCancellationRequested();
                 var z = Sys.Z(name);
@@ -140,8 +155,10 @@ public sealed class TreeWalker(int parallelism)
                 if (err != 0)
                 {
                     if (err != ENOENT) visitor.OnError(w.Path + "/" + SafeOps.Escape(name), new SysException(err, "stat", w.Path));
-                    continue;
+                    return;
                 }
+                seen++;
+                if (!cst.IsDir) bytes += cst.Size;
                 if (cst.IsDir && cst.Dev == dev)
                 {
                     me.AddRef();

@@ -41,6 +41,31 @@ public class ProcessRunner
         }
     }
 
+    /// <summary>
+    /// Like <see cref="RunAsync"/>, but each line of the child's stdout is handed to <paramref name="onLine"/> as it
+    /// arrives (rsync's file list: progress while it runs, not a buffer at the end); stdout is also kept.
+    /// </summary>
+    public virtual async Task<ProcessResult> RunStreamingAsync(string program, IEnumerable<string> args, Action<string> onLine,
+        CancellationToken ct = default, IReadOnlyDictionary<string, string?>? env = null)
+    {
+        if (!program.Contains('/')) program = Which(program) ?? program;
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        var cmd = Cli.Wrap(program).WithArguments(args).WithWorkingDirectory(WorkingDirectory).WithValidation(CommandResultValidation.None)
+            .WithStandardOutputPipe(PipeTarget.ToDelegate(line => { stdout.Append(line).Append('\n'); onLine(line); }, Encoding.UTF8))
+            .WithStandardErrorPipe(PipeTarget.ToStringBuilder(stderr, Encoding.UTF8));
+        if (env is not null) cmd = cmd.WithEnvironmentVariables(env);
+        try
+        {
+            var r = await cmd.ExecuteAsync(ct).ConfigureAwait(false);
+            return new ProcessResult(r.ExitCode, stdout.ToString(), stderr.ToString());
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return new ProcessResult(127, "", $"{program}: {e.Message}");
+        }
+    }
+
     public ProcessResult Run(string program, params string[] args) => RunAsync(program, args).GetAwaiter().GetResult();
 
     /// <summary>Full path of a program on the standard admin PATH, or null.</summary>

@@ -47,6 +47,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib)] internal static partial int getpid();
     [LibraryImport(Lib, SetLastError = true)] internal static partial int kill(int pid, int sig);
     [LibraryImport(Lib)] internal static partial int isatty(int fd);
+    [LibraryImport(Lib, SetLastError = true)] internal static partial int ioctl(int fd, nuint request, ushort* winsize);
     [LibraryImport(Lib, SetLastError = true)] internal static partial int gethostname(byte* name, nint len);
 
     [StructLayout(LayoutKind.Sequential)]

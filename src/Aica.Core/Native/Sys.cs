@@ -510,6 +510,14 @@ public static unsafe class Sys
         return (dev, buf.stx_ino);
     }
 
+    /// <summary>The columns of the terminal on <paramref name="fd"/> (TIOCGWINSZ, the same number on x86_64 and aarch64), or null.</summary>
+    public static unsafe int? TerminalColumns(int fd)
+    {
+        const nuint TIOCGWINSZ = 0x5413;
+        var ws = stackalloc ushort[4]; // rows, columns, x pixels, y pixels
+        return Libc.ioctl(fd, TIOCGWINSZ, ws) == 0 && ws[1] > 0 ? ws[1] : null;
+    }
+
     public static string HostName()
     {
         var buf = new byte[256];

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Aica.Accounts;
+using Aica.Contracts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.Native;
@@ -104,28 +105,10 @@ public sealed class RecoverService(AicaServices s)
         if (r.Status != "refused") s.Log("recover", line);
     }
 
-    private byte[] StatusJson(RecoveryReport r)
-    {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            w.WriteStartObject();
-            w.WriteString("status", r.Status);
-            w.WriteString("time", s.Clock.Now.ToString("yyyy-MM-ddTHH:mm:sszzz"));
-            w.WriteNumber("users", r.Users);
-            w.WriteNumber("recovered", r.Users - r.Failed);
-            w.WriteNumber("failed", r.Failed);
-            w.WriteNumber("changes", r.Actions.Count(a => a.Ok));
-            w.WriteNumber("duration_ms", Math.Round(r.DurationMs, 1));
-            w.WriteStartArray("problems");
-            // Capped like every report of member input: the first ones, then "... and K more".
-            foreach (var p in CappedList.Of(r.Problems.Concat(r.Actions.Where(a => !a.Ok).Select(a => a.Error!)), MaxProblems)) w.WriteStringValue(p);
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        ms.WriteByte((byte)'\n');
-        return ms.ToArray();
-    }
+    // Problems capped like every report of member input: the first ones, then "... and K more".
+    private byte[] StatusJson(RecoveryReport r) => AicaJson.ToFile(new RecoveryStatusDoc(r.Status, s.Clock.Now.ToString("yyyy-MM-ddTHH:mm:sszzz"),
+        r.Users, r.Users - r.Failed, r.Failed, r.Actions.Count(a => a.Ok), Math.Round(r.DurationMs, 1),
+        [.. CappedList.Of(r.Problems.Concat(r.Actions.Where(a => !a.Ok).Select(a => a.Error!)), MaxProblems)]), AicaJsonContext.Default.RecoveryStatusDoc);
 
     public static JsonDocument? ReadStatus(AicaServices s)
     {

@@ -37,6 +37,12 @@ public sealed class AicaServices : IDisposable
     public RegistryStore Registry { get; }
     public TimeSpan Wait => TimeSpan.FromSeconds(Options.WaitSeconds);
 
+    /// <summary>Where long work reports its progress (the command line draws it on a terminal); nothing by default.</summary>
+    public IProgressReporter Progress { get; set; } = NoProgress.Instance;
+
+    /// <summary>A parallel tree walk that reports to <see cref="Progress"/>.</summary>
+    public TreeWalker Walker() => new(TreeWalker.Default().Parallelism) { Progress = Progress };
+
     /// <summary>The path of the running executable (what init installs to /data/bin).</summary>
     public string? SelfExe { get; init; } = Environment.ProcessPath;
 

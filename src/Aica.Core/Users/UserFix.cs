@@ -47,7 +47,7 @@ public sealed class UserFix(AicaServices s)
             throw errno == ELOOP ? AicaException.Refused($"{path} is a symbolic link (tampered): not followed; aica recover replaces it")
                 : AicaException.Usage($"{path}: {Sys.StrError(errno)}");
         var v = new Visitor((uint)uid, (uint)gid, dryRun);
-        TreeWalker.Default().Walk(root, s.Fs.Host(path), v, ct);
+        using (s.Progress.Phase($"user fix {user}")) s.Walker().Walk(root, s.Fs.Host(path), v, ct);
         if (!dryRun) s.Log("user", $"fix {user}: {v.Scanned} scanned, {v.Changed} changed, {v.Errors.Total} errors");
         return new FixReport(user, path, v.Scanned, v.Changed, v.Owner, v.Group, v.Mode, v.Skipped, v.Tampered, v.Errors, dryRun, sw.Elapsed.TotalMilliseconds);
     }

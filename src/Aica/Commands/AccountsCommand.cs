@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Services;
 using Aica.Site;
 using ConsoleAppFramework;
@@ -18,18 +19,7 @@ public sealed class AccountsCommand(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "accounts capture");
-                j.WriteBoolean("dry_run", r.DryRun);
-                j.WriteBoolean("written", r.Written);
-                j.WriteNumber("users", r.Users);
-                j.WriteNumber("groups", r.Groups);
-                j.WriteStartArray("changes"); foreach (var d in r.Differences) j.WriteStringValue(d); j.WriteEndArray();
-                if (r.Replaced is null) j.WriteNull("replaced_refused"); else j.WriteString("replaced_refused", r.Replaced);
-                j.WriteEndObject();
-            });
+            o.Json(new AccountsCaptureDoc("accounts capture", r.DryRun, r.Written, r.Users, r.Groups, [.. r.Differences], r.Replaced), AicaJsonContext.Default.AccountsCaptureDoc);
             return 0;
         }
         foreach (var d in r.Differences) o.Line(r.DryRun ? "PLAN" : "DONE", d);

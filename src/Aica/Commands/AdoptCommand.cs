@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Integration;
 using ConsoleAppFramework;
 using Aica.Services;
@@ -18,28 +19,9 @@ public sealed class AdoptCommand(CliContext cli)
         var engine = dryRun ? Output.Rows(r.Planned) : r.Init?.Applied is { } a ? Output.Rows(a.Actions) : [];
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "adopt");
-                j.WriteBoolean("dry_run", dryRun);
-                j.WriteString("group", r.Config.Group);
-                if (r.Config.Gid is { } g) j.WriteNumber("gid", g); else j.WriteNull("gid");
-                if (r.BackupDir is null) j.WriteNull("backup_dir"); else j.WriteString("backup_dir", r.BackupDir);
-                if (r.ReportPath is null) j.WriteNull("report"); else j.WriteString("report", r.ReportPath);
-                j.WriteStartArray("changes");
-                foreach (var c in r.Changes)
-                {
-                    j.WriteStartObject();
-                    j.WriteString("action", c.Action); j.WriteString("path", c.Path); j.WriteString("detail", c.Detail);
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                Output.WriteActions(j, "actions", engine);
-                j.WriteStartArray("warnings"); foreach (var w in r.Warnings) j.WriteStringValue(w); j.WriteEndArray();
-                j.WriteStartArray("problems"); foreach (var p in r.Problems) j.WriteStringValue(p); j.WriteEndArray();
-                j.WriteEndObject();
-            });
+            o.Json(new AdoptDoc("adopt", dryRun, r.Config.Group, r.Config.Gid, r.BackupDir, r.ReportPath,
+                [.. r.Changes.Select(c => new AdoptChangeRow(c.Action, c.Path, c.Detail))], engine, [.. r.Warnings], [.. r.Problems]),
+                AicaJsonContext.Default.AdoptDoc);
             return r.ExitCode;
         }
         var tag = dryRun ? "PLAN" : "DONE";

@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Caches;
 using Aica.Native;
 using Aica.Services;
@@ -69,82 +70,28 @@ public sealed class CleanCommand(CliContext cli)
         return new Caller(false, uid, name);
     }
 
+    private static string Utc(long seconds) => DateTimeOffset.FromUnixTimeSeconds(seconds).ToString("yyyy-MM-ddTHH:mm:ssZ");
+
+    private static CleanDoc Document(CleanReport r) => new("clean", r.DryRun, r.OlderThanDays,
+        [.. r.Targets.Select(t => new CleanTargetRow(t.Name, t.User, t.Path, t.Status == TargetStatus.Ok ? "ok" : "failed", t.Error, t.Bytes, t.Log.Busy,
+            [.. t.Log.Removed.OrderBy(x => x.Path, StringComparer.Ordinal).Select(x => new CleanRemovedRow(x.Path, x.Bytes, x.Files, x.Reason))],
+            [.. t.Log.Problems.Order(StringComparer.Ordinal)], [.. t.Log.Links.Order(StringComparer.Ordinal)], [.. t.Log.Skipped.Order(StringComparer.Ordinal)],
+            [.. t.Notes],
+            t.Target != CacheTarget.Hf ? null : [.. t.Repos.Select(x =>
+            {
+                var repo = x.Plan.Repo;
+                return new HfRepoRow(repo.Type, repo.Id, repo.SizeOnDisk, repo.Blobs.Count, Utc(repo.LastAccess), Utc(repo.LastModified), repo.Refs,
+                    [.. repo.Revisions.Select(v => new HfRevisionRow(v.Commit, [.. v.Refs], v.Files.Count, v.Detached))],
+                    x.Locked, x.Plan.RemoveRepo, x.Locked ? 0 : x.Plan.Bytes);
+            })]))],
+        r.Total, r.Failed);
+
     private void Render(CleanReport r)
     {
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "clean");
-                j.WriteBoolean("dry_run", r.DryRun);
-                if (r.OlderThanDays is { } d) j.WriteNumber("older_than_days", d); else j.WriteNull("older_than_days");
-                j.WriteStartArray("targets");
-                foreach (var t in r.Targets)
-                {
-                    j.WriteStartObject();
-                    j.WriteString("target", t.Name);
-                    if (t.User is null) j.WriteNull("user"); else j.WriteString("user", t.User);
-                    j.WriteString("path", t.Path);
-                    j.WriteString("status", t.Status == TargetStatus.Ok ? "ok" : "failed");
-                    if (t.Error is not null) j.WriteString("error", t.Error);
-                    j.WriteNumber("bytes_freed", t.Bytes);
-                    j.WriteNumber("busy_skipped", t.Log.Busy);
-                    j.WriteStartArray("removed");
-                    foreach (var x in t.Log.Removed.OrderBy(x => x.Path, StringComparer.Ordinal))
-                    {
-                        j.WriteStartObject();
-                        j.WriteString("path", x.Path);
-                        j.WriteNumber("bytes", x.Bytes);
-                        j.WriteNumber("files", x.Files);
-                        j.WriteString("reason", x.Reason);
-                        j.WriteEndObject();
-                    }
-                    j.WriteEndArray();
-                    j.WriteStartArray("problems"); foreach (var p in t.Log.Problems.Order(StringComparer.Ordinal)) j.WriteStringValue(p); j.WriteEndArray();
-                    j.WriteStartArray("links"); foreach (var p in t.Log.Links.Order(StringComparer.Ordinal)) j.WriteStringValue(p); j.WriteEndArray();
-                    j.WriteStartArray("skipped"); foreach (var p in t.Log.Skipped.Order(StringComparer.Ordinal)) j.WriteStringValue(p); j.WriteEndArray();
-                    j.WriteStartArray("notes"); foreach (var p in t.Notes) j.WriteStringValue(p); j.WriteEndArray();
-                    if (t.Target == CacheTarget.Hf)
-                    {
-                        j.WriteStartArray("repos");
-                        foreach (var x in t.Repos)
-                        {
-                            var repo = x.Plan.Repo;
-                            j.WriteStartObject();
-                            j.WriteString("type", repo.Type);
-                            j.WriteString("id", repo.Id);
-                            j.WriteNumber("size_on_disk", repo.SizeOnDisk);
-                            j.WriteNumber("blobs", repo.Blobs.Count);
-                            j.WriteString("last_accessed", DateTimeOffset.FromUnixTimeSeconds(repo.LastAccess).ToString("yyyy-MM-ddTHH:mm:ssZ"));
-                            j.WriteString("last_modified", DateTimeOffset.FromUnixTimeSeconds(repo.LastModified).ToString("yyyy-MM-ddTHH:mm:ssZ"));
-                            j.WriteStartObject("refs"); foreach (var (k, v) in repo.Refs) j.WriteString(k, v); j.WriteEndObject();
-                            j.WriteStartArray("revisions");
-                            foreach (var rev in repo.Revisions)
-                            {
-                                j.WriteStartObject();
-                                j.WriteString("commit", rev.Commit);
-                                j.WriteStartArray("refs"); foreach (var n in rev.Refs) j.WriteStringValue(n); j.WriteEndArray();
-                                j.WriteNumber("files", rev.Files.Count);
-                                j.WriteBoolean("detached", rev.Detached);
-                                j.WriteEndObject();
-                            }
-                            j.WriteEndArray();
-                            j.WriteBoolean("locked", x.Locked);
-                            j.WriteBoolean("remove_repo", x.Plan.RemoveRepo);
-                            j.WriteNumber("bytes_freed", x.Locked ? 0 : x.Plan.Bytes);
-                            j.WriteEndObject();
-                        }
-                        j.WriteEndArray();
-                    }
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                j.WriteNumber("total_bytes_freed", r.Total);
-                j.WriteNumber("failed", r.Failed);
-                j.WriteEndObject();
-            });
+            o.Json(Document(r), AicaJsonContext.Default.CleanDoc);
             return;
         }
         var verb = r.DryRun ? "would free" : "freed";

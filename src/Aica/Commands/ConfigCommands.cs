@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Services;
 using ConsoleAppFramework;
 
@@ -10,29 +11,15 @@ public sealed class ConfigCommands(CliContext cli)
     [Command("config check")]
     public int Check([Argument] string? file = null)
     {
+        // The parser hands an unknown option over as FILE (a file named -x can be given as ./-x).
+        if (file?.StartsWith('-') == true) throw AicaException.Usage($"unknown option '{file}' (see: aica config check --help)");
         using var s = cli.CreateServices();
         var r = new ConfigService(s).Check(file);
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "config check");
-                j.WriteString("file", r.File);
-                j.WriteBoolean("exists", r.Exists);
-                j.WriteBoolean("valid", r.Valid);
-                j.WriteStartArray("problems");
-                foreach (var i in r.Issues)
-                {
-                    j.WriteStartObject();
-                    j.WriteNumber("line", i.Line);
-                    j.WriteString("message", i.Message);
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                j.WriteEndObject();
-            });
+            o.Json(new ConfigCheckDoc("config check", r.File, r.Exists, r.Valid, [.. r.Issues.Select(i => new ConfigProblemRow(i.Line, i.Message))]),
+                AicaJsonContext.Default.ConfigCheckDoc);
         }
         else
         {

@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Data;
 using Aica.Services;
 using ConsoleAppFramework;
@@ -16,7 +17,7 @@ public sealed class DataCommands(CliContext cli)
         using var s = cli.CreateServices();
         var list = new DatasetService(s).List(cancellationToken, names.Length == 0 ? null : names.ToHashSet(StringComparer.Ordinal));
         var o = cli.Output;
-        if (cli.Options.Json) { o.Json(j => DataJson.Datasets(j, list)); return 0; }
+        if (cli.Options.Json) { o.Json(DataJson.Datasets(list), AicaJsonContext.Default.DatasetsDoc); return 0; }
         foreach (var d in list)
         {
             var line = $"{d.Name}  {d.SizeHuman} ({d.SizeBytes} bytes)  {d.Files} files  {d.Owner}:{d.Group} {TreeNormaliser.Octal(d.Mode)}";
@@ -57,7 +58,7 @@ public sealed class DataCommands(CliContext cli)
             r = svc.Remove(dryRun, cancellationToken);
         }
         var o = cli.Output;
-        if (cli.Options.Json) { o.Json(j => DataJson.Orphans(j, r)); return r.ExitCode; }
+        if (cli.Options.Json) { o.Json(DataJson.Orphans(r), AicaJsonContext.Default.OrphansDoc); return r.ExitCode; }
         foreach (var orphan in r.Orphans)
         {
             var m = r.Moves.FirstOrDefault(x => ReferenceEquals(x.Orphan, orphan));
@@ -86,7 +87,7 @@ public sealed class DataCommands(CliContext cli)
         var list = await new MirrorService(s).Run(link, dryRun, cancellationToken);
         var o = cli.Output;
         var failed = list.Count(m => m.State is MirrorState.Failed or MirrorState.Refused);
-        if (cli.Options.Json) { o.Json(j => DataJson.Mirrors(j, list, dryRun)); return failed > 0 ? ExitCodes.Failed : 0; }
+        if (cli.Options.Json) { o.Json(DataJson.Mirrors(list, dryRun), AicaJsonContext.Default.MirrorsDoc); return failed > 0 ? ExitCodes.Failed : 0; }
         foreach (var m in list)
         {
             var line = $"{m.Pair.Legacy} <- {m.Pair.Source}: {m.Summary}";
@@ -112,7 +113,7 @@ public sealed class DataCommands(CliContext cli)
         var list = await new VerifyService(s).Run(user, cancellationToken);
         var o = cli.Output;
         var failed = list.Count(a => !a.Ok);
-        if (cli.Options.Json) { o.Json(j => DataJson.Access(j, list)); return failed > 0 ? ExitCodes.Failed : 0; }
+        if (cli.Options.Json) { o.Json(DataJson.Access(list), AicaJsonContext.Default.AccessDoc); return failed > 0 ? ExitCodes.Failed : 0; }
         foreach (var a in list)
         {
             if (a.Ok) o.Line("OK", $"{a.User} / {a.Dataset}: {a.Summary}");
@@ -133,19 +134,9 @@ public sealed class DataCommands(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("text", r.TextPath);
-                j.WriteString("json", r.JsonPath);
-                j.WriteNumber("datasets", r.Datasets.Count);
-                j.WriteNumber("fixes_needed", r.Fixes.Changed);
-                j.WriteNumber("orphans", r.Orphans.Orphans.Count);
-                j.WriteNumber("mirror_drift", r.Mirrors.Count(m => m.State != MirrorState.InStep && m.State != MirrorState.AlreadyLinked && m.State != MirrorState.Missing));
-                j.WriteNumber("access_failures", r.Access.Count(a => !a.Ok));
-                j.WriteNumber("problems", r.Problems);
-                j.WriteEndObject();
-            });
+            o.Json(new DataReportDoc(r.TextPath, r.JsonPath, r.Datasets.Count, r.Fixes.Changed, r.Orphans.Orphans.Count,
+                r.Mirrors.Count(m => m.State != MirrorState.InStep && m.State != MirrorState.AlreadyLinked && m.State != MirrorState.Missing),
+                r.Access.Count(a => !a.Ok), r.Problems), AicaJsonContext.Default.DataReportDoc);
             return 0;
         }
         o.Line(r.Problems == 0 ? "OK" : "WARN", $"{r.Datasets.Count} datasets, {r.Fixes.Changed} fixes needed, {r.Orphans.Orphans.Count} orphans, {r.Mirrors.Count} mirrors, {r.Access.Count(a => !a.Ok)} access failures");

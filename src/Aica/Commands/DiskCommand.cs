@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Caches;
 using Aica.Services;
 using ConsoleAppFramework;
@@ -26,30 +27,9 @@ public sealed class DiskCommand(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "disk");
-                j.WriteNumber("threshold", r.Threshold);
-                j.WriteBoolean("dry_run", dryRun);
-                j.WriteStartArray("mounts");
-                foreach (var m in r.Mounts)
-                {
-                    j.WriteStartObject();
-                    j.WriteString("path", m.Path);
-                    j.WriteString("status", m.Status.ToString().ToLowerInvariant());
-                    if (m.Percent is { } p) j.WriteNumber("percent", p); else j.WriteNull("percent");
-                    j.WriteNumber("size_bytes", m.Size);
-                    j.WriteNumber("used_bytes", m.Used);
-                    j.WriteNumber("available_bytes", m.Available);
-                    if (m.Message is null) j.WriteNull("message"); else j.WriteString("message", m.Message);
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                j.WriteStartArray("alerts"); foreach (var a in r.Alerts) j.WriteStringValue(a); j.WriteEndArray();
-                j.WriteStartArray("problems"); foreach (var p in r.Problems) j.WriteStringValue(p); j.WriteEndArray();
-                j.WriteEndObject();
-            });
+            o.Json(new DiskDoc("disk", r.Threshold, dryRun,
+                [.. r.Mounts.Select(m => new MountRow(m.Path, m.Status.ToString().ToLowerInvariant(), m.Percent, m.Size, m.Used, m.Available, m.Message))],
+                [.. r.Alerts], [.. r.Problems]), AicaJsonContext.Default.DiskDoc);
         }
         else
         {

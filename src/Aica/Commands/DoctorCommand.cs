@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Engine;
 using Aica.Services;
 using ConsoleAppFramework;
@@ -19,31 +20,9 @@ public sealed class DoctorCommand(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("version", r.Version);
-                j.WriteString("host", r.Host);
-                j.WriteStartArray("checks");
-                foreach (var c in r.Checks)
-                {
-                    j.WriteStartObject();
-                    j.WriteString("id", c.Id);
-                    j.WriteString("status", c.Status.ToString().ToLowerInvariant());
-                    j.WriteString("summary", c.Summary);
-                    if (c.Details is null) j.WriteNull("details"); else j.WriteString("details", c.Details);
-                    if (c.Fix is null) j.WriteNull("fix"); else j.WriteString("fix", c.Fix);
-                    j.WriteNumber("duration_ms", Math.Round(c.DurationMs, 3));
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                j.WriteStartObject("summary");
-                j.WriteNumber("pass", r.Count(CheckStatus.Pass));
-                j.WriteNumber("warn", r.Count(CheckStatus.Warn));
-                j.WriteNumber("fail", r.Count(CheckStatus.Fail));
-                j.WriteEndObject();
-                j.WriteEndObject();
-            });
+            o.Json(new DoctorDoc(r.Version, r.Host,
+                [.. r.Checks.Select(c => new DoctorCheckRow(c.Id, c.Status.ToString().ToLowerInvariant(), c.Summary, c.Details, c.Fix, Math.Round(c.DurationMs, 3)))],
+                new StatusCounts(r.Count(CheckStatus.Pass), r.Count(CheckStatus.Warn), r.Count(CheckStatus.Fail))), AicaJsonContext.Default.DoctorDoc);
         }
         else Render(r, o);
         return strict ? r.StrictExitCode : r.ExitCode;

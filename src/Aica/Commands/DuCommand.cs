@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Caches;
 using Aica.Services;
 using ConsoleAppFramework;
@@ -26,34 +27,8 @@ public sealed class DuCommand(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "du");
-                if (r.Path is null) j.WriteNull("path"); else j.WriteString("path", r.Path);
-                j.WriteBoolean("by_user", r.ByUser);
-                j.WriteStartArray("rows");
-                foreach (var x in r.Rows)
-                {
-                    j.WriteStartObject();
-                    j.WriteString("name", x.Label);
-                    j.WriteString("kind", x.Kind);
-                    if (x.Path is null) j.WriteNull("path"); else j.WriteString("path", x.Path);
-                    j.WriteNumber("apparent_bytes", x.Apparent);
-                    j.WriteNumber("disk_bytes", x.Disk);
-                    j.WriteNumber("files", x.Files);
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                j.WriteNumber("omitted", r.Omitted);
-                j.WriteStartObject("total");
-                j.WriteNumber("apparent_bytes", r.Apparent);
-                j.WriteNumber("disk_bytes", r.Disk);
-                j.WriteNumber("files", r.Files);
-                j.WriteEndObject();
-                j.WriteStartArray("problems"); foreach (var p in r.Problems) j.WriteStringValue(p); j.WriteEndArray();
-                j.WriteEndObject();
-            });
+            o.Json(new DuDoc("du", r.Path, r.ByUser, [.. r.Rows.Select(x => new DuEntryRow(x.Label, x.Kind, x.Path, x.Apparent, x.Disk, x.Files))],
+                r.Omitted, new DuTotal(r.Apparent, r.Disk, r.Files), [.. r.Problems]), AicaJsonContext.Default.DuDoc);
         }
         else
         {

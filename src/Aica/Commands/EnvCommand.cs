@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Integration;
 using ConsoleAppFramework;
 
@@ -13,7 +14,7 @@ public sealed class EnvCommand(CliContext cli)
         using var s = cli.CreateServices();
         var r = new EnvService(s).Run(ShellFacts.Current(), !noDisk);
         var o = cli.Output;
-        if (cli.Options.Json) { o.Json(j => EnvJson.Write(j, r)); return 0; }
+        if (cli.Options.Json) { o.Json(EnvJson.Document(r), AicaJsonContext.Default.EnvDoc); return 0; }
 
         o.Line("INFO", $"user {r.User} (uid {r.Uid}), {(r.Member ? "member of" : "NOT a member of")} {r.Group}, {(r.Registered ? $"layout {r.Layout}" : "not registered")}");
         o.Line("INFO", $"home        {r.Home} ({r.HomeKind}{(r.HomeTarget is null ? "" : $" -> {r.HomeTarget}")})");
@@ -44,50 +45,21 @@ public sealed class EnvCommand(CliContext cli)
 
 internal static class EnvJson
 {
-    public static void Write(System.Text.Json.Utf8JsonWriter j, EnvReport r)
+    public static EnvDoc Document(EnvReport r) => new(
+        new EnvUser(r.User, r.Uid, r.Gid, r.Group, r.Member, r.Registered, r.Layout),
+        new EnvPaths(r.Home, r.HomeKind, r.HomeTarget, r.DataDir, r.DataExists, r.CondaRoot, r.CondaInstalled, r.CondaVersion, r.CondaEnvs, r.CondaEnvsPersistent),
+        [.. r.Caches.Select(c => new EnvCacheRow(c.Id, c.Variable, c.Expected, c.Value, c.Set, c.Exists, c.Writable))],
+        Ordered(r.UserCaches),
+        new EnvShell(r.Umask, r.UmaskOk, r.VariablesSet, r.PathHasConda),
+        r.Disk is not { } d ? null : new EnvDiskRow(d.DataBytes, d.DataFiles, d.Unreadable, d.FsSize, d.FsUsed,
+            Math.Round(d.ShareOfUsed, 2), Math.Round(d.ShareOfSize, 2), r.RegisteredUsers),
+        [.. r.Hints]);
+
+    /// <summary>Name to path in the report's order (a Dictionary built by adding only keeps it).</summary>
+    private static Dictionary<string, string> Ordered(IEnumerable<(string Name, string Path)> pairs)
     {
-        j.WriteStartObject();
-        j.WriteStartObject("user");
-        j.WriteString("name", r.User); j.WriteNumber("uid", r.Uid); j.WriteNumber("gid", r.Gid);
-        j.WriteString("group", r.Group); j.WriteBoolean("member", r.Member); j.WriteBoolean("registered", r.Registered);
-        j.WriteString("layout", r.Layout);
-        j.WriteEndObject();
-        j.WriteStartObject("paths");
-        j.WriteString("home", r.Home); j.WriteString("home_kind", r.HomeKind);
-        if (r.HomeTarget is null) j.WriteNull("home_target"); else j.WriteString("home_target", r.HomeTarget);
-        j.WriteString("data", r.DataDir); j.WriteBoolean("data_exists", r.DataExists);
-        j.WriteString("conda_root", r.CondaRoot); j.WriteBoolean("conda_installed", r.CondaInstalled);
-        if (r.CondaVersion is null) j.WriteNull("conda_version"); else j.WriteString("conda_version", r.CondaVersion);
-        j.WriteString("conda_envs", r.CondaEnvs); j.WriteBoolean("conda_envs_persistent", r.CondaEnvsPersistent);
-        j.WriteEndObject();
-        j.WriteStartArray("caches");
-        foreach (var c in r.Caches)
-        {
-            j.WriteStartObject();
-            j.WriteString("id", c.Id); j.WriteString("variable", c.Variable); j.WriteString("expected", c.Expected);
-            if (c.Value is null) j.WriteNull("value"); else j.WriteString("value", c.Value);
-            j.WriteBoolean("set", c.Set); j.WriteBoolean("exists", c.Exists); j.WriteBoolean("writable", c.Writable);
-            j.WriteEndObject();
-        }
-        j.WriteEndArray();
-        j.WriteStartObject("user_caches");
-        foreach (var (n, p) in r.UserCaches) j.WriteString(n, p);
-        j.WriteEndObject();
-        j.WriteStartObject("shell");
-        if (r.Umask is null) j.WriteNull("umask"); else j.WriteString("umask", r.Umask);
-        j.WriteBoolean("umask_ok", r.UmaskOk); j.WriteBoolean("variables_set", r.VariablesSet); j.WriteBoolean("path_has_conda", r.PathHasConda);
-        j.WriteEndObject();
-        if (r.Disk is not { } d) j.WriteNull("disk");
-        else
-        {
-            j.WriteStartObject("disk");
-            j.WriteNumber("data_bytes", d.DataBytes); j.WriteNumber("data_files", d.DataFiles); j.WriteNumber("unreadable_dirs", d.Unreadable);
-            j.WriteNumber("fs_size_bytes", d.FsSize); j.WriteNumber("fs_used_bytes", d.FsUsed);
-            j.WriteNumber("share_of_used_pct", Math.Round(d.ShareOfUsed, 2)); j.WriteNumber("share_of_size_pct", Math.Round(d.ShareOfSize, 2));
-            j.WriteNumber("registered_users", r.RegisteredUsers);
-            j.WriteEndObject();
-        }
-        j.WriteStartArray("hints"); foreach (var h in r.Hints) j.WriteStringValue(h); j.WriteEndArray();
-        j.WriteEndObject();
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (n, p) in pairs) d[n] = p;
+        return d;
     }
 }

@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Services;
 using Aica.Site;
 using ConsoleAppFramework;
@@ -28,19 +29,8 @@ public sealed class InitCommand(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "init");
-                j.WriteString("group", r.Config.Group);
-                if (r.Config.Gid is { } g) j.WriteNumber("gid", g);
-                j.WriteBoolean("dry_run", dryRun);
-                j.WriteBoolean("config_changed", r.ConfigChanged);
-                Output.WriteActions(j, "actions", dryRun ? Output.Rows(r.Planned) : Output.Rows(r.Applied!.Actions));
-                j.WriteStartArray("problems"); foreach (var p in r.Problems) j.WriteStringValue(p); j.WriteEndArray();
-                j.WriteStartArray("notes"); foreach (var n in r.Notes) j.WriteStringValue(n); j.WriteEndArray();
-                j.WriteEndObject();
-            });
+            o.Json(new InitDoc("init", r.Config.Group, r.Config.Gid, dryRun, r.ConfigChanged,
+                dryRun ? Output.Rows(r.Planned) : Output.Rows(r.Applied!.Actions), [.. r.Problems], [.. r.Notes]), AicaJsonContext.Default.InitDoc);
         }
         else
         {
@@ -61,14 +51,7 @@ public sealed class InitCommand(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "init");
-                j.WriteString("image", r.Image);
-                Output.WriteActions(j, "actions", Output.Rows(r.Applied.Actions));
-                j.WriteEndObject();
-            });
+            o.Json(new InitImageDoc("init", r.Image, Output.Rows(r.Applied.Actions)), AicaJsonContext.Default.InitImageDoc);
         }
         else
         {

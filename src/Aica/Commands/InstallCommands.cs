@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Integration;
 using ConsoleAppFramework;
 
@@ -30,21 +31,8 @@ public sealed class InstallCommands(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", $"install {r.Tool}");
-                j.WriteString("prefix", r.Prefix);
-                j.WriteString("from", r.From);
-                j.WriteString("sha256", r.Sha256);
-                j.WriteBoolean("dry_run", dryRun);
-                j.WriteString("status", r.Status);
-                if (r.Version is null) j.WriteNull("version"); else j.WriteString("version", r.Version);
-                if (r.Previous is null) j.WriteNull("previous"); else j.WriteString("previous", r.Previous);
-                j.WriteStartArray("steps"); foreach (var st in r.Steps) j.WriteStringValue(st); j.WriteEndArray();
-                if (r.Error is null) j.WriteNull("error"); else j.WriteString("error", r.Error);
-                j.WriteEndObject();
-            });
+            o.Json(new InstallDoc($"install {r.Tool}", r.Prefix, r.From, r.Sha256, dryRun, r.Status, r.Version, r.Previous, [.. r.Steps], r.Error),
+                AicaJsonContext.Default.InstallDoc);
             return r.ExitCode;
         }
         o.Line("INFO", $"installer {r.From} (sha256 {r.Sha256})");

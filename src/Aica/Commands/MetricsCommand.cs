@@ -1,3 +1,5 @@
+using Aica.Contracts;
+using Aica.Site;
 using Aica.Services;
 using ConsoleAppFramework;
 
@@ -17,29 +19,14 @@ public sealed class MetricsCommand(CliContext cli)
         if (textfile is null)
         {
             if (!cli.Options.Json) { cli.Out.Write(text); return ExitCodes.Ok; }
-            cli.Output.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "metrics");
-                j.WriteStartArray("metrics");
-                foreach (var (name, sample) in prom.Samples)
-                {
-                    j.WriteStartObject();
-                    j.WriteString("name", name);
-                    j.WriteStartObject("labels");
-                    foreach (var (k, v) in sample.Labels) j.WriteString(k, v);
-                    j.WriteEndObject();
-                    if (double.IsFinite(sample.Value)) j.WriteNumber("value", sample.Value); else j.WriteNull("value");
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                j.WriteEndObject();
-            });
+            cli.Output.Json(new MetricsDoc("metrics",
+                [.. prom.Samples.Select(x => new MetricSampleRow(x.Name, x.Sample.Labels.ToDictionary(l => l.Name, l => l.Value),
+                    double.IsFinite(x.Sample.Value) ? x.Sample.Value : null))]), AicaJsonContext.Default.MetricsDoc);
             return ExitCodes.Ok;
         }
         var path = metrics.WriteTextfile(textfile, text);
         if (cli.Options.Json)
-            cli.Output.Json(j => { j.WriteStartObject(); j.WriteString("command", "metrics"); j.WriteString("textfile", path); j.WriteNumber("bytes", System.Text.Encoding.UTF8.GetByteCount(text)); j.WriteEndObject(); });
+            cli.Output.Json(new MetricsTextfileDoc("metrics", path, System.Text.Encoding.UTF8.GetByteCount(text)), AicaJsonContext.Default.MetricsTextfileDoc);
         else cli.Output.Line("OK", $"wrote {path} ({text.Count(c => c == '\n')} lines)");
         return ExitCodes.Ok;
     }

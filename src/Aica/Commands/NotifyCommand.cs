@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Site;
 using Aica.Services;
 using ConsoleAppFramework;
@@ -19,23 +20,8 @@ public sealed class NotifyCommand(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "notify");
-                j.WriteString("message", message);
-                j.WriteStartArray("channels");
-                foreach (var c in outcomes)
-                {
-                    j.WriteStartObject();
-                    j.WriteString("channel", c.Channel);
-                    j.WriteString("status", c.Ok ? "sent" : "failed");
-                    j.WriteString("message", c.Message);
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                j.WriteEndObject();
-            });
+            o.Json(new NotifyDoc("notify", message, [.. outcomes.Select(c => new NotifyChannelRow(c.Channel, c.Ok ? "sent" : "failed", c.Message))]),
+                AicaJsonContext.Default.NotifyDoc);
         }
         else
         {

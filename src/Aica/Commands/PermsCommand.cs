@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Data;
 using ConsoleAppFramework;
 
@@ -27,7 +28,7 @@ public sealed class PermsCommand(CliContext cli)
     internal static int Render(CliContext cli, string command, PermsReport r)
     {
         var o = cli.Output;
-        if (cli.Options.Json) { o.Json(j => DataJson.Perms(j, command, r)); return r.ExitCode; }
+        if (cli.Options.Json) { o.Json(DataJson.Perms(command, r), AicaJsonContext.Default.PermsDoc); return r.ExitCode; }
         foreach (var t in r.Trees)
         {
             foreach (var (kind, path, detail) in t.Events)

@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Services;
 using ConsoleAppFramework;
 
@@ -16,20 +17,8 @@ public sealed class RecoverCommand(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "recover");
-                j.WriteString("status", r.Status);
-                j.WriteBoolean("dry_run", r.DryRun);
-                j.WriteNumber("users", r.Users);
-                j.WriteNumber("failed", r.Failed);
-                j.WriteNumber("duration_ms", Math.Round(r.DurationMs, 2));
-                Output.WriteActions(j, "actions", r.DryRun ? Output.Rows(r.Planned) : Output.Rows(r.Actions));
-                j.WriteStartArray("problems"); foreach (var p in r.Problems) j.WriteStringValue(p); j.WriteEndArray();
-                j.WriteStartArray("notes"); foreach (var n in r.Notes) j.WriteStringValue(n); j.WriteEndArray();
-                j.WriteEndObject();
-            });
+            o.Json(new RecoverDoc("recover", r.Status, r.DryRun, r.Users, r.Failed, Math.Round(r.DurationMs, 2),
+                r.DryRun ? Output.Rows(r.Planned) : Output.Rows(r.Actions), [.. r.Problems], [.. r.Notes]), AicaJsonContext.Default.RecoverDoc);
         }
         else
         {

@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Native;
 using Aica.Users;
 using ConsoleAppFramework;
@@ -25,23 +26,8 @@ public sealed class UserCommands(CliContext cli)
         var e = r.Entry;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "user add");
-                j.WriteString("user", e.Name);
-                j.WriteNumber("uid", e.Uid!.Value);
-                j.WriteNumber("gid", e.Gid!.Value);
-                j.WriteString("shell", e.Shell);
-                j.WriteString("layout", e.Layout);
-                j.WriteString("account", r.Mode);
-                j.WriteBoolean("dry_run", dryRun);
-                j.WriteBoolean("registry_changed", r.RegistryChanged);
-                Output.WriteActions(j, "actions", dryRun ? Output.Rows(r.Planned) : Output.Rows(r.Applied!.Actions));
-                j.WriteStartArray("problems"); foreach (var p in r.Problems) j.WriteStringValue(p); j.WriteEndArray();
-                j.WriteStartArray("notes"); foreach (var n in r.Notes) j.WriteStringValue(n); j.WriteEndArray();
-                j.WriteEndObject();
-            });
+            o.Json(new UserAddDoc("user add", e.Name, e.Uid!.Value, e.Gid!.Value, e.Shell, e.Layout, r.Mode, dryRun, r.RegistryChanged,
+                dryRun ? Output.Rows(r.Planned) : Output.Rows(r.Applied!.Actions), [.. r.Problems], [.. r.Notes]), AicaJsonContext.Default.UserAddDoc);
         }
         else
         {
@@ -79,17 +65,7 @@ public sealed class UserCommands(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "user remove");
-                j.WriteString("user", r.Name);
-                if (r.Uid is { } u) j.WriteNumber("uid", u); else j.WriteNull("uid");
-                j.WriteBoolean("dry_run", r.DryRun);
-                j.WriteStartArray("steps"); foreach (var st in r.Steps) j.WriteStringValue(st); j.WriteEndArray();
-                if (r.Backup is null) j.WriteNull("backup"); else j.WriteString("backup", r.Backup);
-                j.WriteEndObject();
-            });
+            o.Json(new UserRemoveDoc("user remove", r.Name, r.Uid, r.DryRun, [.. r.Steps], r.Backup), AicaJsonContext.Default.UserRemoveDoc);
         }
         else
         {
@@ -108,26 +84,8 @@ public sealed class UserCommands(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteNumber("count", rows.Count);
-                j.WriteStartArray("users");
-                foreach (var r in rows)
-                {
-                    j.WriteStartObject();
-                    j.WriteString("name", r.Name);
-                    if (r.Uid is { } u) j.WriteNumber("uid", u); else j.WriteNull("uid");
-                    if (r.Gid is { } g) j.WriteNumber("gid", g); else j.WriteNull("gid");
-                    j.WriteString("shell", r.Shell);
-                    j.WriteString("layout", r.Layout);
-                    j.WriteString("status", r.Status);
-                    j.WriteString("detail", r.Detail);
-                    j.WriteEndObject();
-                }
-                j.WriteEndArray();
-                j.WriteEndObject();
-            });
+            o.Json(new UserListDoc(rows.Count, [.. rows.Select(r => new UserListRow(r.Name, r.Uid, r.Gid, r.Shell, r.Layout, r.Status, r.Detail))]),
+                AicaJsonContext.Default.UserListDoc);
             return ExitCodes.Ok;
         }
         foreach (var r in rows)
@@ -151,24 +109,8 @@ public sealed class UserCommands(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "user fix");
-                j.WriteString("user", r.User);
-                j.WriteString("path", r.Path);
-                j.WriteBoolean("dry_run", r.DryRun);
-                j.WriteNumber("scanned", r.Scanned);
-                j.WriteNumber("changed", r.Changed);
-                j.WriteNumber("owner_fixed", r.OwnerFixed);
-                j.WriteNumber("group_fixed", r.GroupFixed);
-                j.WriteNumber("mode_fixed", r.ModeFixed);
-                j.WriteStartArray("skipped"); foreach (var x in r.Skipped) j.WriteStringValue(x); j.WriteEndArray();
-                j.WriteStartArray("tampered"); foreach (var x in r.Tampered) j.WriteStringValue(x); j.WriteEndArray();
-                j.WriteStartArray("errors"); foreach (var x in r.Errors) j.WriteStringValue(x); j.WriteEndArray();
-                j.WriteNumber("duration_ms", Math.Round(r.DurationMs, 1));
-                j.WriteEndObject();
-            });
+            o.Json(new UserFixDoc("user fix", r.User, r.Path, r.DryRun, r.Scanned, r.Changed, r.OwnerFixed, r.GroupFixed, r.ModeFixed,
+                [.. r.Skipped], [.. r.Tampered], [.. r.Errors], Math.Round(r.DurationMs, 1)), AicaJsonContext.Default.UserFixDoc);
         }
         else
         {
@@ -204,21 +146,8 @@ public sealed class UserCommands(CliContext cli)
         var o = cli.Output;
         if (cli.Options.Json)
         {
-            o.Json(j =>
-            {
-                j.WriteStartObject();
-                j.WriteString("command", "user migrate");
-                j.WriteString("user", r.Name);
-                j.WriteString("from", r.From);
-                j.WriteString("to", r.To);
-                j.WriteBoolean("rollback", r.RolledBack);
-                j.WriteBoolean("dry_run", r.DryRun);
-                if (r.Journal is null) j.WriteNull("journal"); else j.WriteString("journal", r.Journal);
-                j.WriteStartArray("steps"); foreach (var x in r.Steps) j.WriteStringValue(x); j.WriteEndArray();
-                j.WriteStartArray("problems"); foreach (var x in r.Problems) j.WriteStringValue(x); j.WriteEndArray();
-                j.WriteStartArray("warnings"); foreach (var x in r.Warnings ?? []) j.WriteStringValue(x); j.WriteEndArray();
-                j.WriteEndObject();
-            });
+            o.Json(new UserMigrateDoc("user migrate", r.Name, r.From, r.To, r.RolledBack, r.DryRun, r.Journal, [.. r.Steps], [.. r.Problems], [.. r.Warnings ?? []]),
+                AicaJsonContext.Default.UserMigrateDoc);
         }
         else
         {

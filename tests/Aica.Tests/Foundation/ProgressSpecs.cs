@@ -92,8 +92,8 @@ public sealed class ProgressSpecs
     [Fact]
     public void Off_a_terminal_or_with_quiet_the_reporter_is_silent()
     {
-        Assert.Same(NoProgress.Instance, TerminalProgress.For(new Services.GlobalOptions(), new StringWriter()));
-        Assert.Same(NoProgress.Instance, TerminalProgress.For(new Services.GlobalOptions { Quiet = true }, Terminal.Err));
+        Assert.Same(NoProgress.Instance, TerminalProgress.For(new Site.GlobalOptions(), new StringWriter()));
+        Assert.Same(NoProgress.Instance, TerminalProgress.For(new Site.GlobalOptions { Quiet = true }, Terminal.Err));
     }
 
     private sealed class Recorder : IProgressReporter

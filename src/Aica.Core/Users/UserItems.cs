@@ -7,18 +7,32 @@ using static Aica.Native.Perms;
 namespace Aica.Users;
 
 /// <summary>
+/// The text of an aica block between its markers, and its bytes: made once and shared by the items that put the same
+/// block into several files (.profile, .zprofile, .bash_profile of a user).
+/// </summary>
+public sealed class ManagedBlock(string body)
+{
+    public string Text { get; } = $"{ManagedBlockItem.Begin}\n{body.TrimEnd('\n')}\n{ManagedBlockItem.End}\n";
+    private byte[]? _bytes;
+    public byte[] Bytes => _bytes ??= Encoding.UTF8.GetBytes(Text);
+}
+
+/// <summary>
 /// A block between aica's markers inside a user's rc file (.profile, .zprofile, .condarc): added once, replaced in
 /// place when it changes, never duplicated; the rest of the file is the user's and is kept byte for byte.
 /// A link or a non-regular file in its place is reported as tampered and never followed.
 /// <paramref name="onlyIfPresent"/>: a file aica adds its block to but never creates (.bash_profile).
 /// </summary>
-public sealed class ManagedBlockItem(string path, string body, uint uid, uint gid, string id = "user.rc", bool onlyIfPresent = false) : Item
+public sealed class ManagedBlockItem(string path, ManagedBlock block, uint uid, uint gid, string id = "user.rc", bool onlyIfPresent = false) : Item
 {
     public const string Begin = "# >>> aica >>>";
     public const string End = "# <<< aica <<<";
 
+    public ManagedBlockItem(string path, string body, uint uid, uint gid, string id = "user.rc", bool onlyIfPresent = false)
+        : this(path, new ManagedBlock(body), uid, gid, id, onlyIfPresent) { }
+
     public string Path { get; } = path;
-    public string Block { get; } = $"{Begin}\n{body.TrimEnd('\n')}\n{End}\n";
+    public string Block => block.Text;
     public override string Id => id;
     public override string Subject => Path;
     public override string Describe => $"aica block in {Path}";
@@ -37,18 +51,9 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
     /// </summary>
     public static byte[] Merge(ReadOnlySpan<byte> text, ReadOnlySpan<byte> block)
     {
-        var begin = BeginBytes;
-        var end = EndBytes;
         // One pass finds the blocks (start of the begin line, end of the end line)...
         var blocks = new List<(int From, int To)>();
-        var lastBegin = -1;
-        for (var pos = 0; pos < text.Length;)
-        {
-            var next = NextLine(text, pos);
-            if (IsMarker(text[pos..next], begin)) lastBegin = pos;
-            else if (lastBegin >= 0 && IsMarker(text[pos..next], end)) { blocks.Add((lastBegin, next)); lastBegin = -1; }
-            pos = next;
-        }
+        FindBlocks(text, blocks, out _, out _);
         // ...and one copies everything else into a buffer of the exact size, the current block in place of the first.
         var newline = blocks.Count == 0 && text.Length > 0 && text[^1] != (byte)'\n' ? 1 : 0;
         var size = (long)text.Length + block.Length + newline;
@@ -70,6 +75,36 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
             Put(block, output);
         }
         return output;
+    }
+
+    /// <summary>
+    /// Merge would give the text back unchanged: exactly one block, and it is the current one (then the bytes before and
+    /// after it are copied as they are). Recover's steady state checks thousands of rc files; this allocates nothing.
+    /// </summary>
+    public static bool IsCurrent(ReadOnlySpan<byte> text, ReadOnlySpan<byte> block)
+    {
+        FindBlocks(text, null, out var first, out var count);
+        return count == 1 && text[first.From..first.To].SequenceEqual(block);
+    }
+
+    /// <summary>The blocks of <paramref name="text"/> (all into <paramref name="all"/> when given), the first and how many.</summary>
+    private static void FindBlocks(ReadOnlySpan<byte> text, List<(int From, int To)>? all, out (int From, int To) first, out int count)
+    {
+        first = default;
+        count = 0;
+        var lastBegin = -1;
+        for (var pos = 0; pos < text.Length;)
+        {
+            var next = NextLine(text, pos);
+            if (IsMarker(text[pos..next], BeginBytes)) lastBegin = pos;
+            else if (lastBegin >= 0 && IsMarker(text[pos..next], EndBytes))
+            {
+                if (count++ == 0) first = (lastBegin, next);
+                all?.Add((lastBegin, next));
+                lastBegin = -1;
+            }
+            pos = next;
+        }
     }
 
     /// <summary>Where the line starting at <paramref name="pos"/> ends: after its newline, or at the end of the text.</summary>
@@ -101,11 +136,9 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
                 $"shrink {ctx.Fs.Host(Path)}", Conflict: true, Severity: CheckStatus.Warn);
         }
         if (bytes is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
-        return Merge(bytes, BlockBytes).AsSpan().SequenceEqual(bytes) ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
+        return IsCurrent(bytes, block.Bytes) ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
     }
 
-    private byte[]? _blockBytes;
-    private byte[] BlockBytes => _blockBytes ??= Encoding.UTF8.GetBytes(Block);
     private static ReadOnlySpan<byte> BeginBytes => "# >>> aica >>>"u8;
     private static ReadOnlySpan<byte> EndBytes => "# <<< aica <<<"u8;
 
@@ -116,7 +149,7 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
         var bytes = st is { IsFile: true } ? ctx.Fs.ReadFile(Path) ?? [] : [];
         var mode = st is { IsFile: true } ? st.Value.Perm & O(777) : O(644);
         // A new inode renamed over the old name: never writes through a link or into a hard-linked file.
-        ctx.Fs.WriteAtomic(Path, Merge(bytes, BlockBytes), mode, uid, gid);
+        ctx.Fs.WriteAtomic(Path, Merge(bytes, block.Bytes), mode, uid, gid);
         return Task.CompletedTask;
     }
 }

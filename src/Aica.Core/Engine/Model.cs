@@ -30,6 +30,9 @@ public sealed class EngineContext(RootedFs fs, AccountService accounts, ProcessR
     /// </summary>
     public bool BatchAccounts { get; init; }
 
+    /// <summary>Files checks found current in an earlier run (recover and a root doctor load it; the rest start empty).</summary>
+    public VerifiedFiles Verified { get; init; } = VerifiedFiles.None;
+
     private AccountFileWriter? _files;
     public AccountFileWriter AccountFiles => _files ??= new AccountFileWriter(Fs, Runner);
 

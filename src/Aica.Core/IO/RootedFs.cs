@@ -308,8 +308,12 @@ public sealed class RootedFs : IDisposable
     }
 
     /// <summary>Contents of a regular file, or null when absent. Refuses a link (ELOOP) and anything not regular.</summary>
-    public byte[]? ReadFile(string path)
+    public byte[]? ReadFile(string path) => ReadFile(path, out _);
+
+    /// <summary>As <see cref="ReadFile(string)"/>, with the stat of the descriptor the bytes were read from.</summary>
+    public byte[]? ReadFile(string path, out FileStat stat)
     {
+        stat = default;
         SafeFd? dir; int dirFd; string c;
         try { (dir, dirFd, c) = WalkParent(path); }
         catch (SysException e) when (e.Errno is ENOENT or ENOTDIR) { return null; }
@@ -326,6 +330,7 @@ public sealed class RootedFs : IDisposable
             {
                 var st = Sys.Fstat(fd, Host(path));
                 if (!st.IsFile) throw new SysException(EINVAL, "read (not a regular file)", Host(path));
+                stat = st;
                 return Sys.ReadAll(fd, st, Host(path));
             }
         }

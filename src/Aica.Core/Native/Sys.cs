@@ -15,7 +15,7 @@ public sealed class SysException(int errno, string call, string path)
 
 /// <summary>What statx says about one inode (never followed through a link).</summary>
 public readonly record struct FileStat(uint Mode, uint Uid, uint Gid, uint Nlink, ulong Ino, ulong Dev, long Size, long Blocks,
-    long AtimeSec, long MtimeSec, long MtimeNsec, long CtimeSec)
+    long AtimeSec, long MtimeSec, long MtimeNsec, long CtimeSec, long CtimeNsec = 0)
 {
     public uint Type => Mode & S_IFMT;
     public uint Perm => Mode & 0xFFF;
@@ -105,7 +105,7 @@ public static unsafe class Sys
 
     private static FileStat FromStatx(in Libc.StatxBuf b) => new(b.stx_mode, b.stx_uid, b.stx_gid, b.stx_nlink, b.stx_ino,
         ((ulong)b.stx_dev_major << 32) | b.stx_dev_minor, (long)b.stx_size, (long)b.stx_blocks,
-        b.stx_atime.tv_sec, b.stx_mtime.tv_sec, b.stx_mtime.tv_nsec, b.stx_ctime.tv_sec);
+        b.stx_atime.tv_sec, b.stx_mtime.tv_sec, b.stx_mtime.tv_nsec, b.stx_ctime.tv_sec, b.stx_ctime.tv_nsec);
 
     /// <summary>lstat relative to a directory descriptor; null when absent. Never follows a final link.</summary>
     public static FileStat? LstatAt(int dirfd, byte[] zname, string display)
@@ -322,6 +322,9 @@ public static unsafe class Sys
             if (n == 0) break;
             len += (int)n;
             if (len > limit) throw new SysException(EINVAL, "read (file too large)", display);
+            // All the bytes fstat promised, and the read stopped short of the space it had: the end, without a read that
+            // returns 0 (one system call less per rc file). A file that grew meanwhile fills more and is read on.
+            if (len == size && size > 0 && len < into.Length) break;
         }
         if (buf is null) return small[..len].ToArray();
         return len == buf.Length ? buf : buf.AsSpan(0, len).ToArray();

@@ -148,7 +148,8 @@ public sealed class AicaServices : IDisposable
     public FileLock Lock(CancellationToken ct) => FileLock.Acquire(Fs, LockPath, Wait, "aica", ct);
 
     /// <param name="batchAccounts">recover: missing groups and accounts in one locked write of the account files.</param>
-    public EngineContext Context(AicaConfig config, bool batchAccounts = false) => new(Fs, Accounts, Runner, config, Clock) { BatchAccounts = batchAccounts };
+    public EngineContext Context(AicaConfig config, bool batchAccounts = false, VerifiedFiles? verified = null) =>
+        new(Fs, Accounts, Runner, config, Clock) { BatchAccounts = batchAccounts, Verified = verified ?? VerifiedFiles.None };
 
     public HomeLayouts Layouts { get; init; } = HomeLayouts.Default();
 

@@ -15,6 +15,9 @@ public sealed class ManagedBlock(string body)
     public string Text { get; } = $"{ManagedBlockItem.Begin}\n{body.TrimEnd('\n')}\n{ManagedBlockItem.End}\n";
     private byte[]? _bytes;
     public byte[] Bytes => _bytes ??= Encoding.UTF8.GetBytes(Text);
+    private ulong? _key;
+    /// <summary>The content key a file verified to hold exactly this block is recorded under (<see cref="VerifiedFiles"/>).</summary>
+    public ulong Key => _key ??= VerifiedFiles.KeyOf(Bytes);
 }
 
 /// <summary>
@@ -122,9 +125,19 @@ public sealed class ManagedBlockItem(string path, ManagedBlock block, uint uid, 
 
     public override Drift? Check(EngineContext ctx)
     {
-        // One O_NOFOLLOW open in the steady state; a link (ELOOP) or a non-regular file (EINVAL) is looked at only then.
+        // The steady state: one lstat, when the file is the very one found current before (same inode, size and change
+        // time, same block wanted). Else one O_NOFOLLOW open; a link (ELOOP) or a non-regular file (EINVAL) is looked at only then.
+        if (ctx.Verified.Enabled)
+        {
+            FileStat? now;
+            try { now = ctx.Fs.Lstat(Path); }
+            catch (SysException) { now = default(FileStat); } // the read below reports it
+            if (now is null) return onlyIfPresent ? null : Missing;
+            if (ctx.Verified.IsVerified(Path, block.Key, now.Value)) return null;
+        }
         byte[]? bytes;
-        try { bytes = ctx.Fs.ReadFile(Path); }
+        FileStat read;
+        try { bytes = ctx.Fs.ReadFile(Path, out read); }
         catch (SysException e) when (e.Errno is Flags.ELOOP or Flags.EINVAL && ctx.Fs.Lstat(Path) is { } st0 && UserTamper.NotRegular(ctx, Path, st0) is { } tampered)
         {
             return tampered;
@@ -135,10 +148,16 @@ public sealed class ManagedBlockItem(string path, ManagedBlock block, uint uid, 
             return new Drift($"{Path} is {big.Size >> 20} MiB, over the {Sys.MaxReadBytes >> 20} MiB aica reads: its block is not managed",
                 $"shrink {ctx.Fs.Host(Path)}", Conflict: true, Severity: CheckStatus.Warn);
         }
-        if (bytes is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
-        return IsCurrent(bytes, block.Bytes) ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
+        if (bytes is null) return onlyIfPresent ? null : Missing;
+        if (IsCurrent(bytes, block.Bytes))
+        {
+            ctx.Verified.Record(Path, block.Key, read);
+            return null;
+        }
+        return new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
     }
 
+    private Drift Missing => new($"{Path} is missing", "aica recover writes it");
     private static ReadOnlySpan<byte> BeginBytes => "# >>> aica >>>"u8;
     private static ReadOnlySpan<byte> EndBytes => "# <<< aica <<<"u8;
 

@@ -7,7 +7,7 @@ using static Aica.Native.Perms;
 namespace Aica.Engine;
 
 /// <summary>
-/// Files a check has read and found current, by identity: device, inode, size and change time (seconds and
+/// Files (and directories) a check has read and found current, by identity: device, inode, size and change time (seconds and
 /// nanoseconds), with a key of the content the check wanted. A later run that finds the same identity and wants the
 /// same content skips the open and read: one lstat per rc file instead of five system calls (recover and doctor check
 /// thousands). The change time moves on every write, truncate, chmod, chown and rename into place, and no member can
@@ -55,9 +55,12 @@ public sealed class VerifiedFiles
         return v;
     }
 
-    /// <summary>The file (lstat of it) is the one a check last found holding <paramref name="key"/>'s content.</summary>
+    /// <summary>
+    /// The file or directory (lstat of it) is the one a check last found holding <paramref name="key"/>'s content (for a
+    /// directory: its entries, whose every change moves the directory's change time).
+    /// </summary>
     public bool IsVerified(string path, ulong key, in FileStat st) =>
-        _enabled && st.IsFile && _entries.TryGetValue(path, out var e) && e == Of(st, key);
+        _enabled && (st.IsFile || st.IsDir) && _entries.TryGetValue(path, out var e) && e == Of(st, key);
 
     /// <summary>The number before the next space (decimal, or hex), and the rest after it.</summary>
     private static bool Number(ref ReadOnlySpan<byte> rest, out ulong value, bool hex = false)

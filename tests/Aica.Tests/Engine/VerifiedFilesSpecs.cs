@@ -73,6 +73,20 @@ public sealed class VerifiedFilesSpecs
         Assert.Equal("-rw-------", Tools.Sh($"stat -c %A '{record}'").StdOut.Trim()); // rewritten root's alone
     }
 
+    [Trait("level", "blackbox")]
+    [Fact]
+    public void A_link_into_a_system_path_planted_after_a_clean_scan_is_still_reported()
+    {
+        using var sb = Server();
+        Assert.Equal(0, sb.Aica("recover", "-q").ExitCode);
+        Assert.Contains(" /data/users/alice\n", File.ReadAllText(sb.P(VerifiedFiles.Path))); // scanned clean, recorded
+        File.CreateSymbolicLink(sb.P("/data/users/alice/shadow"), "/etc/shadow");
+        var doctor = sb.Aica("doctor");
+        Assert.Contains("alice tampered: /data/users/alice/shadow -> /etc/shadow", doctor.All);
+        Assert.Contains("alice tampered", sb.Aica("recover").All);
+        Assert.DoesNotContain("bob tampered", doctor.All);
+    }
+
     [Trait("level", "unit")]
     [Fact]
     public void An_identity_matches_only_with_the_same_inode_size_change_time_and_wanted_content()

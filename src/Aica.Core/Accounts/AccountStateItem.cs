@@ -29,6 +29,11 @@ public sealed class AccountStateItem(StoredAccounts stored, IReadOnlyList<Accoun
             return new Drift($"stored account state refused: {why}; it is not used (accounts recreated after a reset stay locked)",
                 "inspect it; chmod 600 / chown root if that is all, else aica accounts capture --force replaces it with the live accounts",
                 Conflict: true);
+        // The steady state: the account files are the very ones (inode, size, change time) a check found captured, for
+        // the same stored file and the same registered users: nothing to compare (three lstats instead of a capture).
+        var sources = ctx.Verified.Enabled ? SourceStats(ctx) : null;
+        var key = sources is null ? 0 : SourcesKey();
+        if (sources is not null && sources.All(x => x.Stat is { } st && ctx.Verified.IsVerified(x.Path, key, st))) return null;
         AccountState now;
         try { now = Capture(ctx); }
         catch (SysException e) when (e.Errno == Flags.EACCES)
@@ -36,10 +41,32 @@ public sealed class AccountStateItem(StoredAccounts stored, IReadOnlyList<Accoun
             return new Drift("cannot read /etc/shadow: run aica doctor as root to compare the account state", "sudo aica doctor", Conflict: true, Severity: CheckStatus.Warn);
         }
         var diffs = AccountCapture.Differences(stored.State, now);
-        if (diffs.Count == 0) return null;
+        if (diffs.Count == 0)
+        {
+            // Stats taken before the read: a file changed since has another change time, and is compared again next time.
+            foreach (var (path, st) in sources ?? [])
+                if (st is { } found) ctx.Verified.Record(path, key, found);
+            return null;
+        }
         var shown = string.Join("; ", diffs.Take(Shown)) + (diffs.Count > Shown ? $"; and {diffs.Count - Shown} more" : "");
         return new Drift($"{diffs.Count} account change(s) not captured in {AccountStore.Path} (a full reset would lose them): {shown}",
             "aica accounts capture (runs hourly as a scheduled job and at shutdown; recover captures too)", Severity: CheckStatus.Warn);
+    }
+
+    private static readonly string[] SourceFiles = ["/etc/passwd", "/etc/shadow", "/etc/group"];
+
+    private static List<(string Path, FileStat? Stat)>? SourceStats(EngineContext ctx)
+    {
+        try { return SourceFiles.Select(p => (p, ctx.Fs.Lstat(p))).ToList(); }
+        catch (SysException) { return null; }
+    }
+
+    /// <summary>What else the comparison depends on: the stored file's bytes, the registered users, the shared group.</summary>
+    private ulong SourcesKey()
+    {
+        var text = new System.Text.StringBuilder(sharedGroup).Append('\n');
+        foreach (var r in registered) text.Append(r.Name).Append(':').Append(r.Uid).Append('\n');
+        return VerifiedFiles.KeyOf(stored.Bytes) ^ VerifiedFiles.KeyOf(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
     }
 
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)

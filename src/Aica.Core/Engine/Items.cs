@@ -97,13 +97,15 @@ public sealed class LinkItem(string path, string target, string id = "home.link"
 
     public override Drift? Check(EngineContext ctx)
     {
+        // readlink first: in the steady state it is the only system call (null: not a link, or nothing there).
+        string? t;
+        try { t = ctx.Fs.ReadLink(Path); }
+        catch (SysException e) when (e.Errno is Flags.ENOENT or Flags.ENOTDIR) { t = null; } // no parent: Lstat says what is missing
+        if (t is not null)
+            return t == Target ? null : new Drift($"{Path} points to {ctx.Fs.ShowLink(Path)}, want {Target}", "aica recover replaces the link");
         var st = ctx.Fs.Lstat(Path);
         if (st is null) return new Drift($"{Path} is missing (want a link to {Target})", "aica recover");
-        if (st.Value.IsLink)
-        {
-            var t = ctx.Fs.ReadLink(Path);
-            return t == Target ? null : new Drift($"{Path} points to {ctx.Fs.ShowLink(Path)}, want {Target}", "aica recover replaces the link");
-        }
+        if (st.Value.IsLink) return new Drift($"{Path} changed while it was checked (now a link to {ctx.Fs.ShowLink(Path)})", "aica recover");
         if (st.Value.IsDir && IsEmptyDir(ctx))
             return new Drift($"{Path} is an empty directory, want a link to {Target}", "aica recover replaces it");
         // A real home found where the symlink layout wants its link (an account adopted with its SSD home): migrate

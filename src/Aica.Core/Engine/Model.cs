@@ -34,6 +34,9 @@ public sealed class EngineContext(RootedFs fs, ProcessRunner runner, Clock clock
     public T Feature<T>() where T : class =>
         _features.TryGetValue(typeof(T), out var f) ? (T)f : throw new InvalidOperationException($"this engine context has no {typeof(T).Name}");
 
+    /// <summary>Files checks found current in an earlier run (recover and a root doctor load it; the rest start empty).</summary>
+    public VerifiedFiles Verified { get; init; } = VerifiedFiles.None;
+
     public T? FeatureOrNull<T>() where T : class => _features.TryGetValue(typeof(T), out var f) ? (T)f : null;
 
     /// <summary>Names for owner ids in messages (the accounts feature sets them); without them the numbers show.</summary>

@@ -27,29 +27,58 @@ public sealed class RootedFs : IDisposable
     /// <summary>The path as the host sees it (for child processes and messages).</summary>
     public string Host(string path) => IsRealRoot ? path : Root + path;
 
-    private static string[] Split(string path)
+    private static string[] Split(string path) => Canonical(path).Split('/', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>
+    /// The path with single slashes and no trailing one ("/" stays "/"): the walks below read its components as spans
+    /// and look kept directories up by its prefixes, with no array or string per lookup (recover and doctor make tens of
+    /// thousands). Refuses a relative path and "." or ".." components.
+    /// </summary>
+    private static string Canonical(string path)
     {
         if (!path.StartsWith('/')) throw new ArgumentException($"path must be absolute: {path}");
-        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        foreach (var p in parts)
-            if (p == "." || p == "..") throw new ArgumentException($"path must be normalised: {path}");
-        return parts;
+        var canonical = !path.Contains("//", StringComparison.Ordinal) && (path.Length == 1 || path[^1] != '/');
+        var c = canonical ? path : "/" + string.Join('/', path.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        foreach (var range in c.AsSpan().Split('/'))
+            if (c.AsSpan(range) is "." or "..") throw new ArgumentException($"path must be normalised: {path}");
+        return c;
     }
+
+    /// <summary>Components of a canonical path ("/" has none).</summary>
+    private static int Components(string canonical) => canonical.Length == 1 ? 0 : canonical.AsSpan().Count('/');
+
+    /// <summary>Where the parent of a canonical path ends ("/a" gives 0: the root) and its last component starts.</summary>
+    private static int ParentEnd(string canonical) => canonical.LastIndexOf('/');
+
+    private static string ParentOf(string canonical) => ParentEnd(canonical) is var e && e == 0 ? "/" : canonical[..e];
+
+    /// <summary>The NUL-terminated bytes of a name into <paramref name="buf"/> (stack space when it fits, else a new array).</summary>
+    private static ReadOnlySpan<byte> ZName(ReadOnlySpan<char> name, Span<byte> buf)
+    {
+        var max = Encoding.UTF8.GetMaxByteCount(name.Length) + 1;
+        if (max > buf.Length) buf = new byte[max];
+        var n = Encoding.UTF8.GetBytes(name, buf);
+        buf[n] = 0;
+        return buf[..(n + 1)];
+    }
+
+    // A name's NUL-terminated bytes on the stack: NAME_MAX is 255 bytes; longer ones (which the kernel refuses) go to the heap.
+    private const int NameBuf = 256 * 3 + 1;
 
     /// <summary>Opens a directory without following any link on the way; throws ELOOP/ENOTDIR/ENOENT as <see cref="SysException"/>.</summary>
     public SafeFd OpenDir(string path) => TryOpenDir(path, out var errno) ?? throw new SysException(errno, "open", Host(path));
 
     public SafeFd? TryOpenDir(string path, out int errno)
     {
-        var parts = Split(path);
-        var (owned, fd) = Walk(parts, parts.Length, out errno);
+        var c = Canonical(path);
+        var (owned, fd) = Walk(c, Components(c), out errno);
         if (fd < 0)
         {
-            if (errno == ENOTDIR) errno = LooksLikeLink(path) ? ELOOP : ENOTDIR;
+            if (errno == ENOTDIR) errno = LooksLikeLink(c) ? ELOOP : ENOTDIR;
             return null;
         }
         // A kept descriptor is the cache's: the caller gets its own.
-        return owned ?? Sys.TryOpenAt(fd, Sys.Z("."), O_RDONLY | O_DIRECTORY, out errno);
+        return owned ?? Sys.TryOpenAt(fd, "."u8 + "\0"u8, O_RDONLY | O_DIRECTORY, out errno);
     }
 
     // Directories whose name only root can change (every directory above them root-owned and not group/world-writable:
@@ -117,35 +146,42 @@ public sealed class RootedFs : IDisposable
     /// from the deepest kept directory. Fd is -1 (errno set) when a component is missing, not a directory or a link;
     /// Owned is null when Fd is borrowed (the root or a kept directory) and must not be closed.
     /// </summary>
-    private (SafeFd? Owned, int Fd) Walk(string[] parts, int count, out int errno)
+    private (SafeFd? Owned, int Fd) Walk(string path, int count, out int errno)
     {
         errno = 0;
         var fd = _root.Fd;
         var start = 0;
-        var key = "";
+        var at = 0; // where the walked prefix ends: path[..at] is the directory fd stands for ("" is the root)
         var keep = true; // the root: the walk starts there whatever it is
         lock (_cacheLock)
         {
-            for (var i = 0; i < count; i++)
+            if (_kept.Count > 0)
             {
-                var k = key + "/" + parts[i];
-                if (!_kept.TryGetValue(k, out var kept)) break;
-                fd = kept.Fd.Fd; start = i + 1; key = k; keep = kept.KeepChildren;
+                var kept = _kept.GetAlternateLookup<ReadOnlySpan<char>>();
+                for (var i = 0; i < count; i++)
+                {
+                    var end = NextSlash(path, at);
+                    if (!kept.TryGetValue(path.AsSpan(0, end), out var k)) break;
+                    fd = k.Fd.Fd; start = i + 1; at = end; keep = k.KeepChildren;
+                }
             }
         }
         SafeFd? owned = null;
+        Span<byte> buf = stackalloc byte[NameBuf];
         for (var i = start; i < count; i++)
         {
-            var next = Sys.TryOpenAt(fd, Sys.Z(parts[i]), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out errno);
+            var end = NextSlash(path, at);
+            var next = Sys.TryOpenAt(fd, ZName(path.AsSpan(at + 1, end - at - 1), buf), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, out errno);
             owned?.Dispose();
             owned = null;
             if (next is null) return (null, -1);
-            key += "/" + parts[i];
+            at = end;
             bool full;
             lock (_cacheLock) full = _kept.Count + _retired.Count >= _keptCap;
             if (keep && i < KeptDepth && !full)
             {
                 // Its name is safe (the parent is root's alone); its children's only if it is root's alone too.
+                var key = path[..end];
                 var st = Sys.Fstat(next, Host(key));
                 keep = st.OnlyRootWrites;
                 lock (_cacheLock)
@@ -163,6 +199,13 @@ public sealed class RootedFs : IDisposable
         return (owned, fd);
     }
 
+    /// <summary>The end of the component that starts after the slash at <paramref name="slash"/>.</summary>
+    private static int NextSlash(string path, int slash)
+    {
+        var n = path.IndexOf('/', slash + 1);
+        return n < 0 ? path.Length : n;
+    }
+
     private bool LooksLikeLink(string path)
     {
         try { return Lstat(path)?.IsLink == true; } catch (SysException) { return false; }
@@ -171,48 +214,64 @@ public sealed class RootedFs : IDisposable
     /// <summary>The parent directory (opened) and the final name, for *at calls.</summary>
     public (SafeFd Dir, byte[] Name) OpenParent(string path)
     {
-        var parts = Split(path);
-        if (parts.Length == 0) throw new ArgumentException("the root has no parent");
-        var parent = "/" + string.Join('/', parts[..^1]);
-        return (OpenDir(parent), Sys.Z(parts[^1]));
+        var c = Canonical(path);
+        if (c.Length == 1) throw new ArgumentException("the root has no parent");
+        return (OpenDir(ParentOf(c)), Sys.Z(c[(ParentEnd(c) + 1)..]));
     }
 
-    public FileStat? Lstat(string path)
+    public unsafe FileStat? Lstat(string path)
     {
-        var parts = Split(path);
-        if (parts.Length == 0) return Sys.Fstat(_root, Root);
-        var (owned, fd) = Walk(parts, parts.Length - 1, out var errno);
+        var c = Canonical(path);
+        var count = Components(c);
+        if (count == 0) return Sys.Fstat(_root, Root);
+        var (owned, fd) = Walk(c, count - 1, out var errno);
         if (fd < 0)
         {
-            if (errno == ENOTDIR && LooksLikeLink("/" + string.Join('/', parts[..^1]))) errno = ELOOP;
+            if (errno == ENOTDIR && LooksLikeLink(ParentOf(c))) errno = ELOOP;
             if (errno is ENOENT or ENOTDIR) return null;
             throw new SysException(errno, "open", Host(path));
         }
-        using (owned) return Sys.LstatAt(fd, Sys.Z(parts[^1]), Host(path));
+        using (owned)
+        {
+            Span<byte> buf = stackalloc byte[NameBuf];
+            var name = ZName(c.AsSpan(ParentEnd(c) + 1), buf);
+            int e;
+            FileStat st;
+            fixed (byte* z = name) e = Sys.TryLstatAt(fd, z, out st);
+            if (e == 0) return st;
+            if (e is ENOENT or ENOTDIR) return null;
+            throw new SysException(e, "stat", Host(path));
+        }
     }
 
     public string? ReadLink(string path)
     {
-        var (owned, fd, name) = WalkParent(path);
+        var (owned, fd, c) = WalkParent(path);
         using (owned)
         {
-            var b = Sys.ReadLinkAt(fd, name, Host(path));
-            return b is null ? null : Encoding.UTF8.GetString(b);
+            Span<byte> buf = stackalloc byte[NameBuf];
+            Span<byte> target = stackalloc byte[Sys.PathMax];
+            var n = Sys.ReadLinkAt(fd, ZName(c.AsSpan(ParentEnd(c) + 1), buf)[..^1], target, Host(path));
+            return n < 0 ? null : Encoding.UTF8.GetString(target[..n]);
         }
     }
 
-    /// <summary>As <see cref="OpenParent"/>, but the parent may be a kept descriptor (Owned null: not to be closed).</summary>
-    private (SafeFd? Owned, int Fd, byte[] Name) WalkParent(string path)
+    /// <summary>
+    /// As <see cref="OpenParent"/>, but the parent may be a kept descriptor (Owned null: not to be closed); the last
+    /// component is the canonical path's after <see cref="ParentEnd"/>.
+    /// </summary>
+    private (SafeFd? Owned, int Fd, string Canonical) WalkParent(string path)
     {
-        var parts = Split(path);
-        if (parts.Length == 0) throw new ArgumentException("the root has no parent");
-        var (owned, fd) = Walk(parts, parts.Length - 1, out var errno);
+        var c = Canonical(path);
+        var count = Components(c);
+        if (count == 0) throw new ArgumentException("the root has no parent");
+        var (owned, fd) = Walk(c, count - 1, out var errno);
         if (fd < 0)
         {
-            if (errno == ENOTDIR && LooksLikeLink("/" + string.Join('/', parts[..^1]))) errno = ELOOP;
-            throw new SysException(errno, "open", Host("/" + string.Join('/', parts[..^1])));
+            if (errno == ENOTDIR && LooksLikeLink(ParentOf(c))) errno = ELOOP;
+            throw new SysException(errno, "open", Host(ParentOf(c)));
         }
-        return (owned, fd, Sys.Z(parts[^1]));
+        return (owned, fd, c);
     }
 
     /// <summary>
@@ -249,14 +308,19 @@ public sealed class RootedFs : IDisposable
     }
 
     /// <summary>Contents of a regular file, or null when absent. Refuses a link (ELOOP) and anything not regular.</summary>
-    public byte[]? ReadFile(string path)
+    public byte[]? ReadFile(string path) => ReadFile(path, out _);
+
+    /// <summary>As <see cref="ReadFile(string)"/>, with the stat of the descriptor the bytes were read from.</summary>
+    public byte[]? ReadFile(string path, out FileStat stat)
     {
-        SafeFd? dir; int dirFd; byte[] name;
-        try { (dir, dirFd, name) = WalkParent(path); }
+        stat = default;
+        SafeFd? dir; int dirFd; string c;
+        try { (dir, dirFd, c) = WalkParent(path); }
         catch (SysException e) when (e.Errno is ENOENT or ENOTDIR) { return null; }
         using (dir)
         {
-            var fd = Sys.TryOpenAt(dirFd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, out var errno);
+            Span<byte> buf = stackalloc byte[NameBuf];
+            var fd = Sys.TryOpenAt(dirFd, ZName(c.AsSpan(ParentEnd(c) + 1), buf), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, out var errno);
             if (fd is null)
             {
                 if (errno == ENOENT) return null;
@@ -266,6 +330,7 @@ public sealed class RootedFs : IDisposable
             {
                 var st = Sys.Fstat(fd, Host(path));
                 if (!st.IsFile) throw new SysException(EINVAL, "read (not a regular file)", Host(path));
+                stat = st;
                 return Sys.ReadAll(fd, st, Host(path));
             }
         }

@@ -15,7 +15,7 @@ public sealed class SysException(int errno, string call, string path)
 
 /// <summary>What statx says about one inode (never followed through a link).</summary>
 public readonly record struct FileStat(uint Mode, uint Uid, uint Gid, uint Nlink, ulong Ino, ulong Dev, long Size, long Blocks,
-    long AtimeSec, long MtimeSec, long MtimeNsec, long CtimeSec)
+    long AtimeSec, long MtimeSec, long MtimeNsec, long CtimeSec, long CtimeNsec = 0)
 {
     public uint Type => Mode & S_IFMT;
     public uint Perm => Mode & 0xFFF;
@@ -88,8 +88,9 @@ public static unsafe class Sys
     }
 
     /// <summary>Open, or null when the errno is one of <paramref name="tolerated"/>.</summary>
-    public static SafeFd? TryOpenAt(int dirfd, byte[] zpath, int flags, out int errno)
+    public static SafeFd? TryOpenAt(int dirfd, ReadOnlySpan<byte> zpath, int flags, out int errno)
     {
+        if (zpath.IsEmpty || zpath[^1] != 0) throw new ArgumentException("the name must end with a NUL byte");
         fixed (byte* p = zpath)
         {
             while (true)
@@ -104,7 +105,7 @@ public static unsafe class Sys
 
     private static FileStat FromStatx(in Libc.StatxBuf b) => new(b.stx_mode, b.stx_uid, b.stx_gid, b.stx_nlink, b.stx_ino,
         ((ulong)b.stx_dev_major << 32) | b.stx_dev_minor, (long)b.stx_size, (long)b.stx_blocks,
-        b.stx_atime.tv_sec, b.stx_mtime.tv_sec, b.stx_mtime.tv_nsec, b.stx_ctime.tv_sec);
+        b.stx_atime.tv_sec, b.stx_mtime.tv_sec, b.stx_mtime.tv_nsec, b.stx_ctime.tv_sec, b.stx_ctime.tv_nsec);
 
     /// <summary>lstat relative to a directory descriptor; null when absent. Never follows a final link.</summary>
     public static FileStat? LstatAt(int dirfd, byte[] zname, string display)
@@ -188,9 +189,12 @@ public static unsafe class Sys
             if (Libc.symlinkat(pt, dirfd, p) != 0) throw new SysException(Err(), "symlink", display);
     }
 
+    /// <summary>PATH_MAX: the longest link target readlink returns whole.</summary>
+    public const int PathMax = 4096;
+
     public static byte[]? ReadLinkAt(int dirfd, byte[] zname, string display)
     {
-        var buf = new byte[4096];
+        Span<byte> buf = stackalloc byte[PathMax];
         fixed (byte* p = zname)
         fixed (byte* b = buf)
         {
@@ -201,7 +205,7 @@ public static unsafe class Sys
                 if (e == ENOENT || e == EINVAL) return null;
                 throw new SysException(e, "readlink", display);
             }
-            return buf.AsSpan(0, (int)n).ToArray();
+            return buf[..(int)n].ToArray();
         }
     }
 
@@ -289,18 +293,26 @@ public static unsafe class Sys
     /// <summary>As <see cref="ReadAll(SafeFd, string, int)"/> with the descriptor's stat already at hand (one fstat less per file).</summary>
     public static byte[] ReadAll(SafeFd fd, FileStat st, string display, int limit = MaxReadBytes)
     {
-        // A file already past the limit is refused before reading a byte. The buffer starts at the file's size plus one
-        // (the read that sees the end) and is read into directly: recover reads thousands of small rc files, and a
-        // 64 KiB scratch buffer each was most of what its garbage collections had to do.
+        // A file already past the limit is refused before reading a byte. A small file (rc files, recover reads thousands)
+        // is read into stack space and copied once into an array of its exact size; a bigger one into a buffer of its size
+        // plus one (the read that sees the end), grown only if the file grew since the fstat.
         var size = st.Size;
         if (size > limit) throw new SysException(EINVAL, "read (file too large)", display);
-        var buf = new byte[(int)Math.Min(Math.Max(size + 1, 256), limit + 1L)];
+        Span<byte> small = stackalloc byte[size < SmallFile ? SmallFile : 0];
+        var buf = size < SmallFile ? null : new byte[(int)Math.Min(size + 1, limit + 1L)];
         var len = 0;
         while (true)
         {
-            if (len == buf.Length) Array.Resize(ref buf, (int)Math.Min(buf.Length * 2L, limit + 1L)); // grew since the fstat
+            var into = buf ?? small;
+            if (len == into.Length)
+            {
+                var grown = new byte[(int)Math.Min(Math.Max(into.Length * 2L, 256), limit + 1L)];
+                into[..len].CopyTo(grown);
+                buf = grown;
+                into = buf;
+            }
             nint n;
-            fixed (byte* p = buf) n = Libc.read(fd.Fd, p + len, buf.Length - len);
+            fixed (byte* p = into) n = Libc.read(fd.Fd, p + len, into.Length - len);
             if (n < 0)
             {
                 var e = Err();
@@ -310,9 +322,16 @@ public static unsafe class Sys
             if (n == 0) break;
             len += (int)n;
             if (len > limit) throw new SysException(EINVAL, "read (file too large)", display);
+            // All the bytes fstat promised, and the read stopped short of the space it had: the end, without a read that
+            // returns 0 (one system call less per rc file). A file that grew meanwhile fills more and is read on.
+            if (len == size && size > 0 && len < into.Length) break;
         }
+        if (buf is null) return small[..len].ToArray();
         return len == buf.Length ? buf : buf.AsSpan(0, len).ToArray();
     }
+
+    // Files below this size are read on the stack (one exact-size array each).
+    private const int SmallFile = 4096;
 
     public readonly record struct FsUsage(ulong BlockSize, ulong Blocks, ulong Free, ulong Available, ulong Files, ulong FilesFree);
 

@@ -116,7 +116,9 @@ public sealed class DoctorService(AicaServices s)
                 checks.Add(new CheckResult("user.resolve", CheckStatus.Fail, p, Fix: "fix the registry line or re-add the user"));
             if (onlyUser is not null && registry.Find(onlyUser) is null)
                 checks.Add(new CheckResult($"user.registered:{onlyUser}", CheckStatus.Fail, $"{onlyUser} is not registered", Fix: $"aica user add {onlyUser}"));
-            var engineChecks = new StateEngine(s.Context(config).WithAccounts(db)).Check(state);
+            // Root's doctor trusts what recover found current and has not changed since (VerifiedFiles); it records nothing.
+            var verified = Native.Sys.Euid == 0 ? VerifiedFiles.Load(s.Fs).ReadOnly() : VerifiedFiles.None;
+            var engineChecks = new StateEngine(s.Context(config, verified: verified).WithAccounts(db)).Check(state);
             if (onlyUser is not null) engineChecks = engineChecks.Where(c => state.Units.Any(u => u.User == onlyUser && u.Items.Any(i => c.Id == $"{i.Id}:{i.Subject}")));
             checks.AddRange(engineChecks);
         }

@@ -55,7 +55,9 @@ public sealed class RecoverService(AicaServices s)
             registry = UpgradeLegacy(config, db, ct);
 
         var state = s.Builder(config).Build(registry, db, null);
-        var ctx = s.Context(config, batchAccounts: true).WithAccounts(db);
+        // Files found current by the last run are only looked at (lstat), not read again (dry runs record nothing).
+        var verified = dryRun ? VerifiedFiles.None : VerifiedFiles.Load(s.Fs);
+        var ctx = s.Context(config, batchAccounts: true, verified).WithAccounts(db);
         var engine = new StateEngine(ctx);
         var userCount = registry.Users.Count;
         var resolved = state.Units.Where(x => x.User is not null).Select(x => x.User!).ToHashSet(StringComparer.Ordinal); // not a scan of all units per user
@@ -70,6 +72,7 @@ public sealed class RecoverService(AicaServices s)
         var applied = await engine.Apply(state, ct, s.RecoverBudgets ?? BudgetPolicy.FromEnvironment()).ConfigureAwait(false);
         // After a full reset the timers and the capture unit are new to the running systemd: reload it and start them.
         if (await s.ActivateUnits(config, applied.Actions, ct).ConfigureAwait(false) is { } activated) ctx.Notes.Add(activated);
+        verified.Save(s.Fs);
         var failed = applied.FailedUsers.Count + unresolved;
         var problems = configProblems.Concat(state.Problems).Concat(applied.FailedUnits.Select(u => $"{u} failed")).ToList();
         var status = failed > 0 || problems.Count > 0 || applied.AnyFailed ? "failed" : "ok";

@@ -160,7 +160,8 @@ public sealed class AicaServices : IDisposable
     public FileLock Lock(CancellationToken ct) => FileLock.Acquire(Fs, LockPath, Wait, "aica", ct);
 
     /// <param name="batchAccounts">recover: missing groups and accounts in one locked write of the account files.</param>
-    public EngineContext Context(AicaConfig config, bool batchAccounts = false) => new EngineContext(Fs, Runner, Clock).WithAccountService(Accounts, batchAccounts);
+    public EngineContext Context(AicaConfig config, bool batchAccounts = false, VerifiedFiles? verified = null) =>
+        new EngineContext(Fs, Runner, Clock) { Verified = verified ?? VerifiedFiles.None }.WithAccountService(Accounts, batchAccounts);
 
     /// <summary>The desired state of this server, with the home layouts <paramref name="layouts"/> finds by name.</summary>
     public DesiredStateBuilder Builder(AicaConfig config, Func<string, IHomeLayout?> layouts) =>

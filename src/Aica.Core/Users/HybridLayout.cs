@@ -53,6 +53,10 @@ public static class UserHome
         yield return new DirItem(EnvsDir(u), (uint)u.Uid, (uint)u.SharedGid, O(2750), ModePolicy.NoWider, "user.conda");
     }
 
+    // The shell block depends on the configuration only: one per configuration, shared by every user's items (a
+    // thousand users built a thousand copies of the same text and bytes). A memo keyed by the object, not state.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<AicaConfig, ManagedBlock> ShellBlocks = new();
+
     public static string ShellBlock(AicaConfig c) => $"""
         # Managed by aica (user add / recover): group-writable files in the shared trees, the shared conda.
         umask 002
@@ -70,14 +74,15 @@ public static class UserHome
     /// <summary>.profile (bash and sh login shells), .zprofile (zsh login shells, which never read .profile), .condarc: each with aica's block.</summary>
     public static IEnumerable<Item> Blocks(UserSpec u, AicaConfig c, string dotBase)
     {
-        yield return new ManagedBlockItem($"{dotBase}/.profile", ShellBlock(c), (uint)u.Uid, (uint)u.SharedGid);
-        yield return new ManagedBlockItem($"{dotBase}/.zprofile", ShellBlock(c), (uint)u.Uid, (uint)u.SharedGid);
+        var shell = ShellBlocks.GetValue(c, static c => new ManagedBlock(ShellBlock(c)));
+        yield return new ManagedBlockItem($"{dotBase}/.profile", shell, (uint)u.Uid, (uint)u.SharedGid);
+        yield return new ManagedBlockItem($"{dotBase}/.zprofile", shell, (uint)u.Uid, (uint)u.SharedGid);
         // bash reads ~/.bash_profile (else ~/.bash_login) instead of ~/.profile when it exists: the block goes there too,
         // never a new file. In a hybrid home an unmanaged one is a file on the SSD (from /etc/skel, or the user's own).
         foreach (var name in new[] { ".bash_profile", ".bash_login" })
         {
             var onSsd = u.Layout.OnSsd(name, c);
-            yield return new ManagedBlockItem($"{(onSsd ? u.Home : dotBase)}/{name}", ShellBlock(c), (uint)u.Uid, (uint)(onSsd ? u.Gid : u.SharedGid), onlyIfPresent: true);
+            yield return new ManagedBlockItem($"{(onSsd ? u.Home : dotBase)}/{name}", shell, (uint)u.Uid, (uint)(onSsd ? u.Gid : u.SharedGid), onlyIfPresent: true);
         }
         yield return new ManagedBlockItem($"{dotBase}/.condarc", CondaBlock(u, c), (uint)u.Uid, (uint)u.SharedGid, "user.condarc");
     }

@@ -7,18 +7,35 @@ using static Aica.Native.Perms;
 namespace Aica.Users;
 
 /// <summary>
+/// The text of an aica block between its markers, and its bytes: made once and shared by the items that put the same
+/// block into several files (.profile, .zprofile, .bash_profile of a user).
+/// </summary>
+public sealed class ManagedBlock(string body)
+{
+    public string Text { get; } = $"{ManagedBlockItem.Begin}\n{body.TrimEnd('\n')}\n{ManagedBlockItem.End}\n";
+    private byte[]? _bytes;
+    public byte[] Bytes => _bytes ??= Encoding.UTF8.GetBytes(Text);
+    private ulong? _key;
+    /// <summary>The content key a file verified to hold exactly this block is recorded under (<see cref="VerifiedFiles"/>).</summary>
+    public ulong Key => _key ??= VerifiedFiles.KeyOf(Bytes);
+}
+
+/// <summary>
 /// A block between aica's markers inside a user's rc file (.profile, .zprofile, .condarc): added once, replaced in
 /// place when it changes, never duplicated; the rest of the file is the user's and is kept byte for byte.
 /// A link or a non-regular file in its place is reported as tampered and never followed.
 /// <paramref name="onlyIfPresent"/>: a file aica adds its block to but never creates (.bash_profile).
 /// </summary>
-public sealed class ManagedBlockItem(string path, string body, uint uid, uint gid, string id = "user.rc", bool onlyIfPresent = false) : Item
+public sealed class ManagedBlockItem(string path, ManagedBlock block, uint uid, uint gid, string id = "user.rc", bool onlyIfPresent = false) : Item
 {
     public const string Begin = "# >>> aica >>>";
     public const string End = "# <<< aica <<<";
 
+    public ManagedBlockItem(string path, string body, uint uid, uint gid, string id = "user.rc", bool onlyIfPresent = false)
+        : this(path, new ManagedBlock(body), uid, gid, id, onlyIfPresent) { }
+
     public string Path { get; } = path;
-    public string Block { get; } = $"{Begin}\n{body.TrimEnd('\n')}\n{End}\n";
+    public string Block => block.Text;
     public override string Id => id;
     public override string Subject => Path;
     public override string Describe => $"aica block in {Path}";
@@ -37,18 +54,9 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
     /// </summary>
     public static byte[] Merge(ReadOnlySpan<byte> text, ReadOnlySpan<byte> block)
     {
-        var begin = BeginBytes;
-        var end = EndBytes;
         // One pass finds the blocks (start of the begin line, end of the end line)...
         var blocks = new List<(int From, int To)>();
-        var lastBegin = -1;
-        for (var pos = 0; pos < text.Length;)
-        {
-            var next = NextLine(text, pos);
-            if (IsMarker(text[pos..next], begin)) lastBegin = pos;
-            else if (lastBegin >= 0 && IsMarker(text[pos..next], end)) { blocks.Add((lastBegin, next)); lastBegin = -1; }
-            pos = next;
-        }
+        FindBlocks(text, blocks, out _, out _);
         // ...and one copies everything else into a buffer of the exact size, the current block in place of the first.
         var newline = blocks.Count == 0 && text.Length > 0 && text[^1] != (byte)'\n' ? 1 : 0;
         var size = (long)text.Length + block.Length + newline;
@@ -72,6 +80,36 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
         return output;
     }
 
+    /// <summary>
+    /// Merge would give the text back unchanged: exactly one block, and it is the current one (then the bytes before and
+    /// after it are copied as they are). Recover's steady state checks thousands of rc files; this allocates nothing.
+    /// </summary>
+    public static bool IsCurrent(ReadOnlySpan<byte> text, ReadOnlySpan<byte> block)
+    {
+        FindBlocks(text, null, out var first, out var count);
+        return count == 1 && text[first.From..first.To].SequenceEqual(block);
+    }
+
+    /// <summary>The blocks of <paramref name="text"/> (all into <paramref name="all"/> when given), the first and how many.</summary>
+    private static void FindBlocks(ReadOnlySpan<byte> text, List<(int From, int To)>? all, out (int From, int To) first, out int count)
+    {
+        first = default;
+        count = 0;
+        var lastBegin = -1;
+        for (var pos = 0; pos < text.Length;)
+        {
+            var next = NextLine(text, pos);
+            if (IsMarker(text[pos..next], BeginBytes)) lastBegin = pos;
+            else if (lastBegin >= 0 && IsMarker(text[pos..next], EndBytes))
+            {
+                if (count++ == 0) first = (lastBegin, next);
+                all?.Add((lastBegin, next));
+                lastBegin = -1;
+            }
+            pos = next;
+        }
+    }
+
     /// <summary>Where the line starting at <paramref name="pos"/> ends: after its newline, or at the end of the text.</summary>
     private static int NextLine(ReadOnlySpan<byte> text, int pos)
     {
@@ -87,9 +125,19 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
 
     public override Drift? Check(EngineContext ctx)
     {
-        // One O_NOFOLLOW open in the steady state; a link (ELOOP) or a non-regular file (EINVAL) is looked at only then.
+        // The steady state: one lstat, when the file is the very one found current before (same inode, size and change
+        // time, same block wanted). Else one O_NOFOLLOW open; a link (ELOOP) or a non-regular file (EINVAL) is looked at only then.
+        if (ctx.Verified.Enabled)
+        {
+            FileStat? now;
+            try { now = ctx.Fs.Lstat(Path); }
+            catch (SysException) { now = default(FileStat); } // the read below reports it
+            if (now is null) return onlyIfPresent ? null : Missing;
+            if (ctx.Verified.IsVerified(Path, block.Key, now.Value)) return null;
+        }
         byte[]? bytes;
-        try { bytes = ctx.Fs.ReadFile(Path); }
+        FileStat read;
+        try { bytes = ctx.Fs.ReadFile(Path, out read); }
         catch (SysException e) when (e.Errno is Flags.ELOOP or Flags.EINVAL && ctx.Fs.Lstat(Path) is { } st0 && UserTamper.NotRegular(ctx, Path, st0) is { } tampered)
         {
             return tampered;
@@ -100,12 +148,16 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
             return new Drift($"{Path} is {big.Size >> 20} MiB, over the {Sys.MaxReadBytes >> 20} MiB aica reads: its block is not managed",
                 $"shrink {ctx.Fs.Host(Path)}", Conflict: true, Severity: CheckStatus.Warn);
         }
-        if (bytes is null) return onlyIfPresent ? null : new Drift($"{Path} is missing", "aica recover writes it");
-        return Merge(bytes, BlockBytes).AsSpan().SequenceEqual(bytes) ? null : new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
+        if (bytes is null) return onlyIfPresent ? null : Missing;
+        if (IsCurrent(bytes, block.Bytes))
+        {
+            ctx.Verified.Record(Path, block.Key, read);
+            return null;
+        }
+        return new Drift($"{Path} lacks aica's current block (umask/conda settings)", "aica recover adds it");
     }
 
-    private byte[]? _blockBytes;
-    private byte[] BlockBytes => _blockBytes ??= Encoding.UTF8.GetBytes(Block);
+    private Drift Missing => new($"{Path} is missing", "aica recover writes it");
     private static ReadOnlySpan<byte> BeginBytes => "# >>> aica >>>"u8;
     private static ReadOnlySpan<byte> EndBytes => "# <<< aica <<<"u8;
 
@@ -116,7 +168,7 @@ public sealed class ManagedBlockItem(string path, string body, uint uid, uint gi
         var bytes = st is { IsFile: true } ? ctx.Fs.ReadFile(Path) ?? [] : [];
         var mode = st is { IsFile: true } ? st.Value.Perm & O(777) : O(644);
         // A new inode renamed over the old name: never writes through a link or into a hard-linked file.
-        ctx.Fs.WriteAtomic(Path, Merge(bytes, BlockBytes), mode, uid, gid);
+        ctx.Fs.WriteAtomic(Path, Merge(bytes, block.Bytes), mode, uid, gid);
         return Task.CompletedTask;
     }
 }
@@ -239,6 +291,14 @@ public sealed class PrivateDirItem(string baseDir, string relative, uint uid, ui
 public sealed class TamperScanItem(string user, IReadOnlyList<string> dirs) : Item
 {
     public override string Id => "user.tampered";
+
+    // The content key of "listed and no link into a system path was found" (VerifiedFiles).
+    private static readonly ulong ScannedClean = VerifiedFiles.KeyOf("aica tamper scan: clean"u8);
+
+    private static FileStat? LstatOrNull(EngineContext ctx, string path)
+    {
+        try { return ctx.Fs.Lstat(path); } catch (SysException) { return null; }
+    }
     public override string Subject => user;
     public override string Describe => $"no links into system paths in {string.Join(", ", dirs)}";
 
@@ -248,9 +308,14 @@ public sealed class TamperScanItem(string user, IReadOnlyList<string> dirs) : It
         var found = new CappedList();
         foreach (var dir in dirs)
         {
+            // A directory scanned clean before and not changed since (no entry added, removed or renamed: its change
+            // time moves with each) is clean now: one lstat instead of an open and a full listing.
+            if (ctx.Verified.Enabled && LstatOrNull(ctx, dir) is { IsDir: true } now && ctx.Verified.IsVerified(dir, ScannedClean, now)) continue;
             using var fd = ctx.Fs.TryOpenDir(dir, out _);
             if (fd is null) continue; // missing or a link: the directory's own item reports that
             var host = ctx.Fs.Host(dir);
+            var before = found.Total;
+            var scanned = ctx.Verified.Enabled ? Sys.Fstat(fd, host) : default;
             Sys.EachDirEntry(fd, host, (name, type, _) =>
             {
                 ctx.Work.Step();
@@ -261,6 +326,7 @@ public sealed class TamperScanItem(string user, IReadOnlyList<string> dirs) : It
                     found.Add($"{dir}/{SafeOps.Escape(name)} -> {SafeOps.Escape(target[..n])}");
                 return true;
             });
+            if (found.Total == before && ctx.Verified.Enabled) ctx.Verified.Record(dir, ScannedClean, scanned);
         }
         return found.Total == 0 ? null : new Drift($"{user} tampered: {found.Join("; ")} ({found.Total} link(s) into system paths, never followed)",
             "remove the link(s); aica never follows them", Conflict: true, Severity: CheckStatus.Warn);

@@ -31,7 +31,7 @@ public sealed class SharedRegistryNodeSpecs
     }
 
     [Fact]
-    public void Parallel_user_adds_from_several_nodes_all_land_with_one_generation_each_and_no_reader_sees_a_torn_file()
+    public async Task Parallel_user_adds_from_several_nodes_all_land_with_one_generation_each_and_no_reader_sees_a_torn_file()
     {
         Require.Root();
         const int n = 5;
@@ -64,10 +64,10 @@ public sealed class SharedRegistryNodeSpecs
             });
             // No --uid: each node picks a free one, and only the shared lock keeps two of them from picking the same.
             var adds = nodes.Select((node, i) => Task.Run(() => Run(Node(shared, node, "--wait", "120", "user", "add", $"u{i}")))).ToArray();
-            Task.WaitAll(adds, TestContext.Current.CancellationToken);
-            done.Cancel();
-            reader.Wait(TestContext.Current.CancellationToken);
-            foreach (var a in adds) Assert.True(a.Result.ExitCode == 0, a.Result.ToString());
+            var results = await Task.WhenAll(adds);
+            await done.CancelAsync();
+            await reader;
+            foreach (var a in results) Assert.True(a.ExitCode == 0, a.ToString());
 
             var final = Registry.Parse(File.ReadAllText(users));
             Assert.Equal(Enumerable.Range(0, n).Select(i => $"u{i}").Order(), final.Users.Select(u => u.Name).Order());

@@ -117,6 +117,8 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
         yield return new FileItem(Templates.SudoersPath, Templates.Sudoers(config), O(440), "sudoers.valid", validate: sudoersValidator);
         yield return new FileItem(Templates.UnitPath, Templates.Unit(config), O(644), "unit.file");
         yield return new FileItem(Templates.CronPath, Templates.Cron(config), O(644), "cron.file");
+        // Where sync keeps what this node applied last (node-local, survives a home reset): made with the rest of /etc's side.
+        yield return new DirItem("/var/lib/aica", 0, 0, O(755), id: "sync.state");
         yield return new FileItem(Templates.SyncServicePath, Templates.SyncService(config), O(644), "sync.unit");
         yield return new FileItem(Templates.SyncTimerPath, Templates.SyncTimer(config), O(644), "sync.timer");
         yield return new LinkItem(Templates.SyncTimerWantsPath, Templates.SyncTimerPath, "sync.enabled");

@@ -138,7 +138,8 @@ public sealed class DoctorService(AicaServices s)
         }
         var report = new DoctorReport(version, Sys.HostName(), checks);
         // Root's whole-server doctor is what the node status reports (a member's or one user's view is not).
-        if (onlyUser is null && mounted && registryRead && (Sys.Euid == 0 || !s.Fs.IsRealRoot))
+        // A server aica does not manage yet (no aica.toml: before init or adopt) is no fleet node: doctor writes nothing there.
+        if (onlyUser is null && mounted && registryRead && s.ConfigExists && (Sys.Euid == 0 || !s.Fs.IsRealRoot))
             new NodeReportService(s).AfterDoctor(report, registry, db, config);
         return report;
     }

@@ -51,13 +51,15 @@ public static class AicaApp
         new("accounts capture", "", "Store the registered users' password hashes, locks and groups on /data"),
         new("completion", "SHELL", "Print the bash or zsh completion script (init installs both)"),
         new("manpage", "", "Print the aica(8) man page (init installs it)"),
+        new("sync", "", "Follow registry changes made on other nodes (the timer's job; instant when nothing changed)"),
+        new("fleet status", "", "The nodes sharing /data: stale, behind, id conflicts, version skew (from their status files)"),
     ];
 
     /// <summary>Every command path, so an unknown one is exit 2 before the framework sees it.</summary>
     public static readonly HashSet<string> Commands = new(Table.Select(c => c.Name), StringComparer.Ordinal);
 
     /// <summary>Commands whose method takes no parameter: the generated parser ignores anything given to them.</summary>
-    private static readonly HashSet<string> TakesNothing = new(["user list"], StringComparer.Ordinal);
+    private static readonly HashSet<string> TakesNothing = new(["user list", "manpage"], StringComparer.Ordinal);
 
     /// <summary>Parents whose subcommands are listed in <see cref="Commands"/> as "parent sub".</summary>
     private static IEnumerable<string> Groups => Commands.Where(c => c.Contains(' ')).Select(c => c[..c.IndexOf(' ')]).Distinct();
@@ -127,6 +129,8 @@ public static class AicaApp
         app.Add<Commands.ConfigCommands>();
         app.Add<Commands.AccountsCommand>();
         app.Add<Commands.ManualCommands>();
+        app.Add<Commands.SyncCommand>();
+        app.Add<Commands.FleetCommands>();
         var words = Commands.Contains(cmd) ? 1 : 2;
         var info = Table.First(c => c.Name == string.Join(' ', positional.Take(words)));
         if (!parsed.Help && Manual.ManualFiles.UsedBy(info.Name))

@@ -36,6 +36,8 @@ public sealed record AicaConfig
     public string DatasetOwner { get; init; } = "root";
     public string[] LegacyMirrors { get; init; } = [];
     public bool MirrorDelete { get; init; }
+    /// <summary>fleet.sync_interval: seconds between two runs of the sync timer on each node (issue 14).</summary>
+    public int SyncIntervalSeconds { get; init; } = 300;
 
     public string ReportsDir => "/data/admin/reports";
     public string LogDir => "/data/admin/log";
@@ -95,6 +97,9 @@ public sealed record AicaConfig
         sb.AppendLine($"dataset_owner = {Q(DatasetOwner)}");
         sb.AppendLine($"legacy_mirrors = {ConfigFile.Literal(LegacyMirrors)}");
         sb.AppendLine($"mirror_delete = {(MirrorDelete ? "true" : "false")}");
+        sb.AppendLine();
+        sb.AppendLine("[fleet]");
+        sb.AppendLine($"sync_interval = {SyncIntervalSeconds}");
         return sb.ToString();
     }
 }

@@ -41,6 +41,9 @@ namespace Aica.Contracts;
 [JsonSerializable(typeof(MetricsDoc))]
 [JsonSerializable(typeof(MetricsTextfileDoc))]
 [JsonSerializable(typeof(NotifyDoc))]
+[JsonSerializable(typeof(GeneratedTextDoc))]
+[JsonSerializable(typeof(SyncDoc))]
+[JsonSerializable(typeof(FleetStatusDoc))]
 public sealed partial class AicaJsonContext : JsonSerializerContext;
 
 /// <summary>Writes one document: indented, non-ASCII and HTML characters as they are (paths and names stay readable).</summary>

@@ -152,3 +152,21 @@ public sealed record MetricsTextfileDoc(string Command, string Textfile, long By
 public sealed record NotifyChannelRow(string Channel, string Status, string Message);
 
 public sealed record NotifyDoc(string Command, string Message, IReadOnlyList<NotifyChannelRow> Channels);
+
+/// <summary>aica manpage / aica completion with --json: the generated text in one document (format: roff, bash or zsh).</summary>
+public sealed record GeneratedTextDoc(string Command, string Format, string Text);
+
+public sealed record SyncDoc(string Command, bool Recovered, bool DryRun, string Status, long? Generation, string Reason, double DurationMs);
+
+public sealed record FleetRecoveryRow(string Time, string Status, double DurationMs);
+
+public sealed record FleetDoctorRow(int Pass, int Warn, int Fail);
+
+public sealed record FleetConflictRow(string User, string Kind, long Registered, string Detail);
+
+/// <summary>One node of aica fleet status --json; what its status file says is null when the file could not be read.</summary>
+public sealed record FleetNodeRow(string Host, string File, bool Ok, bool Readable, bool Stale, bool OtherGeneration, bool VersionSkew, double? AgeS,
+    string? Version, long? GenerationApplied, string? WrittenAt, FleetRecoveryRow? LastRecovery, FleetDoctorRow? Doctor,
+    IReadOnlyList<FleetConflictRow>? IdConflicts, int? Gpus, IReadOnlyList<string> Problems);
+
+public sealed record FleetStatusDoc(long RegistryGeneration, string Version, string Time, IReadOnlyList<FleetNodeRow> Nodes);

@@ -142,6 +142,8 @@ public sealed class DoctorService(AicaServices s)
         Add("schedule.runs", ScheduleRuns);
         Add("kernel.protected-hardlinks", ProtectedHardlinks);
         Add("gpu.seen", Gpus);
+        // /data/admin is root's: a member's doctor leaves the other nodes' reports out rather than call them clean.
+        if (mounted && (Sys.Euid == 0 || !s.Fs.IsRealRoot)) Add("fleet.conflicts", () => new FleetService(s).OtherNodesConflicts(onlyUser));
         foreach (var ext in Extensions)
         {
             // An extension that throws keeps what it reported so far and adds one FAIL; the others still run.
@@ -157,7 +159,12 @@ public sealed class DoctorService(AicaServices s)
                 checks.Add(it.Current);
             }
         }
-        return new DoctorReport(version, Sys.HostName(), checks);
+        var report = new DoctorReport(version, Sys.HostName(), checks);
+        // Root's whole-server doctor is what the node status reports (a member's or one user's view is not).
+        // A server aica does not manage yet (no aica.toml: before init or adopt) is no fleet node: doctor writes nothing there.
+        if (onlyUser is null && mounted && registryRead && s.ConfigExists && (Sys.Euid == 0 || !s.Fs.IsRealRoot))
+            new NodeReportService(s).AfterDoctor(report, registry, db, config);
+        return report;
     }
 
     /// <summary>

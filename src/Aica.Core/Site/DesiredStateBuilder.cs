@@ -94,6 +94,7 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
     [
         ("/data", O(755)), ("/data/bin", O(755)), ("/data/config", O(755)), ("/data/admin", O(750)), ("/data/admin/backups", O(750)),
         ("/data/admin/reports", O(750)), ("/data/admin/log", O(750)), ("/data/admin/accounts", O(700)), ("/data/apps", O(755)), ("/data/users", O(755)),
+        ("/data/admin/nodes", O(755)), // one status file per node sharing /data (issue 14)
     ];
 
     /// <summary>SPEC §3, top levels only: recursive repair is aica perms.</summary>
@@ -128,6 +129,11 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
         yield return new FileItem(Templates.UnitPath, Templates.Unit(config), O(644), "unit.file");
         yield return new FileItem(Templates.CapturePath, Templates.Capture(config), O(644), "unit.file");
         yield return new FileItem(Templates.LogrotatePath, Templates.Logrotate(), O(644), "logrotate.file");
+        // Where sync keeps what this node applied last (node-local, survives a home reset): made with the rest of /etc's side.
+        yield return new DirItem("/var/lib/aica", 0, 0, O(755), id: "sync.state");
+        yield return new FileItem(Templates.SyncServicePath, Templates.SyncService(config), O(644), "sync.unit");
+        yield return new FileItem(Templates.SyncTimerPath, Templates.SyncTimer(config), O(644), "sync.timer");
+        yield return new LinkItem(Templates.SyncTimerWantsPath, Templates.SyncTimerPath, "sync.enabled");
         yield return new LinkItem(Templates.PathLink, config.InstallPath, "bin.path");
     }
 

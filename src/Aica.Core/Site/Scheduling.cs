@@ -162,5 +162,5 @@ public static class SchedulingItems
 
     /// <summary>The units a running systemd must start after they were written: the capture unit and every job's timer.</summary>
     public static IReadOnlyList<string> ToStart(AicaConfig c) =>
-        [Templates.CaptureUnitName, .. ScheduledJobs.For(c).Select(j => j.Unit + ".timer")];
+        [Templates.CaptureUnitName, Templates.SyncTimerName, .. ScheduledJobs.For(c).Select(j => j.Unit + ".timer")];
 }

@@ -1,3 +1,4 @@
+using Aica.Contracts;
 using Aica.Cli.Manual;
 using ConsoleAppFramework;
 
@@ -12,7 +13,7 @@ public sealed class ManualCommands(CliContext cli)
     [Command("completion")]
     public int Completion([Argument] string shell)
     {
-        cli.Out.Write(shell switch
+        Print("completion", shell, shell switch
         {
             "bash" => Completions.Bash(Docs),
             "zsh" => Completions.Zsh(Docs),
@@ -25,7 +26,14 @@ public sealed class ManualCommands(CliContext cli)
     [Command("manpage")]
     public int Manpage()
     {
-        cli.Out.Write(ManPage.Render(Docs));
+        Print("manpage", "roff", ManPage.Render(Docs));
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The text as it is, or (--json) in one document like every other command's output.</summary>
+    private void Print(string command, string format, string text)
+    {
+        if (cli.Options.Json) cli.Output.Json(new GeneratedTextDoc(command, format, text), AicaJsonContext.Default.GeneratedTextDoc);
+        else cli.Out.Write(text);
     }
 }

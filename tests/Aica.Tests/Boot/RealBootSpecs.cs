@@ -303,12 +303,12 @@ public sealed partial class RealBootSpecs(DebianImage image)
         Log($"full reset: {sw.Elapsed.TotalSeconds:F1}s");
     }
 
-    /// <summary>The README's cloud-init recipe, exactly as documented (the yaml block after "#cloud-config").</summary>
+    /// <summary>The admin guide's cloud-init recipe, exactly as documented (the yaml block after "#cloud-config").</summary>
     private static string ReadmeCloudConfig()
     {
-        var readme = File.ReadAllText(Path.Combine(Tools.RepoRoot, "README.md"));
+        var readme = File.ReadAllText(Path.Combine(Tools.RepoRoot, "docs", "admin-guide.md"));
         var start = readme.IndexOf("```yaml\n#cloud-config\n", StringComparison.Ordinal);
-        Assert.True(start >= 0, "the README has no #cloud-config recipe");
+        Assert.True(start >= 0, "docs/admin-guide.md has no #cloud-config recipe");
         start += "```yaml\n".Length;
         return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
     }

@@ -115,6 +115,7 @@ public sealed class ConfigSpecs
         "disk.threshold" => "\"85%\"",
         "disk.notify_timeout" => "\"30s\"",
         "data.mirror_delete" => "\"yes\"",
+        "fleet.sync_interval" => "\"5min\"",
         "users.dotfiles" or "disk.watch" or "data.legacy_mirrors" => "[1, 2]",
         _ => "42",
     };
@@ -143,6 +144,7 @@ public sealed class ConfigSpecs
             HfDatasets = "/data/m/ds", ComfyUi = "/data/m/comfy", Flux = "/data/m/flux", DiskWatch = ["/data"], DiskThreshold = 80,
             DiskNotify = "logger -t aica", DiskMail = "root", DiskNotifyTimeout = 5,
             Datasets = "/data/ds", Code = "/data/src", DatasetOwner = "alice", LegacyMirrors = ["/opt/old"], MirrorDelete = true,
+            SyncIntervalSeconds = 600,
         };
         var current = new AicaConfig { Gid = 2500 };
         var (text, line) = WithValue(current.Render(), key, value);

@@ -18,13 +18,13 @@ public sealed class ArchitectureSpecs
 {
     private const string Core = "Aica";
     private static readonly Assembly CoreAssembly = typeof(AicaException).Assembly;
-    private static readonly string[] Features = ["Users", "Data", "Caches", "Integration", "Accounts", "Config", "Site", "Services"];
+    private static readonly string[] Features = ["Users", "Data", "Caches", "Integration", "Fleet", "Accounts", "Config", "Site", "Services"];
 
     /// <summary>Each layer's rank: a namespace uses only its own rank or lower ones (same rank: no cycle, see above).</summary>
     private static readonly Dictionary<string, int> Rank = new()
     {
-        ["Native"] = 0, ["Infra"] = 1, ["IO"] = 1, ["Engine"] = 2, ["Config"] = 3, ["Accounts"] = 4, ["Site"] = 5,
-        ["Users"] = 6, ["Data"] = 6, ["Caches"] = 6, ["Integration"] = 6, ["Services"] = 7,
+        ["Native"] = 0, ["Infra"] = 1, ["IO"] = 1, ["Contracts"] = 1, ["Engine"] = 2, ["Config"] = 3, ["Accounts"] = 4, ["Site"] = 5,
+        ["Users"] = 6, ["Data"] = 6, ["Caches"] = 6, ["Integration"] = 6, ["Fleet"] = 6, ["Services"] = 7,
     };
     private static readonly string[] Lower = ["Engine", "IO", "Infra", "Native"];
 

@@ -138,6 +138,7 @@ public sealed class AdoptSpecs
 
         Assert.Equal("""
 
+            # generation 1
             alice:gpu-users:3001:3001:/bin/bash:symlink
             bob:gpu-users:3002:3002:/bin/bash:symlink
             # carol joined in May

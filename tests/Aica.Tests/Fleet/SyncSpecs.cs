@@ -122,12 +122,12 @@ public sealed class SyncTimerSpecs
         Assert.Equal(120, config.SyncIntervalSeconds);
         Assert.Equal(300, new AicaConfig().SyncIntervalSeconds);
         Assert.False(ConfigFile.Read("[fleet]\nsync_interval = 5\n").Valid);
-        var timer = Aica.Engine.Templates.SyncTimer(config);
+        var timer = Aica.Site.Templates.SyncTimer(config);
         Assert.Contains("OnUnitActiveSec=120s", timer);
         Assert.Contains("RandomizedDelaySec=12s", timer);
         Assert.Contains("WantedBy=timers.target", timer);
-        Assert.Contains("ExecStart=/data/tools/aica sync -q", Aica.Engine.Templates.SyncService(config with { InstallPath = "/data/tools/aica" }));
-        var builder = new Aica.Engine.DesiredStateBuilder(config, Aica.Engine.HomeLayouts.Default(), null);
+        Assert.Contains("ExecStart=/data/tools/aica sync -q", Aica.Site.Templates.SyncService(config with { InstallPath = "/data/tools/aica" }));
+        var builder = new Aica.Site.DesiredStateBuilder(config, Aica.Users.HomeLayouts.Default().Find, null);
         var ids = builder.EtcItems().Select(i => $"{i.Id}:{i.Subject}").ToList();
         Assert.Contains("sync.unit:/etc/systemd/system/aica-sync.service", ids);
         Assert.Contains("sync.timer:/etc/systemd/system/aica-sync.timer", ids);

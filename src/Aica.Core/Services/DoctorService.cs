@@ -28,6 +28,16 @@ public sealed class DoctorService(AicaServices s)
     /// <summary>Extra checks contributed by other features (data report age, cache hygiene...).</summary>
     public List<Func<AicaServices, AicaConfig, IEnumerable<CheckResult>>> Extensions { get; } = [];
 
+    /// <summary>Doctor with the checks of every feature (data, integration, shared storage): what doctor and health run.</summary>
+    public static DoctorService WithEveryFeature(AicaServices s)
+    {
+        var doctor = new DoctorService(s);
+        doctor.Extensions.Add(Data.DataDoctor.Checks);
+        doctor.Extensions.Add(Integration.IntegrationChecks.Run);
+        doctor.Extensions.Add(new Fleet.SharedStorageChecks().Run);
+        return doctor;
+    }
+
     public DoctorReport Run(string? onlyUser, string version)
     {
         if (onlyUser is not null && Names.ValidateUser(onlyUser) is { } ue) throw AicaException.Usage(ue);

@@ -12,9 +12,7 @@ public sealed class DoctorCommand(CliContext cli)
     public int Run(string? user = null)
     {
         using var s = cli.CreateServices();
-        var doctor = new DoctorService(s);
-        doctor.Extensions.Add(Aica.Data.DataDoctor.Checks);
-        doctor.Extensions.Add(Integration.IntegrationChecks.Run);
+        var doctor = DoctorService.WithEveryFeature(s);
         // A member (not root) gets their own view (or --user's): what they can check, without permission noise.
         var r = Native.Sys.Euid != 0 ? doctor.RunMember((int)Native.Sys.Euid, user, AicaApp.Version) : doctor.Run(user, AicaApp.Version);
         var o = cli.Output;

@@ -12,11 +12,11 @@ $(BIN): $(SOURCES)
 	@file $(BIN) | grep -q 'statically linked' || { echo "error: $(BIN) is not statically linked"; exit 1; }
 
 # Installs what the tests need on a fresh machine (root, Debian). mmdebstrap and systemd-nspawn build and boot the
-# Debian tree of the real-boot tests (tests/Aica.Tests/Boot).
+# Debian tree of the real-boot tests (tests/Aica.Tests/Boot); ansible-core runs contrib/ansible against the booted fleet.
 deps:
 	@missing=""; \
 	for c in visudo:sudo rsync:rsync shellcheck:shellcheck setpriv:util-linux tmux:tmux systemd-analyze:systemd file:file \
-	         mmdebstrap:mmdebstrap systemd-nspawn:systemd-container zsh:zsh; do \
+	         mmdebstrap:mmdebstrap systemd-nspawn:systemd-container zsh:zsh ansible-playbook:ansible-core; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -45,6 +45,7 @@ public static class AicaApp
         new("env", "", "Your environment: layout, paths, caches, hints"),
         new("config check", "[FILE]", "Validate aica.toml (or FILE) like sshd -t; every problem with its line"),
         new("accounts capture", "", "Store the registered users' password hashes, locks and groups on /data"),
+        new("health", "", "Node health for Slurm/NHC: one line, drains with an aica: reason on a FAIL"),
     ];
 
     /// <summary>Every command path, so an unknown one is exit 2 before the framework sees it.</summary>
@@ -115,6 +116,7 @@ public static class AicaApp
         app.Add<Commands.EnvCommand>();
         app.Add<Commands.ConfigCommands>();
         app.Add<Commands.AccountsCommand>();
+        app.Add<Commands.HealthCommand>();
         var words = Commands.Contains(cmd) ? 1 : 2;
         var info = Table.First(c => c.Name == string.Join(' ', positional.Take(words)));
         if (!parsed.Help && info.RequiredArgument is { } required && rest.Length == words)

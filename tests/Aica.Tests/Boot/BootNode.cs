@@ -72,12 +72,13 @@ public sealed class BootNode : IDisposable
         {
             "--boot", "--register=no", "--keep-unit", "--console=passive", $"--machine={Name}", "-D", Root,
         };
-        // On a test network, nspawn runs inside the test's namespace, where its host-side veth joins the bridge.
-        if (Network is { } net) args.InsertRange(0, ["netns", "exec", net.Namespace, "systemd-nspawn", $"--network-bridge={net.Bridge}"]);
+        // On a test network, nspawn runs inside the test's namespace, where its host-side veth joins the bridge. nsenter
+        // (not `ip netns exec`, which remounts /sys and hides the cgroup tree nspawn needs) switches the network only.
+        if (Network is { } net) args.InsertRange(0, [$"--net=/run/netns/{net.Namespace}", "systemd-nspawn", $"--network-bridge={net.Bridge}"]);
         else args.Insert(0, "--private-network");
         if (_reset == RootReset.Home) args.Add("--tmpfs=/home");
         if (diskAttached) args.Add($"--bind={Data}:/data");
-        _running = new Running(this, Network is null ? "systemd-nspawn" : "ip", args, timeoutSeconds);
+        _running = new Running(this, Network is null ? "systemd-nspawn" : "nsenter", args, timeoutSeconds);
         if (Network is { } n)
         {
             // The image has no iproute2: the host's ip, in the node's network namespace only.

@@ -45,6 +45,8 @@ public static class AicaApp
         new("env", "", "Your environment: layout, paths, caches, hints"),
         new("config check", "[FILE]", "Validate aica.toml (or FILE) like sshd -t; every problem with its line"),
         new("accounts capture", "", "Store the registered users' password hashes, locks and groups on /data"),
+        new("sync", "", "Follow registry changes made on other nodes (the timer's job; instant when nothing changed)"),
+        new("fleet status", "", "The nodes sharing /data: stale, behind, id conflicts, version skew (from their status files)"),
         new("health", "", "Node health for Slurm/NHC: one line, drains with an aica: reason on a FAIL"),
     ];
 
@@ -116,6 +118,8 @@ public static class AicaApp
         app.Add<Commands.EnvCommand>();
         app.Add<Commands.ConfigCommands>();
         app.Add<Commands.AccountsCommand>();
+        app.Add<Commands.SyncCommand>();
+        app.Add<Commands.FleetCommands>();
         app.Add<Commands.HealthCommand>();
         var words = Commands.Contains(cmd) ? 1 : 2;
         var info = Table.First(c => c.Name == string.Join(' ', positional.Take(words)));

@@ -30,6 +30,8 @@ public sealed record AicaConfig
     public string DatasetOwner { get; init; } = "root";
     public string[] LegacyMirrors { get; init; } = [];
     public bool MirrorDelete { get; init; }
+    /// <summary>fleet.sync_interval: seconds between two runs of the sync timer on each node (issue 14).</summary>
+    public int SyncIntervalSeconds { get; init; } = 300;
 
     public string ReportsDir => "/data/admin/reports";
     public string LogDir => "/data/admin/log";

@@ -13,6 +13,7 @@ public sealed class AicaTomlFile
     public CachesTable? Caches { get; set; }
     public DiskTable? Disk { get; set; }
     public DataTable? Data { get; set; }
+    public FleetTable? Fleet { get; set; }
 }
 
 public sealed class GroupTable { public string? Name { get; set; } public long? Gid { get; set; } }
@@ -30,6 +31,8 @@ public sealed class CachesTable
 }
 
 public sealed class DiskTable { public string[]? Watch { get; set; } public double? Threshold { get; set; } }
+
+public sealed class FleetTable { public long? SyncInterval { get; set; } }
 
 public sealed class DataTable
 {

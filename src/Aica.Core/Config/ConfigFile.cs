@@ -80,6 +80,8 @@ public static partial class ConfigFile
             v => v == "root" || Names.ValidateUser(v) is null || (uint.TryParse(v, out var id) && id < 4294967295) ? null : $"data.dataset_owner must be a user name or uid, not '{Names.Printable(v)}'"),
         K<string[]>("data.legacy_mirrors", Kind.Strings, f => f.Data?.LegacyMirrors, (c, v) => c with { LegacyMirrors = v }, c => c.LegacyMirrors, v => AbsolutePaths("data.legacy_mirrors", v)),
         K<bool?>("data.mirror_delete", Kind.Boolean, f => f.Data?.MirrorDelete, (c, v) => c with { MirrorDelete = v ?? false }, c => c.MirrorDelete),
+        K<long?>("fleet.sync_interval", Kind.Integer, f => f.Fleet?.SyncInterval, (c, v) => c with { SyncIntervalSeconds = (int)v!.Value }, c => c.SyncIntervalSeconds,
+            v => v is < 30 or > 86400 ? $"fleet.sync_interval must be 30–86400 seconds, not {v}" : null),
     ];
 
     private static readonly Dictionary<string, Key> ByName = Keys.ToDictionary(k => k.Name, StringComparer.Ordinal);

@@ -35,6 +35,30 @@ public sealed class Registry
     public IReadOnlyList<UserEntry> Users => _users;
     public IReadOnlyList<RegistryProblem> Problems => _problems;
 
+    /// <summary>
+    /// The registry's generation: <c># generation N</c>, a comment line (so the bash tool, older aica and SPEC §4's
+    /// parsers read the file as before), raised by one on every write aica makes under the shared lock. Nodes compare
+    /// it with the generation they applied last (<c>aica sync</c>); 0 when the line is missing (a file never written by
+    /// this version).
+    /// </summary>
+    public long Generation { get; private set; }
+
+    public const string GenerationPrefix = "# generation ";
+
+    /// <summary>Sets the generation line: in place when there is one, else as the first line.</summary>
+    public void SetGeneration(long generation)
+    {
+        var line = $"{GenerationPrefix}{generation.ToString(CultureInfo.InvariantCulture)}";
+        var at = _lines.FindIndex(l => ParseGeneration(l) is not null);
+        if (at >= 0) _lines[at] = line;
+        else _lines.Insert(0, line);
+        Reparse(); // line numbers moved
+    }
+
+    private static long? ParseGeneration(string line) =>
+        line.StartsWith(GenerationPrefix, StringComparison.Ordinal)
+        && long.TryParse(line.AsSpan(GenerationPrefix.Length).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var g) ? g : null;
+
     public static Registry Parse(string text)
     {
         // A byte-order mark (a Windows editor, like CRLF) would make the first line unparseable and skip that user.
@@ -50,10 +74,12 @@ public sealed class Registry
         var users = new List<UserEntry>();
         var problems = new List<RegistryProblem>();
         var seen = new Dictionary<string, int>();
+        long? generation = null;
         for (var i = 0; i < _lines.Count; i++)
         {
             var line = _lines[i].Trim();
-            if (line.Length == 0 || line.StartsWith('#')) continue;
+            if (line.StartsWith('#')) { generation ??= ParseGeneration(line); continue; }
+            if (line.Length == 0) continue;
             var (entry, reason) = ParseLine(line, i + 1);
             if (entry is null) { problems.Add(new RegistryProblem(i + 1, _lines[i], reason!)); continue; }
             if (seen.TryGetValue(entry.Name, out var first))
@@ -65,6 +91,7 @@ public sealed class Registry
             users.Add(entry);
         }
         _users = users;
+        Generation = generation ?? 0;
         _byName = users.ToDictionary(u => u.Name, StringComparer.Ordinal); // names are unique: duplicates were skipped above
         _problems = problems;
     }

@@ -116,6 +116,9 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
         yield return new FileItem(Templates.SudoersPath, Templates.Sudoers(config), O(440), "sudoers.valid", validate: sudoersValidator);
         yield return new FileItem(Templates.UnitPath, Templates.Unit(config), O(644), "unit.file");
         yield return new FileItem(Templates.CronPath, Templates.Cron(config), O(644), "cron.file");
+        yield return new FileItem(Templates.SyncServicePath, Templates.SyncService(config), O(644), "sync.unit");
+        yield return new FileItem(Templates.SyncTimerPath, Templates.SyncTimer(config), O(644), "sync.timer");
+        yield return new LinkItem(Templates.SyncTimerWantsPath, Templates.SyncTimerPath, "sync.enabled");
         yield return new LinkItem(Templates.PathLink, config.InstallPath, "bin.path");
     }
 

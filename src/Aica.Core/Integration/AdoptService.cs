@@ -80,6 +80,8 @@ public sealed partial class AdoptService(AicaServices s)
                 if (!dryRun)
                 {
                     s.Fs.EnsureParents(AicaConfig.ConfigPath);
+                    using var shared = s.Registry.Lock(s.Wait, ct); // another node's init or adopt writes it too
+                    if (s.ConfigExists) throw new AicaException($"{s.Fs.Host(AicaConfig.ConfigPath)} was written by another node meanwhile: run aica adopt again", ExitCodes.LockBusy);
                     s.Fs.WriteAtomic(AicaConfig.ConfigPath, Encoding.UTF8.GetBytes(config.Render()), O(644));
                 }
             }

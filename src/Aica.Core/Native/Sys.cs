@@ -373,6 +373,16 @@ public static unsafe class Sys
         if (Libc.futimens(fd.Fd, ts) != 0) throw new SysException(Err(), "utimens", display);
     }
 
+    /// <summary>Sets access and modification times to now (UTIME_NOW: on NFS the server's clock).</summary>
+    public static void FutimensNow(SafeFd fd, string display)
+    {
+        const long utimeNow = (1L << 30) - 1;
+        var ts = stackalloc Libc.Timespec[2];
+        ts[0] = new Libc.Timespec { tv_sec = 0, tv_nsec = utimeNow };
+        ts[1] = new Libc.Timespec { tv_sec = 0, tv_nsec = utimeNow };
+        if (Libc.futimens(fd.Fd, ts) != 0) throw new SysException(Err(), "utimens", display);
+    }
+
     /// <summary>The attribute names of a descriptor, each NUL-terminated; none where the file system has no attributes.</summary>
     public static List<byte[]> ListXattrs(SafeFd fd, string display)
     {

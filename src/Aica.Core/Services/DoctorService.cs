@@ -129,6 +129,7 @@ public sealed class DoctorService(AicaServices s)
         Add("cron.runs", () => CronRuns(config));
         Add("kernel.protected-hardlinks", ProtectedHardlinks);
         Add("gpu.seen", Gpus);
+        if (mounted) Add("fleet.conflicts", () => new FleetService(s).OtherNodesConflicts(onlyUser));
         foreach (var ext in Extensions)
         {
             // An extension that throws keeps what it reported so far and adds one FAIL; the others still run.
@@ -144,7 +145,11 @@ public sealed class DoctorService(AicaServices s)
                 checks.Add(it.Current);
             }
         }
-        return new DoctorReport(version, Sys.HostName(), checks);
+        var report = new DoctorReport(version, Sys.HostName(), checks);
+        // Root's whole-server doctor is what the node status reports (a member's or one user's view is not).
+        if (onlyUser is null && mounted && registryRead && (Sys.Euid == 0 || !s.Fs.IsRealRoot))
+            new NodeReportService(s).AfterDoctor(report, registry, db, config);
+        return report;
     }
 
     /// <summary>

@@ -30,6 +30,9 @@ public sealed class InitService(AicaServices s)
         s.RequireDataMounted();
 
         using var _ = o.DryRun ? null : s.Lock(ct);
+        // Nodes sharing /data that run init at the same time must agree on one aica.toml (group gid): the shared lock is
+        // held from reading it to writing it, then released before the long apply.
+        using var shared = o.DryRun ? null : s.Registry.Lock(s.Wait, ct);
         var existing = s.ConfigExists ? s.LoadConfig() : null;
         if (existing is not null && o.Group is not null && o.Group != existing.Group)
             throw AicaException.Usage($"aica.toml already names group {existing.Group}; edit {s.Fs.Host(AicaConfig.ConfigPath)} to change it");
@@ -61,6 +64,7 @@ public sealed class InitService(AicaServices s)
             written = ConfigText(existing, config);
             s.Fs.WriteAtomic(AicaConfig.ConfigPath, Encoding.UTF8.GetBytes(written), O(644));
         }
+        shared?.Dispose();
         s.RememberGoodConfig(written);
         var report = await new StateEngine(ctx).Apply(state, ct).ConfigureAwait(false);
         var notes = new List<string>(ctx.Notes);
@@ -106,6 +110,9 @@ public sealed class InitService(AicaServices s)
         if (!Directory.Exists("/run/systemd/system")) return $"systemd is not running here: unit written, enable it at boot with systemctl enable {Templates.UnitName}";
         var reload = await s.Runner.RunAsync("systemctl", ["daemon-reload"], ct).ConfigureAwait(false);
         var en = await s.Runner.RunAsync("systemctl", ["enable", Templates.UnitName], ct).ConfigureAwait(false);
-        return reload.Ok && en.Ok ? $"enabled {Templates.UnitName}" : $"systemctl enable {Templates.UnitName} failed: {en.Brief}";
+        // The sync timer is enabled by its link (an item, so recover remakes it after a full reset); started here once.
+        var timer = await s.Runner.RunAsync("systemctl", ["start", Templates.SyncTimerName], ct).ConfigureAwait(false);
+        var timerNote = timer.Ok ? $", started {Templates.SyncTimerName}" : $"; systemctl start {Templates.SyncTimerName} failed: {timer.Brief}";
+        return (reload.Ok && en.Ok ? $"enabled {Templates.UnitName}" : $"systemctl enable {Templates.UnitName} failed: {en.Brief}") + timerNote;
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Aica.Config;
 using Aica.Engine;
+using Aica.Fleet;
 using Aica.Native;
 using static Aica.Native.Perms;
 
@@ -42,6 +43,8 @@ public sealed class RecoverService(AicaServices s)
             throw AicaException.Refused(msg);
         }
         using var _ = dryRun ? null : s.Lock(ct);
+        // The shared inputs' fingerprints before they are read: a change made while this run works is seen by the next sync.
+        var inputPrints = dryRun ? null : AppliedState.PrintAll(s.Fs, [AicaConfig.RegistryPath, AicaConfig.ConfigPath]);
         // A bad aica.toml never stops recovery (nobody could log in): each bad key is reported with its line and takes
         // its last good value or default; the run then exits 1.
         var load = s.ReadConfig();
@@ -72,7 +75,40 @@ public sealed class RecoverService(AicaServices s)
         var status = failed > 0 || problems.Count > 0 || applied.AnyFailed ? "failed" : "ok";
         var report = new RecoveryReport(status, userCount, failed, applied.Actions, [], problems, ctx.Notes, sw.Elapsed.TotalMilliseconds, false);
         WriteOutcome(report, report.Summary);
+        await StartSyncTimer(applied.Actions, ct).ConfigureAwait(false);
+        var appliedGeneration = status == "ok" ? RecordApplied(registry, inputPrints!) : null;
+        new NodeReportService(s).AfterRecover(report, registry, applied.Actions.Count == 0 ? db : s.Accounts.Load(), config, appliedGeneration);
         return report;
+    }
+
+    /// <summary>
+    /// A timer written by this run (after a full reset) is started now: systemd read its units before recover wrote it.
+    /// A start request loads a unit file that appeared since (systemd 246 and later), no daemon-reload needed.
+    /// </summary>
+    private async Task StartSyncTimer(IReadOnlyList<AppliedAction> actions, CancellationToken ct)
+    {
+        if (!s.Fs.IsRealRoot || !Directory.Exists("/run/systemd/system")) return;
+        if (!actions.Any(a => a.Error is null && a.Item.Id is "sync.timer" or "sync.enabled" or "sync.unit")) return;
+        try { await s.Runner.RunAsync("systemctl", ["--no-block", "start", Templates.SyncTimerName], ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception) { }
+    }
+
+    /// <summary>
+    /// After a run with no failure: the node-local record <c>aica sync</c> compares with (registry generation and the
+    /// inputs' fingerprints, the account files as this run left them). A failed run records nothing, so the next sync
+    /// tries again (and fails loudly again) until the cause is fixed.
+    /// </summary>
+    private long? RecordApplied(Registry registry, Dictionary<string, string> inputPrints)
+    {
+        foreach (var p in AppliedState.Inputs.Except(inputPrints.Keys)) inputPrints[p] = AppliedState.Print(s.Fs, p);
+        var record = new AppliedState(registry.Generation, inputPrints);
+        try
+        {
+            if (AppliedState.Read(s.Fs) is not { } old || old.Generation != record.Generation || !old.Prints.OrderBy(x => x.Key).SequenceEqual(record.Prints.OrderBy(x => x.Key)))
+                record.Write(s.Fs);
+        }
+        catch (Exception e) when (e is SysException or IOException) { /* a read-only /var: sync then runs recover every time, correct but slower */ }
+        return registry.Generation;
     }
 
     /// <summary>Legacy name:group lines get the live account's ids written down (SPEC §4: upgraded on the next write).</summary>

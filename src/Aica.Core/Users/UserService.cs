@@ -68,6 +68,9 @@ public sealed class UserService(AicaServices s)
         s.RequireDataMounted();
 
         using var _ = o.DryRun ? null : s.Lock(ct);
+        // Nodes sharing /data: the uid is chosen and registered under the shared lock, so two nodes adding users at once
+        // never both take the same free uid.
+        using var shared = o.DryRun ? null : s.Registry.Lock(s.Wait, ct);
         if (!s.ConfigExists) throw AicaException.Usage($"{s.Fs.Host(AicaConfig.ConfigPath)} is missing: run aica init first");
         var config = s.LoadConfig();
         var group = o.Group ?? config.Group;

@@ -61,7 +61,7 @@ public sealed class FleetBootSpecs(DebianImage image) : IDisposable
     private string RegistryHash => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(_data, "config/users.txt"))));
 
     [Fact]
-    public void Three_nodes_on_one_data_recover_concurrently_and_agree_on_every_id()
+    public void Three_nodes_on_one_data_recover_concurrently_follow_each_other_by_sync_and_show_conflicts_and_stale_nodes()
     {
         DebianImage.RequireBootable();
         var sw = Stopwatch.StartNew();
@@ -97,12 +97,91 @@ public sealed class FleetBootSpecs(DebianImage image) : IDisposable
             Assert.All(ids, x => Assert.Equal(ids[0], x));
             // Three recoveries at the same time left the registry exactly as it was.
             Assert.Equal(registry, RegistryHash);
+            Log($"concurrent recovery checked: {sw.Elapsed.TotalSeconds:F1}s");
+
+            UsersAddedAtOnceReachEveryNodeThroughTheSyncService(running);
+            Log($"user add and sync: {sw.Elapsed.TotalSeconds:F1}s");
+            ALocalAccountOnOneNodeFailsThatUserThereOnly(running);
+            Log($"id conflict: {sw.Elapsed.TotalSeconds:F1}s");
+            APoweredOffNodeShowsAsStale(running);
         }
         finally
         {
             foreach (var r in running) r.Dispose();
         }
         Log($"fleet: {sw.Elapsed.TotalSeconds:F1}s");
+    }
+
+    private long Generation => long.Parse(File.ReadLines(Path.Combine(_data, "config/users.txt")).First(l => l.StartsWith("# generation ", StringComparison.Ordinal))[13..]);
+
+    /// <summary>systemctl start of the timer's service: what the timer does at its next tick, without waiting for it.</summary>
+    private const string SyncNow = "systemctl start aica-sync.service; echo \"sync-rc: $?\"";
+
+    /// <summary>
+    /// One user add on each node at the same moment (the shared lock serialises them: three distinct uids, three
+    /// generations), then each node's sync service follows the other two.
+    /// </summary>
+    private void UsersAddedAtOnceReachEveryNodeThroughTheSyncService(BootNode.Running[] nodes)
+    {
+        var before = Generation;
+        var adds = nodes.Select((n, i) => Task.Run(() => n.Exec($"/data/bin/aica user add c{i + 1}", 120))).ToArray();
+        Task.WaitAll(adds);
+        foreach (var a in adds) Assert.True(a.Result.ExitCode == 0, a.Result.ToString());
+        Assert.Equal(before + 3, Generation);
+        var passwd = new List<string>();
+        foreach (var n in nodes)
+        {
+            var o = Run(n, $"{SyncNow}\nfor u in c1 c2 c3; do getent passwd $u | cut -d: -f1,3,4; done", "sync after three user adds");
+            Assert.Contains("sync-rc: 0", o);
+            passwd.Add(o[o.IndexOf('\n')..].Trim());
+        }
+        Log(passwd[0]);
+        Assert.Equal(3, passwd[0].Split('\n').Select(l => l.Split(':')[1]).Distinct().Count());
+        Assert.All(passwd, p => Assert.Equal(passwd[0], p));
+    }
+
+    /// <summary>A local account on fleet3 holds the uid a user is registered with: fleet3's sync fails for that user, fleet2's works, fleet status shows it.</summary>
+    private void ALocalAccountOnOneNodeFailsThatUserThereOnly(BootNode.Running[] nodes)
+    {
+        Run(nodes[2], "useradd -M -u 3050 -s /usr/sbin/nologin localx", "a local account on fleet3 with uid 3050");
+        Run(nodes[0], "/data/bin/aica user add dave --uid 3050", "dave registered with uid 3050 on fleet1");
+        var two = Run(nodes[1], $"{SyncNow}\ngetent passwd dave | cut -d: -f3", "sync on fleet2");
+        Assert.Contains("sync-rc: 0", two);
+        Assert.Contains("\n3050", two);
+        var three = nodes[2].Exec($"{SyncNow}\ngetent passwd dave; echo \"dave-rc: $?\"; journalctl -u aica-sync.service --no-pager | tail -5", 120);
+        Log($"--- sync on fleet3\n{three.All}");
+        Assert.DoesNotContain("sync-rc: 0", three.StdOut);
+        Assert.Contains("dave-rc: 2", three.StdOut); // no dave on fleet3: uid 3050 is localx's
+        var status = nodes[0].Exec("/data/bin/aica fleet status; echo \"rc: $?\"; /data/bin/aica fleet status --json");
+        Log($"--- fleet status with a conflict on fleet3\n{status.All}");
+        Assert.Contains("rc: 1", status.StdOut);
+        using var doc = System.Text.Json.JsonDocument.Parse(status.StdOut[status.StdOut.IndexOf('{')..]);
+        var byHost = doc.RootElement.GetProperty("nodes").EnumerateArray().ToDictionary(n => n.GetProperty("host").GetString()!);
+        Assert.Equal(["fleet1", "fleet2", "fleet3"], byHost.Keys.Order());
+        var conflicts = byHost["fleet3"].GetProperty("id_conflicts").EnumerateArray().ToList();
+        Assert.Contains(conflicts, c => c.GetProperty("user").GetString() == "dave" && c.GetProperty("registered").GetInt64() == 3050);
+        Assert.Equal(0, byHost["fleet1"].GetProperty("id_conflicts").GetArrayLength());
+        Assert.Equal(0, byHost["fleet2"].GetProperty("id_conflicts").GetArrayLength());
+        Assert.True(byHost["fleet2"].GetProperty("ok").GetBoolean(), byHost["fleet2"].ToString());
+    }
+
+    /// <summary>
+    /// fleet3 powers off; its status file then stops being refreshed. The hour that would pass is injected by setting the
+    /// file's modification time (what fleet status ages it by) an hour back; the live nodes' syncs refresh theirs.
+    /// </summary>
+    private void APoweredOffNodeShowsAsStale(BootNode.Running[] nodes)
+    {
+        nodes[2].Dispose();
+        Assert.Equal(0, Tools.Sh($"touch -m -d '-1 hour' '{_data}/admin/nodes/fleet3.json'").ExitCode);
+        foreach (var n in nodes[..2]) Assert.Contains("sync-rc: 0", Run(n, SyncNow, "no-op sync"));
+        var status = nodes[1].Exec("/data/bin/aica fleet status; echo \"rc: $?\"; /data/bin/aica fleet status --json");
+        Log($"--- fleet status with fleet3 powered off\n{status.All}");
+        Assert.Contains("rc: 1", status.StdOut);
+        using var doc = System.Text.Json.JsonDocument.Parse(status.StdOut[status.StdOut.IndexOf('{')..]);
+        var byHost = doc.RootElement.GetProperty("nodes").EnumerateArray().ToDictionary(n => n.GetProperty("host").GetString()!);
+        Assert.True(byHost["fleet3"].GetProperty("stale").GetBoolean());
+        Assert.False(byHost["fleet1"].GetProperty("stale").GetBoolean());
+        Assert.False(byHost["fleet2"].GetProperty("stale").GetBoolean());
     }
 
     /// <summary>
@@ -154,6 +233,8 @@ public sealed class FleetBootSpecs(DebianImage image) : IDisposable
                 Assert.Equal(host, root.GetProperty("facts").GetProperty(host).GetProperty("host").GetString());
             }
             Assert.Equal(3, root.GetProperty("fleet").GetProperty("nodes").GetArrayLength());
+            // After init and sync every node has applied the registry's generation: fleet status finds nothing to look at.
+            Assert.All(root.GetProperty("fleet").GetProperty("nodes").EnumerateArray(), n => Assert.True(n.GetProperty("ok").GetBoolean(), n.ToString()));
             // One copy of the binary on the shared disk, and every node initialised (its unit enabled).
             Assert.Equal(File.ReadAllBytes(Tools.AicaBin), File.ReadAllBytes(Path.Combine(_data, "bin/aica")));
             foreach (var n in running) Assert.Contains("enabled", n.Exec("systemctl is-enabled aica-recovery.service").StdOut);

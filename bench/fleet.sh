@@ -39,7 +39,7 @@ mean() {
   awk "BEGIN{printf \"%.2f\", ($t1 - $t0) / $n / 1000000}"
 }
 s=$(mean "$N" "$AICA" --root "$R" sync -q)
-T=$(command -v true)
+T=/bin/true
 tb=$(mean "$N" "$T")
 g=$(mean "$N" getent passwd)
 f=$(mean 50 "$AICA" --root "$R" fleet status -q)

@@ -88,6 +88,9 @@ public sealed record AicaConfig
         sb.AppendLine($"dataset_owner = {Q(DatasetOwner)}");
         sb.AppendLine($"legacy_mirrors = {ConfigFile.Literal(LegacyMirrors)}");
         sb.AppendLine($"mirror_delete = {(MirrorDelete ? "true" : "false")}");
+        sb.AppendLine();
+        sb.AppendLine("[fleet]");
+        sb.AppendLine($"sync_interval = {SyncIntervalSeconds}");
         return sb.ToString();
     }
 }

@@ -55,6 +55,18 @@ public sealed class Registry
         Reparse(); // line numbers moved
     }
 
+    /// <summary>The generation of a registry text without parsing its users (the first generation line, as <see cref="Generation"/>).</summary>
+    public static long GenerationOf(string text)
+    {
+        foreach (var raw in text.AsSpan().EnumerateLines())
+        {
+            var line = raw.Trim();
+            if (!line.StartsWith("#")) continue;
+            if (ParseGeneration(line.ToString()) is { } g) return g;
+        }
+        return 0;
+    }
+
     private static long? ParseGeneration(string line) =>
         line.StartsWith(GenerationPrefix, StringComparison.Ordinal)
         && long.TryParse(line.AsSpan(GenerationPrefix.Length).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var g) ? g : null;

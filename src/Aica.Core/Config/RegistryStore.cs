@@ -22,6 +22,9 @@ public sealed class RegistryStore(RootedFs fs, Func<string, byte[]?>? read = nul
 
     private readonly Func<string, byte[]?> _read = read ?? fs.ReadFile;
 
+    /// <summary>The generation alone: the header line is read, the users are not parsed (fleet status, sync's message).</summary>
+    public long Generation() => Registry.GenerationOf(Encoding.UTF8.GetString(Read(AicaConfig.RegistryPath) ?? []));
+
     public Registry Load() => Registry.Parse(Encoding.UTF8.GetString(Read(AicaConfig.RegistryPath) ?? []));
 
     /// <summary>

@@ -83,6 +83,7 @@ public sealed class DesiredStateBuilder(AicaConfig config, HomeLayouts layouts, 
     [
         ("/data", O(755)), ("/data/bin", O(755)), ("/data/config", O(755)), ("/data/admin", O(750)), ("/data/admin/backups", O(750)),
         ("/data/admin/reports", O(750)), ("/data/admin/log", O(750)), ("/data/admin/accounts", O(700)), ("/data/apps", O(755)), ("/data/users", O(755)),
+        ("/data/admin/nodes", O(755)), // one status file per node sharing /data (issue 14)
     ];
 
     /// <summary>SPEC §3, top levels only: recursive repair is aica perms.</summary>

@@ -37,10 +37,15 @@ public sealed class AicaServices : IDisposable
     public RegistryStore Registry { get; }
     public TimeSpan Wait => TimeSpan.FromSeconds(Options.WaitSeconds);
 
-    /// <summary>aica's version, as node status files report it (the executable's &lt;Version&gt;).</summary>
-    public string Version { get; init; } = System.Reflection.Assembly.GetEntryAssembly()?
-        .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false).OfType<System.Reflection.AssemblyInformationalVersionAttribute>()
-        .FirstOrDefault()?.InformationalVersion ?? "0.0.0";
+    /// <summary>aica's version, as node status files report it (the executable's &lt;Version&gt;; read when first asked).</summary>
+    public string Version
+    {
+        get => _version ??= System.Reflection.Assembly.GetEntryAssembly()?
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false).OfType<System.Reflection.AssemblyInformationalVersionAttribute>()
+            .FirstOrDefault()?.InformationalVersion ?? "0.0.0";
+        init => _version = value;
+    }
+    private string? _version;
 
     /// <summary>The path of the running executable (what init installs to /data/bin).</summary>
     public string? SelfExe { get; init; } = Environment.ProcessPath;

@@ -129,7 +129,8 @@ public sealed class DoctorService(AicaServices s)
         Add("cron.runs", () => CronRuns(config));
         Add("kernel.protected-hardlinks", ProtectedHardlinks);
         Add("gpu.seen", Gpus);
-        if (mounted) Add("fleet.conflicts", () => new FleetService(s).OtherNodesConflicts(onlyUser));
+        // /data/admin is root's: a member's doctor leaves the other nodes' reports out rather than call them clean.
+        if (mounted && (Sys.Euid == 0 || !s.Fs.IsRealRoot)) Add("fleet.conflicts", () => new FleetService(s).OtherNodesConflicts(onlyUser));
         foreach (var ext in Extensions)
         {
             // An extension that throws keeps what it reported so far and adds one FAIL; the others still run.
@@ -191,7 +192,8 @@ public sealed class DoctorService(AicaServices s)
             foreach (var e in Sys.ReadDir(fd, dir))
             {
                 var n = SafeOps.Escape(e.Name);
-                if (n.StartsWith("aica", StringComparison.Ordinal) && n.EndsWith(".timer", StringComparison.Ordinal)) yield return n;
+                // The sync timer follows the registry; it does none of the cron file's work.
+                if (n.StartsWith("aica", StringComparison.Ordinal) && n.EndsWith(".timer", StringComparison.Ordinal) && n != Templates.SyncTimerName) yield return n;
             }
         }
     }

@@ -33,7 +33,7 @@ public sealed class FleetService(AicaServices s)
     public FleetReport Status()
     {
         var now = s.Clock.Now.ToUniversalTime();
-        var generation = s.Registry.Load().Generation;
+        var generation = s.Registry.Generation();
         var nodes = new List<FleetNode>();
         foreach (var f in new NodeStatusStore(s.Fs).ReadAll())
         {

@@ -23,10 +23,6 @@ public sealed class ImageService(AicaServices s)
     [
         new FileItem(Templates.UnitPath, Templates.Unit(config), O(644), "unit.file"),
         new LinkItem(Templates.UnitWantsPath, Templates.UnitPath, "unit.enabled"),
-        // The sync timer too (issue 14): systemd starts it at boot with the rest, no start request needed after recover.
-        new FileItem(Templates.SyncServicePath, Templates.SyncService(config), O(644), "sync.unit"),
-        new FileItem(Templates.SyncTimerPath, Templates.SyncTimer(config), O(644), "sync.timer"),
-        new LinkItem(Templates.SyncTimerWantsPath, Templates.SyncTimerPath, "sync.enabled"),
     ];
 
     public async Task<ImageResult> Run(string image, CancellationToken ct)

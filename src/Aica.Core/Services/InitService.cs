@@ -30,9 +30,7 @@ public sealed class InitService(AicaServices s)
         s.RequireDataMounted();
 
         using var _ = o.DryRun ? null : s.Lock(ct);
-        // Nodes sharing /data that run init at the same time must agree on one aica.toml (group gid): the shared lock is
-        // held from reading it to writing it, then released before the long apply.
-        using var shared = o.DryRun ? null : s.Registry.Lock(s.Wait, ct);
+        var readText = s.Fs.ReadText(AicaConfig.ConfigPath);
         var existing = s.ConfigExists ? s.LoadConfig() : null;
         if (existing is not null && o.Group is not null && o.Group != existing.Group)
             throw AicaException.Usage($"aica.toml already names group {existing.Group}; edit {s.Fs.Host(AicaConfig.ConfigPath)} to change it");
@@ -62,9 +60,13 @@ public sealed class InitService(AicaServices s)
             s.Fs.EnsureParents(AicaConfig.ConfigPath);
             if (s.Fs.Lstat("/data/config") is null) s.Fs.EnsureDir("/data/config", O(755), 0, 0);
             written = ConfigText(existing, config);
+            // Nodes sharing /data that run init at the same time must agree on one aica.toml (the group's gid): written
+            // under the shared lock, and only if nobody wrote it since this run read it (a steady run takes no lock).
+            using var shared = s.Registry.Lock(s.Wait, ct);
+            if (s.Fs.ReadText(AicaConfig.ConfigPath) != readText)
+                throw new AicaException($"{s.Fs.Host(AicaConfig.ConfigPath)} was changed (by another node?) while init ran: run aica init again", ExitCodes.LockBusy);
             s.Fs.WriteAtomic(AicaConfig.ConfigPath, Encoding.UTF8.GetBytes(written), O(644));
         }
-        shared?.Dispose();
         s.RememberGoodConfig(written);
         var report = await new StateEngine(ctx).Apply(state, ct).ConfigureAwait(false);
         var notes = new List<string>(ctx.Notes);

@@ -18,17 +18,18 @@ public sealed record SyncResult(RecoveryReport? Ran, long? Generation, string Re
 /// </summary>
 public sealed class SyncService(AicaServices s)
 {
-    public async Task<SyncResult> Run(CancellationToken ct)
+    /// <param name="dryRun">Say whether recover would run, and plan it; change nothing (not even the node file's time).</param>
+    public async Task<SyncResult> Run(bool dryRun, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
-        s.RequireRoot("sync");
+        if (!dryRun) s.RequireRoot("sync");
         if (AppliedState.Read(s.Fs) is { } applied && applied.Unchanged(s.Fs))
         {
-            new NodeStatusStore(s.Fs).Touch(Sys.HostName());
+            if (!dryRun) new NodeStatusStore(s.Fs).Touch(Sys.HostName());
             return new SyncResult(null, applied.Generation, $"generation {applied.Generation} applied, nothing changed", sw.Elapsed.TotalMilliseconds);
         }
         var reason = Why();
-        var r = await new RecoverService(s).Run(false, ct).ConfigureAwait(false);
+        var r = await new RecoverService(s).Run(dryRun, ct).ConfigureAwait(false);
         return new SyncResult(r, AppliedState.Read(s.Fs)?.Generation, reason, sw.Elapsed.TotalMilliseconds);
     }
 
@@ -39,7 +40,7 @@ public sealed class SyncService(AicaServices s)
         if (applied is null) return "no applied generation recorded on this node";
         var changed = AppliedState.Inputs.Where(p => !applied.Prints.TryGetValue(p, out var w) || w != AppliedState.Print(s.Fs, p)).ToList();
         long? now = null;
-        try { now = s.Registry.Load().Generation; } catch (SysException) { }
+        try { now = s.Registry.Generation(); } catch (SysException) { }
         var gen = now is { } n && n != applied.Generation ? $"registry generation {applied.Generation} -> {n}; " : "";
         return $"{gen}changed: {string.Join(", ", changed)}";
     }

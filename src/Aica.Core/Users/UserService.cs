@@ -68,9 +68,6 @@ public sealed class UserService(AicaServices s)
         s.RequireDataMounted();
 
         using var _ = o.DryRun ? null : s.Lock(ct);
-        // Nodes sharing /data: the uid is chosen and registered under the shared lock, so two nodes adding users at once
-        // never both take the same free uid.
-        using var shared = o.DryRun ? null : s.Registry.Lock(s.Wait, ct);
         if (!s.ConfigExists) throw AicaException.Usage($"{s.Fs.Host(AicaConfig.ConfigPath)} is missing: run aica init first");
         var config = s.LoadConfig();
         var group = o.Group ?? config.Group;
@@ -79,14 +76,21 @@ public sealed class UserService(AicaServices s)
         var sharedGid = DesiredStateBuilder.SharedGid(config, db) ?? throw AicaException.Usage($"group {config.Group} does not exist: run aica init first");
         var registry = s.Registry.Load();
         var (entry, mode) = Decide(o, config, db, registry);
-
-        var dataDir = s.Fs.Lstat($"/data/users/{o.Name}");
-        if (dataDir is { } dd && dd.IsDir && dd.Uid != 0 && dd.Uid != entry.Uid)
-            throw AicaException.Refused($"/data/users/{o.Name} belongs to uid {dd.Uid}, not {entry.Uid}: a new user must not inherit old files " +
-                $"(move it away with aica data orphans --remove, or re-add with --uid {dd.Uid} if it is this person)");
-
+        RefuseOthersData(o.Name, entry);
         var planned = Registry.Parse(registry.Render());
         var registryChanged = planned.Upsert(entry);
+        // Nodes sharing /data: a registry change is decided again under the shared lock, from the registry as it is then,
+        // and the lock is held until the line is written, so two nodes adding users at once never take the same free uid.
+        // A run that changes nothing takes no lock (and writes nothing, not even the lock file's holder line).
+        using var shared = o.DryRun || !registryChanged ? null : s.Registry.Lock(s.Wait, ct);
+        if (shared is not null)
+        {
+            registry = s.Registry.Load();
+            (entry, mode) = Decide(o, config, db, registry);
+            RefuseOthersData(o.Name, entry);
+            planned = Registry.Parse(registry.Render());
+            registryChanged = planned.Upsert(entry);
+        }
         var state = s.Builder(config).Build(planned, db, null, [o.Name]);
         var problems = state.Problems.Where(p => p.StartsWith(o.Name + ":", StringComparison.Ordinal)).ToList();
         var units = state.Units.Where(x => x.User == o.Name).Select(x => x.Phase == Phase.Homes ? WithAddItems(x, entry, sharedGid, config, key) : x).ToList();
@@ -104,6 +108,14 @@ public sealed class UserService(AicaServices s)
         if (accountOk && new CaptureService(s).AfterAccountChange() is { } notCaptured) notes.Add(notCaptured);
         s.Log("user", $"add {o.Name} uid {entry.Uid} layout {entry.Layout} ({mode}): {applied.Actions.Count(a => a.Ok)} changes, {applied.Actions.Count(a => !a.Ok)} failed");
         return new UserAddResult(entry, mode, changed, [], applied, problems, notes);
+    }
+
+    private void RefuseOthersData(string name, UserEntry entry)
+    {
+        var dataDir = s.Fs.Lstat($"/data/users/{name}");
+        if (dataDir is { } dd && dd.IsDir && dd.Uid != 0 && dd.Uid != entry.Uid)
+            throw AicaException.Refused($"/data/users/{name} belongs to uid {dd.Uid}, not {entry.Uid}: a new user must not inherit old files " +
+                $"(move it away with aica data orphans --remove, or re-add with --uid {dd.Uid} if it is this person)");
     }
 
     /// <summary>Create, adopt, or complete a registered user: which ids, shell and layout the entry gets.</summary>

@@ -6,12 +6,13 @@ namespace Aica.Cli.Commands;
 public sealed class SyncCommand(CliContext cli)
 {
     /// <summary>Follow the registry: recover when it or the account files changed since the last good recover, else nothing (the timer's job).</summary>
+    /// <param name="dryRun">-n, Say whether recover would run and print its plan; change nothing.</param>
     /// <param name="cancellationToken">Cancelled on SIGINT/SIGTERM.</param>
     [Command("sync")]
-    public async Task<int> Run(CancellationToken cancellationToken = default)
+    public async Task<int> Run(bool dryRun = false, CancellationToken cancellationToken = default)
     {
         using var s = cli.CreateServices();
-        var r = await new SyncService(s).Run(cancellationToken);
+        var r = await new SyncService(s).Run(dryRun, cancellationToken);
         var o = cli.Output;
         if (cli.Options.Json)
         {
@@ -20,6 +21,7 @@ public sealed class SyncCommand(CliContext cli)
                 j.WriteStartObject();
                 j.WriteString("command", "sync");
                 j.WriteBoolean("recovered", r.Ran is not null);
+                j.WriteBoolean("dry_run", dryRun);
                 j.WriteString("status", r.Ran?.Status ?? "ok");
                 if (r.Generation is { } g) j.WriteNumber("generation", g); else j.WriteNull("generation");
                 j.WriteString("reason", r.Reason);
@@ -30,9 +32,9 @@ public sealed class SyncCommand(CliContext cli)
         else if (r.Ran is { } rec)
         {
             o.Line("INFO", $"sync: {r.Reason}");
-            o.Applied(rec.Actions);
+            if (rec.DryRun) o.Planned(rec.Planned); else o.Applied(rec.Actions);
             foreach (var p in rec.Problems) o.Problem("FAIL", p);
-            o.Summary($"sync: {rec.Summary}");
+            o.Summary(rec.DryRun ? $"sync (dry run): recover would make {rec.Planned.Count} changes" : $"sync: {rec.Summary}");
         }
         else o.Summary($"sync: {r.Reason}");
         return r.ExitCode;

@@ -48,6 +48,7 @@ public sealed class SharedRegistrySpecs : IDisposable
         Assert.Equal("# generation 2\n# my registry\nalice:gpu-users:3001:3001:/bin/bash:symlink\nbob:gpu-users:3002:3002:/bin/bash:symlink\ncarol:gpu-users:3003:3003:/bin/bash:hybrid\n", text);
         var r = Registry.Parse(text);
         Assert.Equal(2, r.Generation);
+        Assert.Equal(2, Registry.GenerationOf(text));
         Assert.Empty(r.Problems);
         Assert.Equal(["alice", "bob", "carol"], r.Users.Select(u => u.Name));
         // SPEC §4's format as the bash tool reads it: comments skipped, so the header is invisible to it.

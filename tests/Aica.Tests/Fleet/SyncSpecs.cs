@@ -27,6 +27,8 @@ public sealed class SyncSpecs
             gen=$(sed -n 's/^# generation //p' /data/config/users.txt)
             sed -i "s/^# generation .*/# generation $((gen+1))/" /data/config/users.txt
             echo 'bob:gpu-users:3002:3002:/bin/bash:symlink' >> /data/config/users.txt
+            echo "dry: $($AICA sync -n --json | tr -d "\n")"
+            getent passwd bob >/dev/null || echo no-bob-after-dry-run
             echo "change: $($AICA sync --json | tr -d "\n")"
             getent passwd bob | cut -d: -f1,3,4 | sed 's/^/account: /'
             readlink /home/bob | sed 's/^/home: /'
@@ -41,6 +43,9 @@ public sealed class SyncSpecs
         var noop = Json(r, "noop");
         Assert.False(noop.GetProperty("recovered").GetBoolean(), r.ToString());
         Assert.Contains("recovery-untouched", r.StdOut);
+        var dry = Json(r, "dry");
+        Assert.True(dry.GetProperty("recovered").GetBoolean() && dry.GetProperty("dry_run").GetBoolean(), r.ToString());
+        Assert.Contains("no-bob-after-dry-run", r.StdOut);
         var change = Json(r, "change");
         Assert.True(change.GetProperty("recovered").GetBoolean(), r.ToString());
         Assert.Equal("ok", change.GetProperty("status").GetString());
@@ -102,5 +107,29 @@ public sealed class SyncSpecs
         var line = r.StdOut.Split('\n').FirstOrDefault(l => l.StartsWith(tag + ": ", StringComparison.Ordinal))
             ?? throw new Xunit.Sdk.XunitException($"no '{tag}' line in\n{r}");
         return JsonDocument.Parse(line[(tag.Length + 2)..]).RootElement.Clone();
+    }
+}
+
+/// <summary>The timer's units and their interval key.</summary>
+[Trait("level", "unit")]
+public sealed class SyncTimerSpecs
+{
+    [Fact]
+    public void The_timer_runs_sync_every_fleet_sync_interval_and_is_an_engine_item_like_the_recovery_unit()
+    {
+        var config = AicaConfig.Parse("[fleet]\nsync_interval = 120\n");
+        Assert.Equal(120, config.SyncIntervalSeconds);
+        Assert.Equal(300, new AicaConfig().SyncIntervalSeconds);
+        Assert.False(ConfigFile.Read("[fleet]\nsync_interval = 5\n").Valid);
+        var timer = Aica.Engine.Templates.SyncTimer(config);
+        Assert.Contains("OnUnitActiveSec=120s", timer);
+        Assert.Contains("RandomizedDelaySec=12s", timer);
+        Assert.Contains("WantedBy=timers.target", timer);
+        Assert.Contains("ExecStart=/data/tools/aica sync -q", Aica.Engine.Templates.SyncService(config with { InstallPath = "/data/tools/aica" }));
+        var builder = new Aica.Engine.DesiredStateBuilder(config, Aica.Engine.HomeLayouts.Default(), null);
+        var ids = builder.EtcItems().Select(i => $"{i.Id}:{i.Subject}").ToList();
+        Assert.Contains("sync.unit:/etc/systemd/system/aica-sync.service", ids);
+        Assert.Contains("sync.timer:/etc/systemd/system/aica-sync.timer", ids);
+        Assert.Contains("sync.enabled:/etc/systemd/system/timers.target.wants/aica-sync.timer", ids);
     }
 }

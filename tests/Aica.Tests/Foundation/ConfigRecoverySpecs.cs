@@ -86,7 +86,7 @@ public sealed class ConfigRecoverySpecs
 
         Assert.True(r.ExitCode == 1, r.ToString());
         Assert.Contains($"line {line}: invalid group name 'Lab Group' (using group.name = \"lab\", the last good value)", r.All);
-        Assert.Contains("unknown key 'data.colour'", r.All); // reported, not fatal
+        Assert.Contains("unknown key 'fleet.colour'", r.All); // reported, not fatal ([fleet] is the file's last table)
         Assert.Contains("recovered 1 users, 0 failed", r.StdOut);
         Assert.Contains("lab:x:2700:alice", File.ReadAllText(sb.P("/etc/group")));
         Assert.DoesNotContain("gpu-users", File.ReadAllText(sb.P("/etc/group")));

@@ -114,6 +114,7 @@ public sealed class ConfigSpecs
         "group.gid" => "\"2500\"",
         "disk.threshold" => "\"85%\"",
         "data.mirror_delete" => "\"yes\"",
+        "fleet.sync_interval" => "\"5min\"",
         "users.dotfiles" or "disk.watch" or "data.legacy_mirrors" => "[1, 2]",
         _ => "42",
     };
@@ -141,6 +142,7 @@ public sealed class ConfigSpecs
             CondaRoot = "/data/apps/conda", BackupDir = "/data/admin/bk", CondaPkgs = "/data/c/pkgs", TorchHome = "/data/m/torch", HfHub = "/data/m/hub",
             HfDatasets = "/data/m/ds", ComfyUi = "/data/m/comfy", Flux = "/data/m/flux", DiskWatch = ["/data"], DiskThreshold = 80,
             Datasets = "/data/ds", Code = "/data/src", DatasetOwner = "alice", LegacyMirrors = ["/opt/old"], MirrorDelete = true,
+            SyncIntervalSeconds = 600,
         };
         var current = new AicaConfig { Gid = 2500 };
         var (text, line) = WithValue(current.Render(), key, value);

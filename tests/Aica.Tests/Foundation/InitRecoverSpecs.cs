@@ -8,9 +8,9 @@ namespace Aica.Tests.Foundation;
 [Trait("level", "blackbox")]
 public sealed class InitRecoverSpecs
 {
-    /// <summary>(path, mtime, ctime, mode, owner) of everything under the sandbox, except aica's own logs and status.</summary>
+    /// <summary>(path, mtime, ctime, mode, owner) of everything under the sandbox, except aica's own logs and status (the node status files too).</summary>
     private static string Snapshot(Sandbox sb) =>
-        Tools.Sh($"cd '{sb.Root}' && find . -path ./run/aica -prune -o -path ./var/log -prune -o -path ./data/admin/log -prune -o -printf '%p %y %m %U:%G %T@ %C@ %l\\n' | sort").StdOut;
+        Tools.Sh($"cd '{sb.Root}' && find . -path ./run/aica -prune -o -path ./var/log -prune -o -path ./data/admin/log -prune -o -path ./data/admin/nodes -prune -o -path ./var/lib/aica -prune -o -printf '%p %y %m %U:%G %T@ %C@ %l\\n' | sort").StdOut;
 
     [Fact]
     public void Init_and_recover_refuse_with_exit_3_when_data_is_not_mounted_and_create_nothing()
@@ -273,7 +273,7 @@ public sealed class InitRecoverSpecs
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         // The converged state: every path with its type, mode, owner and link target (times differ by design).
         // shadow-utils' own lock temp files (/etc/group.PID) left by a killed useradd are not aica's.
-        string State() => string.Join('\n', Tools.Sh($"cd '{sb.Root}' && find . -path ./run -prune -o -path ./var/log -prune -o -path ./data/admin/log -prune -o -printf '%p %y %m %U:%G %l\\n' | sort")
+        string State() => string.Join('\n', Tools.Sh($"cd '{sb.Root}' && find . -path ./run -prune -o -path ./var/log -prune -o -path ./data/admin/log -prune -o -path ./data/admin/nodes -prune -o -path ./var/lib/aica -prune -o -printf '%p %y %m %U:%G %l\\n' | sort")
             .StdOut.Split('\n').Where(l => !System.Text.RegularExpressions.Regex.IsMatch(l, @"^\./etc/(passwd|group|shadow|gshadow)\.\d+ ")));
         var converged = State();
         // Kill at increasing points of a full-reset recovery (accounts, tree, /etc, homes).

@@ -10,7 +10,7 @@ public sealed class UserCommandSpecs
 {
     /// <summary>Everything under the sandbox but aica's logs: path, type, mode, owner, size, times, link target.</summary>
     internal static string Snapshot(Sandbox sb) =>
-        Tools.Sh($"cd '{sb.Root}' && find . -path ./run/aica -prune -o -path ./tmp -prune -o -path ./var/log -prune -o -path ./data/admin/log -prune -o -printf '%p %y %m %U:%G %s %T@ %C@ %l\\n' | sort").StdOut;
+        Tools.Sh($"cd '{sb.Root}' && find . -path ./run/aica -prune -o -path ./tmp -prune -o -path ./var/log -prune -o -path ./data/admin/log -prune -o -path ./data/admin/nodes -prune -o -printf '%p %y %m %U:%G %s %T@ %C@ %l\\n' | sort").StdOut; // node status files are aica's status, like its log
 
     internal static string KeyFile(Sandbox sb, string text, string name = "key.pub")
     {

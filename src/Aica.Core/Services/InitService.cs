@@ -113,7 +113,7 @@ public sealed class InitService(AicaServices s)
         var reload = await s.Runner.RunAsync("systemctl", ["daemon-reload"], ct).ConfigureAwait(false);
         var en = await s.Runner.RunAsync("systemctl", ["enable", Templates.UnitName], ct).ConfigureAwait(false);
         // The sync timer is enabled by its link (an item, so recover remakes it after a full reset); started here once.
-        var timer = await s.Runner.RunAsync("systemctl", ["start", Templates.SyncTimerName], ct).ConfigureAwait(false);
+        var timer = await s.Runner.RunAsync("systemctl", ["--no-block", "start", Templates.SyncTimerName], ct).ConfigureAwait(false);
         var timerNote = timer.Ok ? $", started {Templates.SyncTimerName}" : $"; systemctl start {Templates.SyncTimerName} failed: {timer.Brief}";
         return (reload.Ok && en.Ok ? $"enabled {Templates.UnitName}" : $"systemctl enable {Templates.UnitName} failed: {en.Brief}") + timerNote;
     }

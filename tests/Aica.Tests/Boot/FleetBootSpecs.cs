@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Aica.Tests.Infra;
+using static Aica.Tests.Boot.RealBootSpecs;
 
 namespace Aica.Tests.Boot;
 
@@ -20,16 +21,6 @@ public sealed class FleetBootSpecs(DebianImage image) : IDisposable
     {
         foreach (var n in _nodes) n.Dispose();
         Tools.Sh($"rm -rf --one-file-system '{_data}' '{_layer}'");
-    }
-
-    private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
-
-    private static string Run(BootNode.Running node, string script, string what)
-    {
-        var r = node.Exec(script, 240);
-        Log($"--- {what}\n{r.All}");
-        Assert.True(r.ExitCode == 0, $"{what} failed: {r}");
-        return r.StdOut;
     }
 
     /// <summary>Three nodes on the image with the unit baked in (what a fleet's admin builds once), all binding one /data.</summary>

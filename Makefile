@@ -15,11 +15,12 @@ $(BIN): $(SOURCES)
 # menu's pager. mmdebstrap and systemd-nspawn build and boot the
 # Debian tree of the real-boot tests (tests/Aica.Tests/Boot). prometheus-node-exporter and curl: the textfile test
 # starts its own exporter in a private network namespace, so a policy-rc.d (removed after) keeps apt from starting
-# the packaged service on the host's port 9100; logrotate checks /etc/logrotate.d/aica with -d.
+# the packaged service on the host's port 9100; logrotate checks /etc/logrotate.d/aica with -d;
+# ansible-core runs contrib/ansible against the booted fleet.
 deps:
 	@missing=""; \
 	for c in visudo:sudo rsync:rsync shellcheck:shellcheck setpriv:util-linux tmux:tmux systemd-analyze:systemd file:file \
-	         mmdebstrap:mmdebstrap systemd-nspawn:systemd-container zsh:zsh groff:groff man:man-db less:less \
+	         mmdebstrap:mmdebstrap systemd-nspawn:systemd-container zsh:zsh groff:groff man:man-db less:less ansible-playbook:ansible-core \
 	         prometheus-node-exporter:prometheus-node-exporter logrotate:logrotate curl:curl nsenter:util-linux ip:iproute2; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${c%%:*} ] || missing="$$missing $${c##*:}"; \
 	done; \

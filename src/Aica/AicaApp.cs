@@ -53,6 +53,7 @@ public static class AicaApp
         new("manpage", "", "Print the aica(8) man page (init installs it)"),
         new("sync", "", "Follow registry changes made on other nodes (the timer's job; instant when nothing changed)"),
         new("fleet status", "", "The nodes sharing /data: stale, behind, id conflicts, version skew (from their status files)"),
+        new("health", "", "Node health for Slurm/NHC: one line, drains with an aica: reason on a FAIL"),
     ];
 
     /// <summary>Every command path, so an unknown one is exit 2 before the framework sees it.</summary>
@@ -131,6 +132,7 @@ public static class AicaApp
         app.Add<Commands.ManualCommands>();
         app.Add<Commands.SyncCommand>();
         app.Add<Commands.FleetCommands>();
+        app.Add<Commands.HealthCommand>();
         var words = Commands.Contains(cmd) ? 1 : 2;
         var info = Table.First(c => c.Name == string.Join(' ', positional.Take(words)));
         if (!parsed.Help && Manual.ManualFiles.UsedBy(info.Name))

@@ -44,6 +44,7 @@ namespace Aica.Contracts;
 [JsonSerializable(typeof(GeneratedTextDoc))]
 [JsonSerializable(typeof(SyncDoc))]
 [JsonSerializable(typeof(FleetStatusDoc))]
+[JsonSerializable(typeof(HealthDoc))]
 public sealed partial class AicaJsonContext : JsonSerializerContext;
 
 /// <summary>Writes one document: indented, non-ASCII and HTML characters as they are (paths and names stay readable).</summary>

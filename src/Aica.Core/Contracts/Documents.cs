@@ -170,3 +170,6 @@ public sealed record FleetNodeRow(string Host, string File, bool Ok, bool Readab
     IReadOnlyList<FleetConflictRow>? IdConflicts, int? Gpus, IReadOnlyList<string> Problems);
 
 public sealed record FleetStatusDoc(long RegistryGeneration, string Version, string Time, IReadOnlyList<FleetNodeRow> Nodes);
+
+/// <summary>aica health --json (Slurm HealthCheckProgram / NHC mode).</summary>
+public sealed record HealthDoc(bool Healthy, string Line, string Node, string Action, int UserProblems);

@@ -542,20 +542,9 @@ public sealed class RootedFs : IDisposable
         var parent = path.LastIndexOf('/') <= 0 ? "/" : path[..path.LastIndexOf('/')];
         var pst = Lstat(parent);
         if (pst is not null && pst.Value.Dev != st.Value.Dev) return true;
-        try
-        {
-            var host = Host(path);
-            foreach (var line in File.ReadLines("/proc/self/mountinfo"))
-            {
-                var f = line.Split(' ');
-                if (f.Length > 4 && UnescapeMount(f[4]) == host) return true;
-            }
-        }
-        catch (IOException) { }
-        return false;
+        var host = Host(path);
+        return MountTable.Read().Entries.Any(e => e.MountPoint == host);
     }
-
-    private static string UnescapeMount(string s) => s.Replace("\\040", " ").Replace("\\011", "\t").Replace("\\012", "\n").Replace("\\134", "\\");
 
     /// <summary><paramref name="path"/> when it is a directory, else its nearest ancestor that is (the file system a path to be made will be on).</summary>
     public string NearestDir(string path)

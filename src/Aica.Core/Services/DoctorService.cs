@@ -43,6 +43,7 @@ public sealed class DoctorService(AicaServices s)
         var d = new DoctorService(s);
         d.Extensions.Add(walkTrees ? Data.DataDoctor.Checks : Data.DataDoctor.Report);
         d.Extensions.Add(Integration.IntegrationChecks.Run);
+        d.Extensions.Add(new Fleet.SharedStorageChecks().Run);
         return d;
     }
 

@@ -14,6 +14,12 @@ public enum RootReset
 }
 
 /// <summary>
+/// A node's place on a test network: the network namespace the test made (never the host's), the bridge in it, and the
+/// node's address on that bridge (/24).
+/// </summary>
+public sealed record NodeNetwork(string Namespace, string Bridge, string Address);
+
+/// <summary>
 /// One server booted for real: systemd as PID 1 in <c>systemd-nspawn</c> on an overlay of the Debian tree, with a
 /// private network (its own loopback; the host's sshd is never reached) and the persistent disk bound on /data.
 /// Disposing powers it off (killed if it does not stop in time) and removes every mount and folder.
@@ -23,20 +29,31 @@ public sealed class BootNode : IDisposable
     private readonly string _tree;
     private readonly RootReset _reset;
     private readonly string? _imageLayer;
+    private readonly string? _sharedData;
     private Running? _running;
     private int _boots;
 
     public string Dir { get; }
     /// <summary>The persistent disk (host side); bound on /data unless a boot says the disk is missing.</summary>
-    public string Data => Path.Combine(Dir, "data");
+    public string Data => _sharedData ?? Path.Combine(Dir, "data");
+    /// <summary>The machine name; when given to the constructor, also the node's hostname (the tree's /etc/hostname is the build host's).</summary>
+    public string Name { get; }
+    private readonly bool _ownHostname;
+    /// <summary>On a test network (veth on its bridge) instead of a private loopback only; null: private network.</summary>
+    public NodeNetwork? Network { get; }
     public string Upper => Path.Combine(Dir, "upper");
     private string Root => Path.Combine(Dir, "root");
 
-    public BootNode(string tree, RootReset reset, string? imageLayer = null)
+    /// <param name="sharedData">A /data folder several nodes bind (a fleet); by default each node has its own.</param>
+    public BootNode(string tree, RootReset reset, string? imageLayer = null, string? name = null, string? sharedData = null, NodeNetwork? network = null)
     {
         _tree = tree;
         _reset = reset;
         _imageLayer = imageLayer;
+        _sharedData = sharedData;
+        Name = name ?? "aica-node";
+        _ownHostname = name is not null;
+        Network = network;
         Dir = Directory.CreateTempSubdirectory("aica-boot-").FullName;
         foreach (var d in new[] { Data, Root }) Directory.CreateDirectory(d);
     }
@@ -48,16 +65,27 @@ public sealed class BootNode : IDisposable
         _boots++;
         if (_reset == RootReset.Full || _boots == 1)
             Must(Tools.Sh($"rm -rf --one-file-system '{Upper}' '{Dir}/work'; mkdir -p '{Upper}' '{Dir}/work'"));
+        if (_ownHostname) Must(Tools.Sh($"mkdir -p '{Upper}/etc' && echo '{Name}' > '{Upper}/etc/hostname'"));
         var lower = _imageLayer is null ? _tree : $"{_imageLayer}:{_tree}";
         Must(Tools.Sh($"mount -t overlay aica-boot -o lowerdir={lower},upperdir='{Upper}',workdir='{Dir}/work' '{Root}'"));
         var args = new List<string>
         {
-            "--boot", "--private-network", "--register=no", "--keep-unit", "--console=passive", "--machine=aica-node",
-            "-D", Root,
+            "--boot", "--register=no", "--keep-unit", "--console=passive", $"--machine={Name}", "-D", Root,
         };
+        // On a test network, nspawn runs inside the test's namespace, where its host-side veth joins the bridge. nsenter
+        // (not `ip netns exec`, which remounts /sys and hides the cgroup tree nspawn needs) switches the network only.
+        if (Network is { } net) args.InsertRange(0, [$"--net=/run/netns/{net.Namespace}", "systemd-nspawn", $"--network-bridge={net.Bridge}"]);
+        else args.Insert(0, "--private-network");
         if (_reset == RootReset.Home) args.Add("--tmpfs=/home");
         if (diskAttached) args.Add($"--bind={Data}:/data");
-        _running = new Running(this, args, timeoutSeconds);
+        _running = new Running(this, Network is null ? "systemd-nspawn" : "nsenter", args, timeoutSeconds);
+        if (Network is { } n)
+        {
+            // The image has no iproute2: the host's ip, in the node's network namespace only.
+            var ip = Tools.Run("nsenter", ["-t", _running.Leader.ToString(), "-n", "/bin/sh", "-c",
+                $"ip addr add {n.Address}/24 dev host0 && ip link set host0 up && ip link set lo up"]);
+            if (ip.ExitCode != 0) { _running.Dispose(); throw new InvalidOperationException($"cannot address {Name}: {ip}"); }
+        }
         return _running;
     }
 
@@ -97,10 +125,10 @@ public sealed class BootNode : IDisposable
         /// <summary>What systemd-nspawn printed (for failure messages).</summary>
         public string Console { get { lock (_console) return _console.ToString(); } }
 
-        internal Running(BootNode node, List<string> args, int timeoutSeconds)
+        internal Running(BootNode node, string program, List<string> args, int timeoutSeconds)
         {
             _node = node;
-            var psi = new ProcessStartInfo("systemd-nspawn") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+            var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
             foreach (var a in args) psi.ArgumentList.Add(a);
             _nspawn = Process.Start(psi)!;
             _nspawn.StandardInput.Close();

@@ -26,6 +26,8 @@ public sealed class DebianImage
     [
         "systemd", "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "openssh-client", "sudo", "cron", "passwd", "login", "zsh",
         "libpam-modules", "cloud-init",
+        // The fleet tests: Ansible reaches the nodes over ssh and runs its modules with python3.
+        "python3",
     ];
 
     private readonly Lock _lock = new();

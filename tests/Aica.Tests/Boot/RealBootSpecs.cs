@@ -180,9 +180,10 @@ public sealed partial class RealBootSpecs(DebianImage image)
     private static readonly string[] SessionLabels =
         ["ssh-command", "ssh-login", "zsh-command", "zsh-login", "su-login", "su", "su-zsh-login", "sudo-login", "cron", "user-service"];
 
-    private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
+    internal static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
 
-    private static string Run(BootNode.Running node, string script, string what)
+    /// <summary>Runs a script in the node, logs its output, asserts it succeeded (the fleet tests use it too).</summary>
+    internal static string Run(BootNode.Running node, string script, string what)
     {
         var r = node.Exec(script, 240);
         Log($"--- {what}\n{r.All}");

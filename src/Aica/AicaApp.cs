@@ -60,7 +60,7 @@ public static class AicaApp
     public static readonly HashSet<string> Commands = new(Table.Select(c => c.Name), StringComparer.Ordinal);
 
     /// <summary>Commands whose method takes no parameter: the generated parser ignores anything given to them.</summary>
-    private static readonly HashSet<string> TakesNothing = new(["user list", "manpage"], StringComparer.Ordinal);
+    private static readonly HashSet<string> TakesNothing = new(["user list", "manpage", "fleet status"], StringComparer.Ordinal);
 
     /// <summary>Parents whose subcommands are listed in <see cref="Commands"/> as "parent sub".</summary>
     private static IEnumerable<string> Groups => Commands.Where(c => c.Contains(' ')).Select(c => c[..c.IndexOf(' ')]).Distinct();

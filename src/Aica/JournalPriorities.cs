@@ -36,7 +36,7 @@ public static class JournalPriorities
     }
 
     /// <summary>Prefixes each line written through it; a line split over several writes is classified by its first part.</summary>
-    public sealed class PrefixStream(Stream inner) : Stream
+    public sealed class PrefixStream(Stream inner) : WriteOnlyStream
     {
         private bool _atLineStart = true;
 
@@ -58,13 +58,5 @@ public static class JournalPriorities
         }
 
         public override void Flush() => inner.Flush();
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -24,7 +24,7 @@ public static class Terminal
     /// write(2) on a descriptor, nothing more: a FileStream would pwrite at its own offset (overwriting a file that
     /// stdout was appended to) and Console's stream starts the terminal layer. A closed pipe (EPIPE) drops the output.
     /// </summary>
-    private sealed class FdStream(int fd) : Stream
+    private sealed class FdStream(int fd) : WriteOnlyStream
     {
         private readonly SafeFd _fd = new(fd); // held by a static writer for the life of the process: never closed
         private bool _broken;
@@ -39,14 +39,6 @@ public static class Terminal
         }
 
         public override void Flush() { }
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     /// <summary>Colour on this descriptor: a terminal, no NO_COLOR, and a TERM that is set and not "dumb".</summary>

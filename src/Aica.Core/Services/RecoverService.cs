@@ -81,22 +81,9 @@ public sealed class RecoverService(AicaServices s)
         var status = failed > 0 || problems.Count > 0 || applied.AnyFailed ? "failed" : "ok";
         var report = new RecoveryReport(status, userCount, failed, applied.Actions, [], problems, ctx.Notes, sw.Elapsed.TotalMilliseconds, false);
         WriteOutcome(report, report.Summary);
-        await StartSyncTimer(applied.Actions, ct).ConfigureAwait(false);
         var appliedGeneration = status == "ok" ? RecordApplied(registry, inputPrints!) : null;
         new NodeReportService(s).AfterRecover(report, registry, applied.Actions.Count == 0 ? db : s.Accounts.Load(), config, appliedGeneration);
         return report;
-    }
-
-    /// <summary>
-    /// A timer written by this run (after a full reset) is started now: systemd read its units before recover wrote it.
-    /// A start request loads a unit file that appeared since (systemd 246 and later), no daemon-reload needed.
-    /// </summary>
-    private async Task StartSyncTimer(IReadOnlyList<AppliedAction> actions, CancellationToken ct)
-    {
-        if (!s.Fs.IsRealRoot || !Directory.Exists("/run/systemd/system")) return;
-        if (!actions.Any(a => a.Error is null && a.Item.Id is "sync.timer" or "sync.enabled" or "sync.unit")) return;
-        try { await s.Runner.RunAsync("systemctl", ["--no-block", "start", Templates.SyncTimerName], ct).ConfigureAwait(false); }
-        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception) { }
     }
 
     /// <summary>

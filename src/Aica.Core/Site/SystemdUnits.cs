@@ -35,7 +35,7 @@ public sealed record UnitSandbox(IReadOnlyList<string> Writes, IReadOnlyList<str
     /// writes /var/mail.
     /// </summary>
     public static UnitSandbox Recovery(AicaConfig c) => new(
-        ["/etc", "/data", "/run", "-/home", "-/usr/local/bin", "-/usr/local/share", "-/usr/share/bash-completion", "-/var/log", "-" + Templates.PamConfigsDir, "-/var/lib/pam", "-/var/cache/debconf", "-/var/mail", .. Outside(c)],
+        ["/etc", "/data", "/run", "-/home", "-/usr/local/bin", "-/usr/local/share", "-/usr/share/bash-completion", "/var/lib/aica", "-/var/log", "-" + Templates.PamConfigsDir, "-/var/lib/pam", "-/var/cache/debconf", "-/var/mail", .. Outside(c)],
         FileCapabilities, Homes: true);
 
     /// <summary>A job that changes files on /data (and the SSD homes of hybrid users when <paramref name="homes"/>).</summary>

@@ -74,7 +74,11 @@ public sealed class FleetBootSpecs(DebianImage image) : IDisposable
             foreach (var node in running)
             {
                 var unit = node.Show("aica-recovery.service", "Result", "ExecMainStatus");
-                Assert.True(node.State == "running", $"boot state {node.State}: failed units {node.FailedUnits}");
+                // Three containers booting at once sometimes fail systemd's own /dev setup (static device nodes): not
+                // aica's, and nothing here needs it. Any other failed unit fails the test.
+                var failed = node.State == "running" ? "" : node.FailedUnits;
+                var othersFailed = failed.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.Contains("systemd-tmpfiles-setup-dev")).ToList();
+                Assert.True(node.State == "running" || (node.State == "degraded" && othersFailed.Count == 0), $"boot state {node.State}: failed units {node.FailedUnits}");
                 Assert.Equal(("success", "0"), (unit["Result"], unit["ExecMainStatus"]));
                 var o = Run(node, """
                     echo "host: $(hostname)"

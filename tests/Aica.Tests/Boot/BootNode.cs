@@ -145,7 +145,13 @@ public sealed class BootNode : IDisposable
                 while (true)
                 {
                     var left = timeoutSeconds - (int)deadline.Elapsed.TotalSeconds;
-                    if (left <= 0) throw new TimeoutException($"the node did not finish booting in {timeoutSeconds}s (state {state})\n{Console}");
+                    if (left <= 0)
+                    {
+                        // What the boot waits for: the jobs still queued and the journal's end.
+                        var why = Tools.Run("timeout", ["20", "nsenter", "-t", Leader.ToString(), "-a", "sh", "-c",
+                            "systemctl list-jobs --no-pager | head -20; ps -eo pid,ppid,etime,args | grep -v ' \\[' | tail -25; journalctl -b --no-pager | tail -40"], timeoutSeconds: 30);
+                        throw new TimeoutException($"the node did not finish booting in {timeoutSeconds}s (state {state})\n{Console}\n{why.StdOut}{why.StdErr}");
+                    }
                     var r = Tools.Run("timeout", [left.ToString(), "nsenter", "-t", Leader.ToString(), "-a", "systemctl", "is-system-running", "--wait"], timeoutSeconds: left + 5);
                     state = r.StdOut.Trim();
                     if (state is "running" or "degraded") break;

@@ -183,7 +183,12 @@ public sealed class MenuApp(string[] globalArgs, bool admin, TextWriter output, 
         }
         finally
         {
-            if (keyDir is not null) Directory.Delete(keyDir, true);
+            if (keyDir is not null)
+            {
+                // Exactly what was made (root's 0700 folder and the one file in it): no recursive delete, nothing followed.
+                File.Delete(Path.Combine(keyDir, "key.pub"));
+                Directory.Delete(keyDir);
+            }
         }
     }
 

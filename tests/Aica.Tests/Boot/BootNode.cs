@@ -68,9 +68,11 @@ public sealed class BootNode : IDisposable
         if (_ownHostname) Must(Tools.Sh($"mkdir -p '{Upper}/etc' && echo '{Name}' > '{Upper}/etc/hostname'"));
         var lower = _imageLayer is null ? _tree : $"{_imageLayer}:{_tree}";
         Must(Tools.Sh($"mount -t overlay aica-boot -o lowerdir={lower},upperdir='{Upper}',workdir='{Dir}/work' '{Root}'"));
+        // read-only: nspawn drains the console as a real one is drained. With passive the console's pty is connected
+        // nowhere, and once its buffer is full PID 1 blocks writing boot messages (a cloud-init boot hung that way).
         var args = new List<string>
         {
-            "--boot", "--register=no", "--keep-unit", "--console=passive", $"--machine={Name}", "-D", Root,
+            "--boot", "--register=no", "--keep-unit", "--console=read-only", $"--machine={Name}", "-D", Root,
         };
         // On a test network, nspawn runs inside the test's namespace, where its host-side veth joins the bridge. nsenter
         // (not `ip netns exec`, which remounts /sys and hides the cgroup tree nspawn needs) switches the network only.
@@ -132,8 +134,8 @@ public sealed class BootNode : IDisposable
             foreach (var a in args) psi.ArgumentList.Add(a);
             _nspawn = Process.Start(psi)!;
             _nspawn.StandardInput.Close();
-            _nspawn.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_console) _console.AppendLine(e.Data); };
-            _nspawn.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_console) _console.AppendLine(e.Data); };
+            _nspawn.OutputDataReceived += (_, e) => Keep(e.Data);
+            _nspawn.ErrorDataReceived += (_, e) => Keep(e.Data);
             _nspawn.BeginOutputReadLine();
             _nspawn.BeginErrorReadLine();
             try
@@ -165,6 +167,17 @@ public sealed class BootNode : IDisposable
             {
                 Dispose();
                 throw;
+            }
+        }
+
+        /// <summary>The console's last 32 KiB, for failure messages.</summary>
+        private void Keep(string? line)
+        {
+            if (line is null) return;
+            lock (_console)
+            {
+                _console.AppendLine(line);
+                if (_console.Length > 64 * 1024) _console.Remove(0, _console.Length - 32 * 1024);
             }
         }
 

@@ -314,7 +314,7 @@ public sealed partial class RealBootSpecs(DebianImage image)
         return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
     }
 
-    [Fact(Skip = "hangs at boot since the fleet branches were merged: the node never answers systemctl or nsenter within 120 s; it passed at the merge before fleet (55425b6) and on each branch alone: to be bisected (issue 11 closing note)")]
+    [Fact]
     public void Full_reset_with_the_readme_cloud_init_recipe_recovers_before_logins()
     {
         DebianImage.RequireBootable();

@@ -131,9 +131,6 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
         yield return new FileItem(Templates.LogrotatePath, Templates.Logrotate(), O(644), "logrotate.file");
         // Where sync keeps what this node applied last (node-local, survives a home reset): made with the rest of /etc's side.
         yield return new DirItem("/var/lib/aica", 0, 0, O(755), id: "sync.state");
-        yield return new FileItem(Templates.SyncServicePath, Templates.SyncService(config), O(644), "sync.unit");
-        yield return new FileItem(Templates.SyncTimerPath, Templates.SyncTimer(config), O(644), "sync.timer");
-        yield return new LinkItem(Templates.SyncTimerWantsPath, Templates.SyncTimerPath, "sync.enabled");
         yield return new LinkItem(Templates.PathLink, config.InstallPath, "bin.path");
     }
 

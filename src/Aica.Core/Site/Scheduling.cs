@@ -56,6 +56,18 @@ public sealed record ScheduledJob(string Name, string Schedule, string Args, str
     public string Title => $"aica {Name}: {Description}";
     /// <summary>An exit status that reports a finding the job has already acted on (not a failure for OnFailure=).</summary>
     public int? AlertExit { get; init; }
+
+    /// <summary>
+    /// Run every this many seconds after the last run (the timer's OnUnitActiveSec=, spread a little) rather than at
+    /// the calendar times of <see cref="Schedule"/>, which then only serves cron (whole minutes: see <see cref="CronSchedule.Every"/>).
+    /// </summary>
+    public int? EverySeconds { get; init; }
+
+    /// <summary>
+    /// Whether a failed run starts aica-notify@ (OnFailure=). Off for a job that fails at every run until an admin
+    /// acts, where doctor and <c>aica fleet status</c> already show why: one page per run is noise.
+    /// </summary>
+    public bool NotifyOnFailure { get; init; } = true;
 }
 
 /// <summary>
@@ -78,6 +90,11 @@ public static class ScheduledJobs
             UnitSandbox.Maintenance(c, homes: false)),
         new("metrics", "*/5 * * * *", $"metrics --textfile {MetricsTextfileDir} -q", "every 5 minutes: Prometheus metrics for node_exporter's textfile collector",
             UnitSandbox.Maintenance(c, homes: true).WithWrites("-" + MetricsTextfileDir)),
+        // sync runs recover when another node changed the registry: recover's sandbox. A user this node cannot apply
+        // fails every run until the admin acts; fleet.conflicts and aica fleet status show it, so no page per run.
+        new("sync", CronSchedule.Every(c.SyncIntervalSeconds), "sync -q",
+            $"every {c.SyncIntervalSeconds} s (fleet.sync_interval): follow registry changes made on other nodes sharing /data",
+            UnitSandbox.Recovery(c)) { EverySeconds = c.SyncIntervalSeconds, NotifyOnFailure = false },
     ];
 
     /// <summary>Debian's prometheus-node-exporter reads its textfile collector's files here.</summary>
@@ -100,6 +117,18 @@ public static class ScheduledJobs
 /// <summary>cron's five fields as systemd's OnCalendar (numbers, <c>*</c>, lists, ranges and steps).</summary>
 public static class CronSchedule
 {
+    /// <summary>
+    /// The nearest cron schedule to "every <paramref name="seconds"/>": cron counts whole minutes and steps within the
+    /// hour (or the day), so 30 s runs every minute, 300 s at every fifth minute, 7200 s at every second hour.
+    /// </summary>
+    public static string Every(int seconds)
+    {
+        var minutes = Math.Max(1, (seconds + 30) / 60);
+        if (minutes < 60) return minutes == 1 ? "* * * * *" : $"*/{minutes} * * * *";
+        var hours = Math.Min(24, (minutes + 30) / 60);
+        return hours >= 24 ? "0 0 * * *" : hours == 1 ? "0 * * * *" : $"0 */{hours} * * *";
+    }
+
     private static readonly string[] Days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
     public static string ToOnCalendar(string cron)
@@ -140,8 +169,8 @@ public static class SchedulingItems
             yield return new FileItem(notify, SystemdUnits.Notify(c), O(644), "schedule.unit");
             foreach (var j in jobs)
             {
-                yield return new FileItem(j.ServicePath, SystemdUnits.JobService(c, j.Unit, j.Title, j.Args, j.Sandbox, j.AlertExit), O(644), "schedule.unit");
-                yield return new FileItem(j.TimerPath, SystemdUnits.Timer(j.Unit, j.Title, j.OnCalendar), O(644), "schedule.unit");
+                yield return new FileItem(j.ServicePath, SystemdUnits.JobService(c, j), O(644), "schedule.unit");
+                yield return new FileItem(j.TimerPath, SystemdUnits.Timer(j), O(644), "schedule.unit");
                 yield return new LinkItem(j.WantsPath, j.TimerPath, "schedule.enabled");
             }
             yield return new AbsentItem(Templates.CronPath, Removal.Remove, "cron.file", "systemd timers run aica's jobs here") { Severity = CheckStatus.Fail, HiddenWhenAbsent = true };
@@ -162,5 +191,5 @@ public static class SchedulingItems
 
     /// <summary>The units a running systemd must start after they were written: the capture unit and every job's timer.</summary>
     public static IReadOnlyList<string> ToStart(AicaConfig c) =>
-        [Templates.CaptureUnitName, Templates.SyncTimerName, .. ScheduledJobs.For(c).Select(j => j.Unit + ".timer")];
+        [Templates.CaptureUnitName, .. ScheduledJobs.For(c).Select(j => j.Unit + ".timer")];
 }

@@ -114,33 +114,36 @@ public static class SystemdUnits
     /// <summary>What a failing job's service starts: <c>aica notify --failed-unit UNIT</c> (systemd's %n is the failed unit).</summary>
     public const string OnFailure = "OnFailure=aica-notify@%n.service";
 
-    /// <summary>A oneshot service <paramref name="unit"/>.service that runs aica <paramref name="args"/> in the sandbox; started by its timer.</summary>
-    public static string JobService(AicaConfig c, string unit, string description, string args, UnitSandbox sandbox, int? alertExit = null) => $"""
-        # Installed by aica (recover rebuilds it from /data; docs/scheduling.md). Started by {unit}.timer.
+    /// <summary>The oneshot service of <paramref name="job"/>: runs aica with the job's arguments in its sandbox; started by its timer.</summary>
+    public static string JobService(AicaConfig c, ScheduledJob job) => $"""
+        # Installed by aica (recover rebuilds it from /data; docs/scheduling.md). Started by {job.Unit}.timer.
         [Unit]
-        Description={description}
+        Description={job.Title}
         Documentation=file://{c.InstallPath}
         RequiresMountsFor=/data
         AssertPathIsMountPoint=/data
-        After=aica-recovery.service
-        {OnFailure}
+        After=aica-recovery.service{(job.NotifyOnFailure ? "\n" + OnFailure : "")}
 
         [Service]
         Type=oneshot
-        ExecStart={c.InstallPath} {args}{(alertExit is { } a ? $"\nSuccessExitStatus={a}" : "")}
-        {sandbox.Render()}
+        ExecStart={c.InstallPath} {job.Args}{(job.AlertExit is { } a ? $"\nSuccessExitStatus={a}" : "")}
+        {job.Sandbox.Render()}
         """;
 
-    /// <summary>The timer of <paramref name="unit"/>.service: <paramref name="onCalendar"/>, caught up after a boot that missed it (Persistent).</summary>
-    public static string Timer(string unit, string description, string onCalendar) => $"""
-        # Installed by aica (recover rebuilds it from /data; docs/scheduling.md). Starts {unit}.service.
+    /// <summary>
+    /// The timer of <paramref name="job"/>: at its calendar times, caught up after a boot that missed one (Persistent);
+    /// or, for an interval job, that long after the boot and after each run, spread by a tenth (at most 30 s) so the
+    /// nodes sharing /data do not all come at once.
+    /// </summary>
+    public static string Timer(ScheduledJob job) => $"""
+        # Installed by aica (recover rebuilds it from /data; docs/scheduling.md). Starts {job.Unit}.service.
         [Unit]
-        Description={description}
+        Description={job.Title}
 
         [Timer]
-        OnCalendar={onCalendar}
-        Persistent=true
-        RandomizedDelaySec=60
+        {(job.EverySeconds is { } every
+            ? $"OnBootSec={every}s\nOnUnitActiveSec={every}s\nRandomizedDelaySec={Math.Min(30, every / 10)}s\nAccuracySec=1s"
+            : $"OnCalendar={job.OnCalendar}\nPersistent=true\nRandomizedDelaySec=60")}
 
         [Install]
         WantedBy=timers.target

@@ -13,11 +13,6 @@ public static class Templates
     public const string CronPath = "/etc/cron.d/aica";
     /// <summary>Rotation of every log aica writes (/var/log and /data/admin/log).</summary>
     public const string LogrotatePath = "/etc/logrotate.d/aica";
-    /// <summary>The sync timer of every node sharing /data (issue 14) and the link that enables it.</summary>
-    public const string SyncServicePath = "/etc/systemd/system/aica-sync.service";
-    public const string SyncTimerName = "aica-sync.timer";
-    public const string SyncTimerPath = "/etc/systemd/system/aica-sync.timer";
-    public const string SyncTimerWantsPath = "/etc/systemd/system/timers.target.wants/aica-sync.timer";
     public const string UnitName = "aica-recovery.service";
     /// <summary>The link that enables the unit (what <c>systemctl enable</c> makes; <c>init --image</c> writes it itself).</summary>
     public const string UnitWantsPath = "/etc/systemd/system/multi-user.target.wants/aica-recovery.service";
@@ -97,12 +92,6 @@ public static class Templates
     public static string Cron(AicaConfig c) => Raw("aica.cron").Replace("@JOBS@\n", ScheduledJobs.CronLines(c));
 
     public static string Logrotate() => Raw("aica.logrotate");
-
-    public static string SyncService(AicaConfig c) => Bin(Raw("aica-sync.service"), c);
-
-    public static string SyncTimer(AicaConfig c) => Raw("aica-sync.timer.in")
-        .Replace("@INTERVAL@", c.SyncIntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))
-        .Replace("@SPREAD@", Math.Min(30, c.SyncIntervalSeconds / 10).ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     public static IEnumerable<string> MemberCommands(AicaConfig c)
     {

@@ -1,7 +1,7 @@
-using Aica.Site;
 using System.Text.Json;
 using Aica.Config;
 using Aica.Fleet;
+using Aica.Site;
 using Aica.Tests.Infra;
 
 namespace Aica.Tests.Fleet;
@@ -111,26 +111,51 @@ public sealed class SyncSpecs
     }
 }
 
-/// <summary>The timer's units and their interval key.</summary>
+/// <summary>sync is a row of the scheduling table: an interval timer with systemd, a cron line elsewhere.</summary>
 [Trait("level", "unit")]
 public sealed class SyncTimerSpecs
 {
+    private static ScheduledJob Sync(AicaConfig c) => ScheduledJobs.For(c).Single(j => j.Name == "sync");
+
     [Fact]
-    public void The_timer_runs_sync_every_fleet_sync_interval_and_is_an_engine_item_like_the_recovery_unit()
+    public void The_timer_runs_sync_every_fleet_sync_interval_in_recovers_sandbox_without_a_page_per_failed_run()
     {
         var config = AicaConfig.Parse("[fleet]\nsync_interval = 120\n");
         Assert.Equal(120, config.SyncIntervalSeconds);
         Assert.Equal(300, new AicaConfig().SyncIntervalSeconds);
         Assert.False(ConfigFile.Read("[fleet]\nsync_interval = 5\n").Valid);
-        var timer = Aica.Site.Templates.SyncTimer(config);
+        var timer = SystemdUnits.Timer(Sync(config));
         Assert.Contains("OnUnitActiveSec=120s", timer);
+        Assert.Contains("OnBootSec=120s", timer);
         Assert.Contains("RandomizedDelaySec=12s", timer);
+        Assert.DoesNotContain("OnCalendar", timer);
         Assert.Contains("WantedBy=timers.target", timer);
-        Assert.Contains("ExecStart=/data/tools/aica sync -q", Aica.Site.Templates.SyncService(config with { InstallPath = "/data/tools/aica" }));
-        var builder = new Aica.Site.DesiredStateBuilder(config, Aica.Users.HomeLayouts.Default().Find, null);
-        var ids = builder.EtcItems().Select(i => $"{i.Id}:{i.Subject}").ToList();
-        Assert.Contains("sync.unit:/etc/systemd/system/aica-sync.service", ids);
-        Assert.Contains("sync.timer:/etc/systemd/system/aica-sync.timer", ids);
-        Assert.Contains("sync.enabled:/etc/systemd/system/timers.target.wants/aica-sync.timer", ids);
+        var moved = config with { InstallPath = "/data/tools/aica" };
+        var service = SystemdUnits.JobService(moved, Sync(moved));
+        Assert.Contains("ExecStart=/data/tools/aica sync -q", service);
+        Assert.Contains("ReadWritePaths=" + string.Join(' ', UnitSandbox.Recovery(moved).Writes), service);
+        Assert.DoesNotContain("OnFailure", service);
+        Assert.Contains("OnFailure", SystemdUnits.JobService(config, ScheduledJobs.For(config).Single(j => j.Name == "clean")));
+        var ids = SchedulingItems.For(config, new Scheduler(SchedulerKind.Systemd, "test")).Select(i => $"{i.Id}:{i.Subject}").ToList();
+        Assert.Contains("schedule.unit:/etc/systemd/system/aica-sync.service", ids);
+        Assert.Contains("schedule.unit:/etc/systemd/system/aica-sync.timer", ids);
+        Assert.Contains("schedule.enabled:/etc/systemd/system/timers.target.wants/aica-sync.timer", ids);
+        Assert.Contains("aica-sync.timer", SchedulingItems.ToStart(config));
+    }
+
+    [Fact]
+    public void Where_cron_is_the_scheduler_sync_is_a_cron_line_at_the_nearest_whole_minutes()
+    {
+        Assert.Contains("*/5 * * * * root /data/bin/aica sync -q >> ", ScheduledJobs.CronLines(new AicaConfig()));
+        Assert.Equal("* * * * *", CronSchedule.Every(30));
+        Assert.Equal("* * * * *", CronSchedule.Every(60));
+        Assert.Equal("*/2 * * * *", CronSchedule.Every(120));
+        Assert.Equal("*/5 * * * *", CronSchedule.Every(300));
+        Assert.Equal("0 * * * *", CronSchedule.Every(3600));
+        Assert.Equal("0 */2 * * *", CronSchedule.Every(7200));
+        Assert.Equal("0 0 * * *", CronSchedule.Every(86400));
+        // Every form is one cron can read, so the timer's OnCalendar could be derived from it too.
+        foreach (var s in new[] { 30, 90, 300, 3599, 3600, 5400, 43200, 86400 })
+            Assert.NotEmpty(CronSchedule.ToOnCalendar(CronSchedule.Every(s)));
     }
 }

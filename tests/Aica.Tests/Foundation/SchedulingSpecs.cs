@@ -38,9 +38,10 @@ public sealed class SchedulingSpecs
         {
             Assert.Contains($"{j.Schedule} root /data/bin/aica {j.Args} >> /data/admin/log/aica-cron.log 2>&1", cron);
             Assert.Contains($"ExecStart=/data/bin/aica {j.Args}\n", units[j.ServicePath]);
-            Assert.Contains("OnFailure=aica-notify@%n.service\n", units[j.ServicePath]);
+            if (j.NotifyOnFailure) Assert.Contains("OnFailure=aica-notify@%n.service\n", units[j.ServicePath]);
+            else Assert.DoesNotContain("OnFailure=", units[j.ServicePath]);
             Assert.Contains("AssertPathIsMountPoint=/data\n", units[j.ServicePath]); // the sandbox's own bind of /data must not pass for the disk
-            Assert.Contains($"OnCalendar={j.OnCalendar}\n", units[j.TimerPath]);
+            Assert.Contains(j.EverySeconds is { } every ? $"OnUnitActiveSec={every}s\n" : $"OnCalendar={j.OnCalendar}\n", units[j.TimerPath]);
             Assert.Contains("WantedBy=timers.target\n", units[j.TimerPath]);
         }
         Assert.Contains("ExecStart=/data/bin/aica notify --failed-unit %i\n", units["/etc/systemd/system/aica-notify@.service"]);

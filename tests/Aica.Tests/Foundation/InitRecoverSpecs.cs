@@ -117,11 +117,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Recover_after_a_home_reset_brings_homes_back_and_steady_state_touches_no_file()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        sb.AddUser("bob", 3002);
+        using var sb = Sandbox.WithUsers("alice", "bob");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
         Assert.Equal("alice:gpu-users 2750 directory", sb.Stat("/data/users/alice"));
@@ -147,11 +143,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void A_deliberate_0700_data_dir_is_kept_and_a_wide_one_is_narrowed()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        sb.AddUser("bob", 3002);
+        using var sb = Sandbox.WithUsers("alice", "bob");
         sb.Aica("recover");
         Tools.Sh($"chmod 0700 '{sb.P("/data/users/alice")}'; chmod 0777 '{sb.P("/data/users/bob")}'");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
@@ -162,11 +154,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Bad_registry_lines_are_reported_with_line_numbers_and_valid_lines_still_recover()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        sb.AddUser("bob", 3002);
+        using var sb = Sandbox.WithUsers("alice", "bob");
         var text = File.ReadAllText(sb.P("/data/config/users.txt")).Replace("\n", "\r\n");
         text = text.Replace("alice:", "   alice:") + "   # indented comment\r\nx:y:z:...\r\nAlice:gpu-users\r\n-rf:gpu-users\r\n../x:gpu-users\r\na b:gpu-users\r\nroot:gpu-users";
         File.WriteAllText(sb.P("/data/config/users.txt"), text);
@@ -183,10 +171,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void A_user_whose_uid_was_taken_fails_loudly_and_the_others_recover()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         File.AppendAllText(sb.P("/data/config/users.txt"), "bob:gpu-users:3002:3002:/bin/bash:symlink\ncarol:gpu-users:3003:3003:/bin/bash:symlink\n");
         Tools.Sh($"groupadd -P '{sb.Root}' -g 3002 mallory && useradd -P '{sb.Root}' -u 3002 -g 3002 -M mallory");
         // carol's uid is free but her private group's gid is taken by another group.
@@ -294,10 +279,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Doctor_fails_on_each_injected_breakage_and_passes_after_recover()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         var healthy = sb.Aica("doctor", "--json");
         Assert.True(healthy.ExitCode == 0, healthy.ToString());
@@ -341,10 +323,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Doctor_reports_every_problem_in_one_run_each_with_a_fix_and_survives_unreadable_files()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         // Many breakages at once: doctor must name each of them, not stop at the first.
         File.AppendAllText(sb.P("/data/config/aica.toml"), "\nbogus = 1\n");

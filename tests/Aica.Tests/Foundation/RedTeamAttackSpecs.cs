@@ -5,14 +5,7 @@ namespace Aica.Tests.Foundation;
 /// <summary>Attacks a member can prepare in the trees they write, seen in what root prints or does (black-box, --root).</summary>
 public sealed class RedTeamAttackSpecs
 {
-    private static Sandbox Server()
-    {
-        Require.Root();
-        var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        return sb;
-    }
+    private static Sandbox Server() => Sandbox.WithUsers("alice");
 
     /// <summary>OSC 52 sets the admin's clipboard (paste-jacking into a root shell); erase-line hides the warning itself.</summary>
     private const string Evil = "\u001b]52;c;cm0gLXJmIC8K\u0007\u001b[2K\r\u009b2Kok";

@@ -148,11 +148,7 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void A_member_rc_file_of_300k_begin_markers_is_merged_well_inside_a_short_budget()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("mallory", 3001);
-        sb.AddUser("alice", 3002);
+        using var sb = Sandbox.WithUsers("mallory", "alice");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         var zprofile = sb.P("/data/users/mallory/.zprofile");
         var planted = Markers(300_000);
@@ -176,11 +172,7 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void An_rc_file_at_the_64_MiB_cap_is_handled_in_bounded_time_and_one_past_it_is_reported_not_read()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("mallory", 3001);
-        sb.AddUser("alice", 3002);
+        using var sb = Sandbox.WithUsers("mallory", "alice");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         var zprofile = sb.P("/data/users/mallory/.zprofile");
         // Exactly 64 MiB of begin markers (the read cap): read, merged, written in one pass.
@@ -228,10 +220,7 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void Twenty_thousand_planted_links_give_one_short_line_in_output_json_status_file_and_doctor()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("mallory", 3001);
+        using var sb = Sandbox.WithUsers("mallory");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         const int n = 20_000; // bench/adversarial.sh plants a million
         for (var i = 0; i < n; i++) File.CreateSymbolicLink(sb.P($"/data/users/mallory/l{i}"), "/etc/shadow");
@@ -256,12 +245,7 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void A_home_that_spends_its_users_budget_fails_that_user_and_the_others_still_recover()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("mallory", 3001); // registered first: the users after her must come back all the same
-        sb.AddUser("alice", 3002);
-        sb.AddUser("carol", 3003);
+        using var sb = Sandbox.WithUsers("mallory", "alice", "carol"); // mallory registered first: the users after her must come back all the same
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         // A modest home stands in for ten million entries: the test hook spends mallory's budget after 1,000 steps
         // (one per item and one per entry the walks look at), so only a walk that honours the budget stops in time.
@@ -322,10 +306,7 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void User_fix_lists_the_first_planted_links_and_counts_the_rest()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("mallory", 3001);
+        using var sb = Sandbox.WithUsers("mallory");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         const int n = 5_000;
         Directory.CreateDirectory(sb.P("/data/users/mallory/deep/er"));

@@ -413,10 +413,7 @@ public sealed class UserCommandSpecs
     [Fact]
     public void List_joins_the_registry_with_reality()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         File.AppendAllText(sb.P("/data/config/users.txt"), "ghost:gpu-users:3005:3005:/bin/bash:symlink\nodd:gpu-users:3009:3009:/bin/bash:symlink\n");
         Tools.Sh($"groupadd -P '{sb.Root}' -g 3006 hand && useradd -P '{sb.Root}' -u 3006 -g 3006 -G gpu-users -M hand");
         Tools.Sh($"groupadd -P '{sb.Root}' -g 3010 odd && useradd -P '{sb.Root}' -u 3010 -g 3010 -G gpu-users -M odd");

@@ -19,10 +19,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void Fix_changes_only_what_is_wrong_and_never_widens_a_mode()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         sb.Aica("recover");
         var f = new Faker { Random = new Randomizer(42) };
         var d = sb.P("/data/users/alice");
@@ -73,10 +70,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void Fix_refuses_when_the_registered_uid_is_not_the_accounts_and_changes_nothing()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         sb.AddUser("carol", 3005);
         sb.Aica("recover");
         File.WriteAllText(sb.P("/data/users/alice/notes"), "n");

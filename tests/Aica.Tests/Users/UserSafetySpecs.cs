@@ -100,10 +100,7 @@ public sealed class UserSafetySpecs : IDisposable
     [Fact]
     public void Fix_never_follows_a_planted_link_nor_changes_a_foreign_hard_link_and_reports_tampering()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         sb.Aica("recover");
         File.CreateSymbolicLink(sb.P("/data/users/alice/evil"), Path.Combine(_victim, "shadow"));
         File.CreateSymbolicLink(sb.P("/data/users/alice/etc-shadow"), "/etc/shadow");

@@ -14,16 +14,11 @@ namespace Aica.Tests.Caches;
 [Trait("level", "sim")]
 public sealed class CondaSweepEndToEndSpecs
 {
-    private const string Setup = """
+    private static readonly string Setup = """
         command -v sudo >/dev/null || { echo "no sudo"; exit 9; }
         command -v gcc >/dev/null || { echo "no gcc"; exit 9; }
-        $AICA init --gid 2500 -q || exit 10
-        for u in alice:3001 bob:3002; do
-          n=${u%%:*}; id=${u##*:}
-          groupadd -g $id $n && useradd -u $id -g $id -G gpu-users -s /bin/bash -d /home/$n -M $n || exit 11
-          echo "$n:gpu-users:$id:$id:/bin/bash:symlink" >> /data/config/users.txt
-        done
-        /data/bin/aica recover -q || exit 12
+
+        """ + SimServer.InitWithMembers("alice:3001 bob:3002") + """
         H=/data/users/bob
         mkdir -p $H/.ssh $H/private/runs $H/.cache/huggingface
         echo 'ssh-ed25519 AAAA bob' > $H/.ssh/authorized_keys; echo weights > $H/private/runs/w.bin

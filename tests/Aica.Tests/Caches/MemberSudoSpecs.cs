@@ -6,15 +6,10 @@ namespace Aica.Tests.Caches;
 [Trait("level", "sim")]
 public sealed class MemberSudoSpecs
 {
-    private const string Setup = """
+    private static readonly string Setup = """
         command -v sudo >/dev/null || { echo "no sudo"; exit 9; }
-        $AICA init --gid 2500 -q || exit 10
-        for u in alice:3001 bob:3002; do
-          n=${u%%:*}; id=${u##*:}
-          groupadd -g $id $n && useradd -u $id -g $id -G gpu-users -s /bin/bash -d /home/$n -M $n || exit 11
-          echo "$n:gpu-users:$id:$id:/bin/bash:symlink" >> /data/config/users.txt
-        done
-        /data/bin/aica recover -q || exit 12
+
+        """ + SimServer.InitWithMembers("alice:3001 bob:3002") + """
         test -f /etc/sudoers.d/aica || exit 13
         for n in alice bob; do
           mkdir -p /data/users/$n/.cache/pip/http /data/users/$n/.npm/_cacache

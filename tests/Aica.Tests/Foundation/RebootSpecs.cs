@@ -6,14 +6,7 @@ namespace Aica.Tests.Foundation;
 [Trait("level", "sim")]
 public sealed class RebootSpecs
 {
-    private const string Setup = """
-        $AICA init --gid 2500 -q || exit 10
-        for u in alice:3001 bob:3002 carol:3003; do
-          n=${u%%:*}; id=${u##*:}
-          groupadd -g $id $n && useradd -u $id -g $id -G gpu-users -s /bin/bash -d /home/$n -M $n || exit 11
-          echo "$n:gpu-users:$id:$id:/bin/bash:symlink" >> /data/config/users.txt
-        done
-        /data/bin/aica recover || exit 12
+    private static readonly string Setup = SimServer.InitWithMembers("alice:3001 bob:3002 carol:3003") + """
         echo hello > /home/alice/notes.txt
         """;
 

@@ -39,13 +39,10 @@ public sealed class SessionSpecs : IDisposable
 
     public SessionSpecs()
     {
-        Directory.CreateDirectory(Path.Combine(_root, "etc/pam.d"));
-        File.WriteAllText(Path.Combine(_root, "etc/passwd"), "root:x:0:0:root:/root:/bin/bash\n");
-        File.WriteAllText(Path.Combine(_root, "etc/group"), "root:x:0:\n");
-        foreach (var f in Templates.PamSessionFiles) File.WriteAllText(_root + f, "session\trequired\tpam_unix.so\n");
-        _fs = new RootedFs(_root);
         _runner = new FakePamAuthUpdate(_root);
-        _ctx = new EngineContext(_fs, _runner, new Clock()).WithAccountService(new AccountService(_fs, _runner));
+        (_fs, _ctx) = EngineRoot.Open(_root, _runner);
+        Directory.CreateDirectory(Path.Combine(_root, "etc/pam.d"));
+        foreach (var f in Templates.PamSessionFiles) File.WriteAllText(_root + f, "session\trequired\tpam_unix.so\n");
     }
 
     public void Dispose()

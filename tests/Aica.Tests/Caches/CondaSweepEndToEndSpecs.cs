@@ -56,9 +56,7 @@ public sealed class CondaSweepEndToEndSpecs
     [Fact]
     public void Planted_links_fifos_and_devices_through_sudo_and_cron_change_nothing_outside_the_cache()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, Setup + """
+        var r = SimServer.BootOnce(Reset.None, Setup + """
 
             mkpkg numpy-1.26-0; mkpkg scipy-1.13-0; mkpkg torch-2.4-0
             sudo -u alice sh -c "
@@ -120,9 +118,7 @@ public sealed class CondaSweepEndToEndSpecs
     [Fact]
     public void A_member_swapping_a_package_folder_and_a_link_in_a_loop_while_sudo_and_cron_clean_reaches_nothing()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, Setup + "\n" + Swapper + """
+        var r = SimServer.BootOnce(Reset.None, Setup + "\n" + Swapper + """
 
             before=$(fingerprint)
             echo "---"

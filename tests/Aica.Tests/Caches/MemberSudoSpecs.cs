@@ -25,9 +25,7 @@ public sealed class MemberSudoSpecs
     [Fact]
     public void A_member_runs_exactly_the_safe_forms_through_sudo_and_nothing_else()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, Setup + """
+        var r = SimServer.BootOnce(Reset.None, Setup + """
 
             echo "---"
             sudo -u alice sudo -n /data/bin/aica clean --pip; echo "pip=$?"

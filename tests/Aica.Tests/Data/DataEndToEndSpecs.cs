@@ -13,9 +13,7 @@ public sealed class DataEndToEndSpecs
     [Fact]
     public void The_ai_lab_incident_is_resolved_for_good()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, SimServer.InitWithMembers("alice:3001 bob:3002") + """
+        var r = SimServer.BootOnce(Reset.None, SimServer.InitWithMembers("alice:3001 bob:3002") + """
             # the incident: an upload owned by a stranger, an orphan, a legacy copy the old containers use
             mkdir -p /data/dataset/sdfdsf /data/users/test-user /opt/ai-lab-data/shared/Benchmark
             echo '<html>' > /data/dataset/sdfdsf/test.html; chown -R 1001:1001 /data/dataset/sdfdsf; chmod -R go-rwx /data/dataset/sdfdsf

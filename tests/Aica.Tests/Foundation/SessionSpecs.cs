@@ -207,9 +207,7 @@ public sealed class SessionSpecs : IDisposable
     [Fact]
     public void A_tampered_session_layer_and_path_link_fail_doctor_and_recover_repairs_them()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, InitAndLook + "\n" + """
+        var r = SimServer.BootOnce(Reset.None, InitAndLook + "\n" + """
             ln -sfn /tmp/evil /usr/local/bin/aica
             echo 'TORCH_HOME DEFAULT=/tmp/torch' > /etc/security/aica_env.conf
             /data/bin/aica doctor -v > /run/d1.out; echo "doctor-before=$?"
@@ -231,9 +229,7 @@ public sealed class SessionSpecs : IDisposable
     [Fact]
     public void Lines_removed_by_hand_come_back_with_the_admins_own_lines_kept_and_a_stack_pam_auth_update_refuses_is_reported()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, InitAndLook + "\n" + """
+        var r = SimServer.BootOnce(Reset.None, InitAndLook + "\n" + """
             # 1. The aica lines deleted, an admin's line above the managed block: pam-auth-update puts them back, keeps it.
             sed -i '/pam_umask.so/d' /etc/pam.d/common-session
             sed -i '1i session optional pam_exec.so quiet /bin/true # admin' /etc/pam.d/common-session

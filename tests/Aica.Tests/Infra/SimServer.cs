@@ -89,6 +89,14 @@ public sealed class SimServer : IDisposable
         return Tools.Run("unshare", ["-m", "-p", "--fork", "--propagation", "private", "/bin/bash", "-c", inner], timeoutSeconds: timeoutSeconds);
     }
 
+    /// <summary>Root only: a fresh server, booted once to run <paramref name="script"/> (see <see cref="Boot"/>), then removed.</summary>
+    public static RunResult BootOnce(Reset reset, string script, int timeoutSeconds = 120)
+    {
+        Require.Root();
+        using var sim = new SimServer();
+        return sim.Boot(reset, script, timeoutSeconds);
+    }
+
     public void Dispose()
     {
         Tools.Sh($"umount -l '{Data}'");

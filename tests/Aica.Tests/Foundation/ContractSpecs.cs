@@ -25,9 +25,7 @@ public sealed class ContractSpecs
     [Fact]
     public async Task Sigterm_while_waiting_for_the_lock_exits_130()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         using var fs = new Aica.IO.RootedFs(sb.Root);
         using var held = Aica.IO.FileLock.Acquire(fs, "/run/aica/aica.lock", TimeSpan.Zero, "test");
         var psi = new ProcessStartInfo(Tools.AicaBin) { RedirectStandardError = true, RedirectStandardOutput = true };

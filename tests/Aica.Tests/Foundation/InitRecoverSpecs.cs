@@ -75,9 +75,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Init_sets_up_the_spec_layout_and_a_second_run_changes_nothing()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal("root:root 755 directory", sb.Stat("/data"));
         Assert.Equal("root:root 750 directory", sb.Stat("/data/admin"));
         Assert.Equal("root:gpu-users 2775 directory", sb.Stat("/data/cache/conda/pkgs"));
@@ -216,9 +214,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void A_second_recover_waits_for_the_lock_then_exits_4()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         using var fs = new RootedFs(sb.Root);
         using var held = FileLock.Acquire(fs, "/run/aica/aica.lock", TimeSpan.Zero, "test");
         var r = sb.Aica("recover", "--wait", "0");
@@ -231,9 +227,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Two_recovers_started_together_are_serialised_one_does_the_work_the_other_finds_nothing()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         for (var i = 0; i < 8; i++) sb.AddUser($"u{i:00}", 3100 + i);
         Tools.Sh($"cd '{sb.Root}' && sed -i '/^u[0-9]/d' etc/passwd etc/group etc/shadow etc/gshadow"); // a full reset of the accounts
         var r = Tools.Sh($"A='{Tools.AicaBin}'; cd '{sb.Root}' || exit 9; " +
@@ -250,9 +244,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Recover_killed_at_any_point_converges_on_the_next_run()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         for (var i = 0; i < 12; i++) sb.AddUser($"u{i:00}", 3100 + i);
         var users = File.ReadAllText(sb.P("/data/config/users.txt"));
         Assert.Equal(0, sb.Aica("recover").ExitCode);
@@ -366,9 +358,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Doctor_json_has_the_documented_shape_and_nothing_else_on_stdout()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         var r = sb.Aica("doctor", "--json");
         var root = JsonDocument.Parse(r.StdOut).RootElement;
         Assert.Equal("0.1.0", root.GetProperty("version").GetString());

@@ -49,6 +49,9 @@ public sealed class Sandbox : IDisposable
         }
     }
 
+    /// <summary>Root only: an initialised sandbox with no members yet.</summary>
+    public static Sandbox Initialised() => WithUsers();
+
     /// <summary>Host path of a path inside the sandbox.</summary>
     public string P(string path) => Root + path;
 

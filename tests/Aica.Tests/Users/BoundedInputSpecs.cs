@@ -196,9 +196,7 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void Merging_20k_authorized_keys_lines_of_a_hybrid_ssd_copy_uses_a_set_and_keeps_every_key_once()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         sb.AddUser("bob", 3001, layout: "hybrid");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         static string Key(int i) => $"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{i:D12}key bob@{i}";
@@ -275,9 +273,7 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void A_hybrid_ssd_folder_that_spends_its_users_budget_stops_midway_and_the_next_recover_finishes_it_losing_nothing()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         sb.AddUser("hy", 3001, layout: "hybrid");
         sb.AddUser("alice", 3002);
         Assert.Equal(0, sb.Aica("recover").ExitCode);

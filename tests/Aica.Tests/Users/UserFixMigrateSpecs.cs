@@ -139,9 +139,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void Migrate_symlink_to_hybrid_and_back_by_rollback_restores_the_original_exactly()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         SymlinkUser(sb);
         var before = Homes(sb);
 
@@ -173,9 +171,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void Migrate_hybrid_to_symlink_keeps_ssd_content_and_rollback_restores_the_original_exactly()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         HybridUser(sb);
         var before = Homes(sb);
         var r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
@@ -211,9 +207,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void An_account_adopted_with_its_ssd_home_is_moved_onto_data_by_migrate_as_the_fix_says()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         // An account from before aica, with a real home on the SSD holding a dotfile, a file, a folder and a data/ folder.
         Assert.Equal(0, Tools.Sh($"useradd -P '{sb.Root}' -u 3003 -U -m -s /bin/bash carol").ExitCode);
         File.WriteAllText(sb.P("/home/carol/notes.txt"), "keep me\n");
@@ -259,9 +253,7 @@ public sealed class UserFixMigrateSpecs
     [InlineData("hybrid", 11)]
     public void A_kill_in_the_middle_of_migrate_then_rollback_gives_the_original_state_back(string from, int killAfter)
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         if (from == "symlink") SymlinkUser(sb); else HybridUser(sb);
         var user = from == "symlink" ? "alice" : "bob";
         var before = Homes(sb);
@@ -281,9 +273,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void A_rollback_killed_in_the_middle_can_be_run_again_and_still_restores_the_original()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         SymlinkUser(sb);
         var before = Homes(sb);
         KilledAfter(sb, 3, new MigrateOptions("alice", "hybrid"));
@@ -298,9 +288,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void Rollback_and_the_unfinished_check_only_read_the_users_own_journal_never_one_of_a_similar_name()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob").ExitCode);
         Assert.Equal(0, sb.Aica("user", "add", "bob_x").ExitCode);
         File.WriteAllText(sb.P("/data/users/bob_x/.vimrc"), "set nu\n");

@@ -142,6 +142,24 @@ public sealed class BoundedInputSpecs
     private static RunResult Recover(Sandbox sb, Dictionary<string, string> env, params string[] extra) =>
         Tools.Run(Tools.AicaBin, ["--root", sb.Root, .. extra, "recover"], env, timeoutSeconds: 120);
 
+    /// <summary>mallory registered and recovered, then <paramref name="n"/> links to /etc/shadow planted in <paramref name="folder"/>.</summary>
+    private static Sandbox MalloryWithLinksToShadow(string folder, int n)
+    {
+        var sb = Sandbox.WithUsers("mallory");
+        try
+        {
+            Assert.Equal(0, sb.Aica("recover").ExitCode);
+            Directory.CreateDirectory(sb.P(folder));
+            for (var i = 0; i < n; i++) File.CreateSymbolicLink(sb.P($"{folder}/l{i}"), "/etc/shadow");
+            return sb;
+        }
+        catch
+        {
+            sb.Dispose();
+            throw;
+        }
+    }
+
     private static JsonElement Status(Sandbox sb) => JsonDocument.Parse(File.ReadAllText(sb.P("/run/aica/recovery.json"))).RootElement;
 
     [Trait("level", "blackbox")]
@@ -218,10 +236,8 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void Twenty_thousand_planted_links_give_one_short_line_in_output_json_status_file_and_doctor()
     {
-        using var sb = Sandbox.WithUsers("mallory");
-        Assert.Equal(0, sb.Aica("recover").ExitCode);
         const int n = 20_000; // bench/adversarial.sh plants a million
-        for (var i = 0; i < n; i++) File.CreateSymbolicLink(sb.P($"/data/users/mallory/l{i}"), "/etc/shadow");
+        using var sb = MalloryWithLinksToShadow("/data/users/mallory", n);
         var human = Recover(sb, Budget(20));
         Assert.Contains("mallory tampered: /data/users/mallory/l", human.All); // problem lines go to stderr
         Assert.Contains($"... and {n - CappedList.DefaultMax} more ({n} link(s) into system paths, never followed)", human.All); // problem lines go to stderr
@@ -302,11 +318,8 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void User_fix_lists_the_first_planted_links_and_counts_the_rest()
     {
-        using var sb = Sandbox.WithUsers("mallory");
-        Assert.Equal(0, sb.Aica("recover").ExitCode);
         const int n = 5_000;
-        Directory.CreateDirectory(sb.P("/data/users/mallory/deep/er"));
-        for (var i = 0; i < n; i++) File.CreateSymbolicLink(sb.P($"/data/users/mallory/deep/er/l{i}"), "/etc/shadow");
+        using var sb = MalloryWithLinksToShadow("/data/users/mallory/deep/er", n);
         var human = sb.Aica("user", "fix", "mallory");
         Assert.Equal(1, human.ExitCode);
         Assert.Contains($"{n} tampered", human.All);

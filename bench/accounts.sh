@@ -6,25 +6,21 @@
 # tmpfs /data under a temporary --root; the real / is not touched.
 set -eu
 AICA="$1"
-if [ "${AICA_BENCH_INNER:-}" != 1 ]; then exec unshare -m --propagation private env AICA_BENCH_INNER=1 sh "$0" "$AICA"; fi
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_in_private_ns sh "$AICA"
 RUNS=${RUNS:-7}
 LOOP_RUNS=${LOOP_RUNS:-1}
 USERS=${USERS:-1000}
-T=$(mktemp -d /tmp/aica-bench-acct-out.XXXXXX)
-ROOTS=""
-trap 'for r in $ROOTS; do umount "$r/data" 2>/dev/null; rm -rf --one-file-system "$r"; done; rm -rf "$T"' EXIT
+bench_tmp acct-out
 HASH='$6$aicabench$0ZPz2mOL3kr3yJZ0nZbUVFsgOtJ9TT7Oyq7mYGrXUo0pWdRq/0M6S6dLQ1IZqXz1c4V3wT3mJhE7H7Wm0o3bC.'
 
 # server N: a root with the image's account files, aica init, N registered users with passwords, half of them in
-# video and in a lab group, the state captured. Prints the root.
+# video and in a lab group, the state captured. Sets R to the root.
 server() {
-  R=$(mktemp -d /tmp/aica-bench-acct.XXXXXX); chmod 755 "$R"; ROOTS="$ROOTS $R"
-  mkdir -p "$R/etc" "$R/data" "$R/home" "$R/run" "$R/var/log"
-  printf 'root:x:0:0:root:/root:/bin/bash\n' > "$R/etc/passwd"
-  printf 'root:x:0:\nshadow:x:42:\nvideo:x:44:\n' > "$R/etc/group"
-  printf 'root:*:19000:0:99999:7:::\n' > "$R/etc/shadow"; printf 'root:*::\nshadow:*::\nvideo:*::\n' > "$R/etc/gshadow"
+  bench_root acct size=512m,mode=0755
+  printf 'root:x:0:\nshadow:x:42:\nvideo:x:44:\n' > "$R/etc/group"; printf 'root:*::\nshadow:*::\nvideo:*::\n' > "$R/etc/gshadow"
   chgrp 42 "$R/etc/shadow" "$R/etc/gshadow"; chmod 640 "$R/etc/shadow" "$R/etc/gshadow"
-  mount -t tmpfs -o size=512m,mode=0755 bench-acct "$R/data"
   cp -a "$R/etc" "$R/etc.image"
   "$AICA" --root "$R" init --gid 2500 -q >/dev/null
   i=0
@@ -41,21 +37,9 @@ server() {
   sed -i "s/^video:x:44:\$/video:x:44:$members/" "$R/etc/group"
   "$AICA" --root "$R" accounts capture -q >/dev/null
   "$AICA" --root "$R" recover -q >/dev/null
-  echo "$R"
 }
 
-now() { date +%s%N; }
-# median_ms RUNS PREPARE COMMAND: runs COMMAND (PREPARE untimed before each), prints the median in ms
-median_ms() {
-  n=$1; prep=$2; shift 2; k=0; : > "$T/times"
-  while [ "$k" -lt "$n" ]; do
-    sh -c "$prep"; t0=$(now); sh -c "$*" >/dev/null 2>&1 || true; t1=$(now)
-    echo $(( (t1 - t0) / 1000 )) >> "$T/times"; k=$((k + 1))
-  done
-  sort -n "$T/times" | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
-}
-
-R=$(server "$USERS")
+server "$USERS"
 RESET="rm -rf $R/etc $R/home/*; cp -a $R/etc.image $R/etc"
 full=$(median_ms "$RUNS" "$RESET" "$AICA --root $R recover -q")
 # Proof the full reset gave everything back: same account files as before the reset.
@@ -75,7 +59,7 @@ steady=$(median_ms "$RUNS" true "$AICA --root $R recover -q")
 doctor=$(median_ms "$RUNS" true "$AICA --root $R doctor -q")
 "$AICA" --root "$R" doctor -q >/dev/null || echo "warning: doctor did not pass on the $USERS-user server"
 
-S=$(server 50)
+server 50; S=$R
 steady50=$(median_ms "$RUNS" true "$AICA --root $S recover -q")
 doctor50=$(median_ms "$RUNS" true "$AICA --root $S doctor -q")
 

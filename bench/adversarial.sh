@@ -5,17 +5,14 @@
 # MARKERS, LINKS, KEYS, DATASETS (e.g. for a quick look).
 set -eu
 AICA="$1"
-if [ "${AICA_BENCH_INNER:-}" != 1 ]; then exec unshare -m --propagation private env AICA_BENCH_INNER=1 sh "$0" "$AICA"; fi
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_in_private_ns sh "$AICA"
 MARKERS=${MARKERS:-300000}
 LINKS=${LINKS:-1000000}
 KEYS=${KEYS:-20000}
 DATASETS=${DATASETS:-9000}
-R=$(mktemp -d /tmp/aica-bench-adv.XXXXXX); chmod 755 "$R"
-trap 'umount "$R/data" 2>/dev/null; rm -rf --one-file-system "$R"' EXIT
-mkdir -p "$R/etc" "$R/data" "$R/home" "$R/run" "$R/var/log" "$R/out"
-printf 'root:x:0:0:root:/root:/bin/bash\n' > "$R/etc/passwd"; printf 'root:x:0:\n' > "$R/etc/group"
-printf 'root:*:19000:0:99999:7:::\n' > "$R/etc/shadow"; printf 'root:*::\n' > "$R/etc/gshadow"; chmod 600 "$R/etc/shadow" "$R/etc/gshadow"
-mount -t tmpfs -o size=6g,nr_inodes=3000000,mode=0755 bench-adv "$R/data"
+bench_root adv size=6g,nr_inodes=3000000,mode=0755 out
 "$AICA" --root "$R" init --gid 2500 -q >/dev/null
 for u in mallory:3001:symlink hybrid:3002:hybrid alice:3003:symlink; do
   n=${u%%:*}; rest=${u#*:}; id=${rest%%:*}; layout=${rest#*:}

@@ -6,14 +6,11 @@
 # Everything lives in a tmpfs under a temporary --root inside a private mount namespace; the real / is not touched.
 set -eu
 AICA="$1"
-if [ "${AICA_BENCH_INNER:-}" != 1 ]; then exec unshare -m --propagation private env AICA_BENCH_INNER=1 sh "$0" "$AICA"; fi
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_in_private_ns sh "$AICA"
 RUNS=${AICA_BENCH_RUNS:-9}
-R=$(mktemp -d /tmp/aica-bench-caches.XXXXXX); chmod 755 "$R"
-trap 'umount "$R/data" 2>/dev/null; rm -rf --one-file-system "$R"' EXIT
-mkdir -p "$R/etc" "$R/data" "$R/home" "$R/run" "$R/var/log"
-printf 'root:x:0:0:root:/root:/bin/bash\n' > "$R/etc/passwd"; printf 'root:x:0:\n' > "$R/etc/group"
-printf 'root:*:19000:0:99999:7:::\n' > "$R/etc/shadow"; printf 'root:*::\n' > "$R/etc/gshadow"; chmod 600 "$R/etc/shadow" "$R/etc/gshadow"
-mount -t tmpfs -o size=2g,nr_inodes=1m,mode=0755 bench-caches "$R/data"
+bench_root caches size=2g,nr_inodes=1m,mode=0755
 "$AICA" --root "$R" init --gid 2500 -q
 
 if ! command -v gdu >/dev/null 2>&1; then
@@ -78,9 +75,10 @@ files=$(find "$R/data/users" -type f | wc -l); hubfiles=$(find "$R/data/models/h
 echo "user tree: $files files in 10 user dirs; HF hub: $hubfiles files"
 
 # Wall time in ms of one run of a shell command.
-once_ms() { s=$(date +%s%N); sh -c "$1" >/dev/null 2>&1 || true; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }
+once_ms() { s=$(now); sh -c "$1" >/dev/null 2>&1 || true; e=$(now); echo $(( (e - s) / 1000 )); }
 med() { sort -n "$1" | awk '{ a[NR] = $1 } END { printf "%.1f", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) / 1000 }'; }
-median_ms() { once_ms "$1" >/dev/null; : > "$R/t1"; n=0; while [ $n -lt "$RUNS" ]; do once_ms "$1" >> "$R/t1"; n=$((n + 1)); done; med "$R/t1"; }
+# Median of RUNS runs of a shell command after a warm-up run (of an even count, the mean of the middle two).
+warm_median_ms() { once_ms "$1" >/dev/null; : > "$R/t1"; n=0; while [ $n -lt "$RUNS" ]; do once_ms "$1" >> "$R/t1"; n=$((n + 1)); done; med "$R/t1"; }
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 
 U="$R/data/users"
@@ -105,10 +103,10 @@ if [ $have_gdu = 1 ]; then
 else
   echo "gdu: not installed and could not be installed here (apt-get install gdu): comparison skipped"
 fi
-a2=$(median_ms "$AICA --root $R du")
+a2=$(warm_median_ms "$AICA --root $R du")
 echo "aica du (per-user overview, users + caches incl. the HF hub) median ${a2} ms"
 
-h=$(median_ms "$AICA --root $R clean --hf --dry-run -q")
+h=$(warm_median_ms "$AICA --root $R clean --hf --dry-run -q")
 echo "aica clean --hf --dry-run (${hubfiles} files, 250 repos) median ${h} ms"
 "$AICA" --root "$R" clean --hf --dry-run | tail -1
 # Sanity: the aica figures agree with du's.

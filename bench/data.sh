@@ -5,13 +5,10 @@
 # under a temporary --root inside a private mount namespace: the real / is not touched.
 set -eu
 AICA="$1"
-if [ "${AICA_BENCH_INNER:-}" != 1 ]; then exec unshare -m --propagation private env AICA_BENCH_INNER=1 bash "$0" "$AICA"; fi
-R=$(mktemp -d /tmp/aica-bench-data.XXXXXX); chmod 755 "$R"
-trap 'umount "$R/data" 2>/dev/null; rm -rf --one-file-system "$R"' EXIT
-mkdir -p "$R/etc" "$R/data" "$R/home" "$R/run" "$R/var/log"
-printf 'root:x:0:0:root:/root:/bin/bash\n' > "$R/etc/passwd"; printf 'root:x:0:\n' > "$R/etc/group"
-printf 'root:*:19000:0:99999:7:::\n' > "$R/etc/shadow"; printf 'root:*::\n' > "$R/etc/gshadow"; chmod 600 "$R/etc/shadow" "$R/etc/gshadow"
-mount -t tmpfs -o size=2g,nr_inodes=400k,mode=0755 bench-data "$R/data"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_in_private_ns bash "$AICA"
+bench_root data size=2g,nr_inodes=400k,mode=0755
 "$AICA" --root "$R" init --gid 2500 -q >/dev/null
 D="$R/data/dataset"
 

@@ -5,15 +5,12 @@
 # Private mount namespace, tmpfs /data under a temporary --root; the real / is not touched.
 set -eu
 AICA="$1"
-if [ "${AICA_BENCH_INNER:-}" != 1 ]; then exec unshare -m --propagation private env AICA_BENCH_INNER=1 sh "$0" "$AICA"; fi
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_in_private_ns sh "$AICA"
 USERS=${USERS:-1000}
 N=${N:-200}
-R=$(mktemp -d /tmp/aica-bench-fleet.XXXXXX); chmod 755 "$R"
-trap 'umount "$R/data" 2>/dev/null; rm -rf --one-file-system "$R"' EXIT
-mkdir -p "$R/etc" "$R/data" "$R/home" "$R/run" "$R/var/log" "$R/var/lib"
-printf 'root:x:0:0:root:/root:/bin/bash\n' > "$R/etc/passwd"; printf 'root:x:0:\n' > "$R/etc/group"
-printf 'root:*:19000:0:99999:7:::\n' > "$R/etc/shadow"; printf 'root:*::\n' > "$R/etc/gshadow"; chmod 600 "$R/etc/shadow" "$R/etc/gshadow"
-mount -t tmpfs -o size=1g,mode=0755 bench-fleet "$R/data"
+bench_root fleet size=1g,mode=0755 var/lib
 "$AICA" --root "$R" init --gid 2500 -q >/dev/null
 i=0
 while [ $i -lt "$USERS" ]; do echo "u$i:gpu-users:$((5000 + i)):$((5000 + i)):/bin/bash:symlink"; i=$((i + 1)); done >> "$R/data/config/users.txt"
@@ -29,15 +26,6 @@ done
 rm -f "$R/data/admin/nodes/"*.json
 j=0; while [ $j -lt 16 ]; do mv "$R/data/admin/nodes/.n$j" "$R/data/admin/nodes/node$j.json"; j=$((j + 1)); done
 
-# Mean wall time of N runs (ms), around the whole loop.
-mean() {
-  n=$1; shift
-  "$@" > /dev/null 2>&1 || true
-  t0=$(date +%s%N); k=0
-  while [ $k -lt "$n" ]; do "$@" > /dev/null 2>&1 || true; k=$((k + 1)); done
-  t1=$(date +%s%N)
-  awk "BEGIN{printf \"%.2f\", ($t1 - $t0) / $n / 1000000}"
-}
 s=$(mean "$N" "$AICA" --root "$R" sync -q)
 T=/bin/true
 tb=$(mean "$N" "$T")

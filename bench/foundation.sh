@@ -4,14 +4,11 @@
 # with a tmpfs /data under a temporary --root; the real / is not touched.
 set -eu
 AICA="$1"
-if [ "${AICA_BENCH_INNER:-}" != 1 ]; then exec unshare -m --propagation private env AICA_BENCH_INNER=1 sh "$0" "$AICA"; fi
-R=$(mktemp -d /tmp/aica-bench.XXXXXX); chmod 755 "$R"
-T=$(mktemp -d /tmp/aica-bench-out.XXXXXX)
-trap 'umount "$R/data" 2>/dev/null; rm -rf --one-file-system "$R" "$T"' EXIT
-mkdir -p "$R/etc" "$R/data" "$R/home" "$R/run" "$R/var/log"
-printf 'root:x:0:0:root:/root:/bin/bash\n' > "$R/etc/passwd"; printf 'root:x:0:\n' > "$R/etc/group"
-printf 'root:*:19000:0:99999:7:::\n' > "$R/etc/shadow"; printf 'root:*::\n' > "$R/etc/gshadow"; chmod 600 "$R/etc/shadow" "$R/etc/gshadow"
-mount -t tmpfs -o size=256m,mode=0755 bench-data "$R/data"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_in_private_ns sh "$AICA"
+bench_root foundation size=256m,mode=0755
+bench_tmp foundation-out
 cp -a "$R/etc" "$R/etc.image"
 "$AICA" --root "$R" init --gid 2500 -q
 cp -a "$R/etc" "$R/etc.init"

@@ -4,14 +4,10 @@
 # same engine without adopt's read-only scans). Private mount namespace, tmpfs /data under a temporary --root.
 set -eu
 AICA="$1"
-if [ "${AICA_BENCH_INNER:-}" != 1 ]; then exec unshare -m --propagation private env AICA_BENCH_INNER=1 sh "$0" "$AICA"; fi
-R=$(mktemp -d /tmp/aica-bench.XXXXXX); chmod 755 "$R"
-T=$(mktemp -d /tmp/aica-bench-out.XXXXXX)
-trap 'umount "$R/data" 2>/dev/null; rm -rf --one-file-system "$R" "$T"' EXIT
-mkdir -p "$R/etc/profile.d" "$R/etc/sudoers.d" "$R/data" "$R/home" "$R/run" "$R/var/log"
-printf 'root:x:0:0:root:/root:/bin/bash\n' > "$R/etc/passwd"; printf 'root:x:0:\n' > "$R/etc/group"
-printf 'root:*:19000:0:99999:7:::\n' > "$R/etc/shadow"; printf 'root:*::\n' > "$R/etc/gshadow"; chmod 600 "$R/etc/shadow" "$R/etc/gshadow"
-mount -t tmpfs -o size=512m,mode=0755 bench-data "$R/data"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_in_private_ns sh "$AICA"
+bench_root integ size=512m,mode=0755 etc/profile.d etc/sudoers.d
 
 # A bash-era server: group, one member with a two-field registry line, the old loader, group-writable /data.
 groupadd -P "$R" -g 2000 gpu-users; groupadd -P "$R" -g 3001 alice
@@ -31,15 +27,6 @@ done
 chown -R 3001:2000 "$U"; chmod 750 "$U"
 "$AICA" --root "$R" adopt -q > /dev/null || true
 
-# Mean wall time of N runs (ms), measured around the whole loop (hyperfine is not needed).
-mean() {
-  n=$1; shift
-  "$@" > /dev/null 2>&1 || true   # warm-up
-  t0=$(date +%s%N); k=0
-  while [ $k -lt "$n" ]; do "$@" > /dev/null 2>&1 || true; k=$((k + 1)); done
-  t1=$(date +%s%N)
-  awk "BEGIN{printf \"%.2f\", ($t1 - $t0) / $n / 1000000}"
-}
 AS="setpriv --reuid 3001 --regid 3001 --clear-groups"
 # shellcheck disable=SC2086
 e=$(mean 20 $AS "$AICA" --root "$R" env -q)

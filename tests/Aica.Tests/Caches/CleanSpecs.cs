@@ -8,15 +8,7 @@ namespace Aica.Tests.Caches;
 /// <summary>Black-box <c>aica clean</c> on a sandbox server (--root, tmpfs /data).</summary>
 public sealed class CleanSpecs
 {
-    private static Sandbox Server()
-    {
-        Require.Root();
-        var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        sb.AddUser("bob", 3002);
-        return sb;
-    }
+    private static Sandbox Server() => Sandbox.WithUsers("alice", "bob");
 
     private static void Write(Sandbox sb, string path, int bytes = 5000, int? ageDays = null)
     {

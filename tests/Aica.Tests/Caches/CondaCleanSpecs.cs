@@ -12,15 +12,7 @@ public sealed class CondaCleanSpecs
 {
     internal const string Pkgs = "/data/cache/conda/pkgs";
 
-    internal static Sandbox Server()
-    {
-        Require.Root();
-        var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        sb.AddUser("bob", 3002);
-        return sb;
-    }
+    internal static Sandbox Server() => Sandbox.WithUsers("alice", "bob");
 
     internal static long Ago(int days) => DateTimeOffset.UtcNow.ToUnixTimeSeconds() - days * 86400L;
 

@@ -14,16 +14,11 @@ namespace Aica.Tests.Caches;
 [Trait("level", "sim")]
 public sealed class CondaSweepEndToEndSpecs
 {
-    private const string Setup = """
+    private static readonly string Setup = """
         command -v sudo >/dev/null || { echo "no sudo"; exit 9; }
         command -v gcc >/dev/null || { echo "no gcc"; exit 9; }
-        $AICA init --gid 2500 -q || exit 10
-        for u in alice:3001 bob:3002; do
-          n=${u%%:*}; id=${u##*:}
-          groupadd -g $id $n && useradd -u $id -g $id -G gpu-users -s /bin/bash -d /home/$n -M $n || exit 11
-          echo "$n:gpu-users:$id:$id:/bin/bash:symlink" >> /data/config/users.txt
-        done
-        /data/bin/aica recover -q || exit 12
+
+        """ + SimServer.InitWithMembers("alice:3001 bob:3002") + """
         H=/data/users/bob
         mkdir -p $H/.ssh $H/private/runs $H/.cache/huggingface
         echo 'ssh-ed25519 AAAA bob' > $H/.ssh/authorized_keys; echo weights > $H/private/runs/w.bin
@@ -61,9 +56,7 @@ public sealed class CondaSweepEndToEndSpecs
     [Fact]
     public void Planted_links_fifos_and_devices_through_sudo_and_cron_change_nothing_outside_the_cache()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, Setup + """
+        var r = SimServer.BootOnce(Reset.None, Setup + """
 
             mkpkg numpy-1.26-0; mkpkg scipy-1.13-0; mkpkg torch-2.4-0
             sudo -u alice sh -c "
@@ -125,9 +118,7 @@ public sealed class CondaSweepEndToEndSpecs
     [Fact]
     public void A_member_swapping_a_package_folder_and_a_link_in_a_loop_while_sudo_and_cron_clean_reaches_nothing()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, Setup + "\n" + Swapper + """
+        var r = SimServer.BootOnce(Reset.None, Setup + "\n" + Swapper + """
 
             before=$(fingerprint)
             echo "---"

@@ -9,14 +9,6 @@ namespace Aica.Tests.Caches;
 [Trait("level", "blackbox")]
 public sealed class DiskDuSpecs
 {
-    private static Sandbox Server()
-    {
-        Require.Root();
-        var sb = new Sandbox();
-        sb.Init();
-        return sb;
-    }
-
     /// <summary>Use% of the sandbox's /data as df prints it.</summary>
     private static int DfPercent(Sandbox sb) => int.Parse(Tools.Sh($"df --output=pcent '{sb.P("/data")}' | tail -1").StdOut.Trim().TrimEnd('%'));
 
@@ -34,7 +26,7 @@ public sealed class DiskDuSpecs
     [Fact]
     public void Above_the_threshold_one_exact_alert_line_goes_to_stdout_var_log_and_data_admin_log_and_at_it_nothing()
     {
-        using var sb = Server();
+        using var sb = Sandbox.Initialised();
         File.WriteAllBytes(sb.P("/data/fill"), new byte[20 << 20]); // 20 MiB of 512: a few percent
         var pct = DfPercent(sb);
         Assert.InRange(pct, 2, 98);
@@ -64,7 +56,7 @@ public sealed class DiskDuSpecs
     [Fact]
     public void An_unmounted_watch_path_is_an_error_for_that_path_never_the_root_file_systems_figures()
     {
-        using var sb = Server();
+        using var sb = Sandbox.Initialised();
         Directory.CreateDirectory(sb.P("/data/not-a-mount"));
         File.WriteAllText(sb.P("/data/config/aica.toml"), File.ReadAllText(sb.P("/data/config/aica.toml"))
             .Replace("watch = [\"/data\", \"/backup\"]", "watch = [\"/data\", \"/data/not-a-mount\", \"/srv/missing\"]"));
@@ -80,7 +72,7 @@ public sealed class DiskDuSpecs
     [Fact]
     public void Du_counts_hard_links_once_shows_apparent_and_on_disk_and_attributes_owners()
     {
-        using var sb = Server();
+        using var sb = Sandbox.Initialised();
         sb.AddUser("alice", 3001);
         sb.AddUser("bob", 3002);
         Directory.CreateDirectory(sb.P("/data/users/alice/p"));
@@ -114,7 +106,7 @@ public sealed class DiskDuSpecs
     [Fact]
     public void Du_never_follows_a_planted_link()
     {
-        using var sb = Server();
+        using var sb = Sandbox.Initialised();
         sb.AddUser("alice", 3001);
         Directory.CreateDirectory(sb.P("/data/users/alice"));
         Directory.CreateDirectory(sb.P("/etc/big"));

@@ -6,15 +6,10 @@ namespace Aica.Tests.Caches;
 [Trait("level", "sim")]
 public sealed class MemberSudoSpecs
 {
-    private const string Setup = """
+    private static readonly string Setup = """
         command -v sudo >/dev/null || { echo "no sudo"; exit 9; }
-        $AICA init --gid 2500 -q || exit 10
-        for u in alice:3001 bob:3002; do
-          n=${u%%:*}; id=${u##*:}
-          groupadd -g $id $n && useradd -u $id -g $id -G gpu-users -s /bin/bash -d /home/$n -M $n || exit 11
-          echo "$n:gpu-users:$id:$id:/bin/bash:symlink" >> /data/config/users.txt
-        done
-        /data/bin/aica recover -q || exit 12
+
+        """ + SimServer.InitWithMembers("alice:3001 bob:3002") + """
         test -f /etc/sudoers.d/aica || exit 13
         for n in alice bob; do
           mkdir -p /data/users/$n/.cache/pip/http /data/users/$n/.npm/_cacache
@@ -30,9 +25,7 @@ public sealed class MemberSudoSpecs
     [Fact]
     public void A_member_runs_exactly_the_safe_forms_through_sudo_and_nothing_else()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, Setup + """
+        var r = SimServer.BootOnce(Reset.None, Setup + """
 
             echo "---"
             sudo -u alice sudo -n /data/bin/aica clean --pip; echo "pip=$?"

@@ -44,9 +44,7 @@ public sealed class DataCliSpecs
     [Fact]
     public void A_path_outside_the_shared_roots_is_refused_before_anything_is_opened()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         var (code, stdout, stderr) = Run("--root", sb.Root, "perms", "/data/config");
         Assert.Equal(2, code);
         Assert.Equal("", stdout);

@@ -13,16 +13,7 @@ public sealed class DataEndToEndSpecs
     [Fact]
     public void The_ai_lab_incident_is_resolved_for_good()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, """
-            $AICA init --gid 2500 -q || exit 10
-            for u in alice:3001 bob:3002; do
-              n=${u%%:*}; id=${u##*:}
-              groupadd -g $id $n && useradd -u $id -g $id -G gpu-users -s /bin/bash -d /home/$n -M $n || exit 11
-              echo "$n:gpu-users:$id:$id:/bin/bash:symlink" >> /data/config/users.txt
-            done
-            /data/bin/aica recover -q || exit 12
+        var r = SimServer.BootOnce(Reset.None, SimServer.InitWithMembers("alice:3001 bob:3002") + """
             # the incident: an upload owned by a stranger, an orphan, a legacy copy the old containers use
             mkdir -p /data/dataset/sdfdsf /data/users/test-user /opt/ai-lab-data/shared/Benchmark
             echo '<html>' > /data/dataset/sdfdsf/test.html; chown -R 1001:1001 /data/dataset/sdfdsf; chmod -R go-rwx /data/dataset/sdfdsf

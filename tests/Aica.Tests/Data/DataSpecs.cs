@@ -6,17 +6,8 @@ namespace Aica.Tests.Data;
 /// <summary>aica data list|orphans|mirror|verify|report, black-box on a sandbox server (dist/aica --root, tmpfs /data).</summary>
 public sealed class DataSpecs : IDisposable
 {
-    private readonly Sandbox _sb;
+    private readonly Sandbox _sb = Sandbox.WithUsers("alice", "bob");
     private readonly List<string> _mounts = [];
-
-    public DataSpecs()
-    {
-        Require.Root();
-        _sb = new Sandbox();
-        _sb.Init();
-        _sb.AddUser("alice", 3001);
-        _sb.AddUser("bob", 3002);
-    }
 
     public void Dispose()
     {
@@ -41,6 +32,21 @@ public sealed class DataSpecs : IDisposable
     }
 
     private static JsonElement Json(RunResult r) => JsonDocument.Parse(r.StdOut).RootElement;
+
+    /// <summary>
+    /// <c>data mirror --json</c> fails (exit 1) with the first configured mirror refused because <paramref name="writable"/>
+    /// is writable by non-root users, and nothing copied to <paramref name="notCopied"/>; returns the mirrors.
+    /// </summary>
+    private JsonElement MirrorRefusingTheFirst(string writable, string notCopied)
+    {
+        var r = _sb.Aica("--json", "data", "mirror");
+        Assert.Equal(1, r.ExitCode);
+        var ms = Json(r).GetProperty("mirrors");
+        Assert.Equal("refused", ms[0].GetProperty("state").GetString());
+        Assert.Contains($"{writable} is writable by non-root users", ms[0].GetProperty("summary").GetString());
+        Assert.False(Directory.Exists(_sb.P(notCopied)));
+        return ms;
+    }
 
     // ---- list ----
 
@@ -378,12 +384,7 @@ public sealed class DataSpecs : IDisposable
     {
         Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/Benchmark")}' '{_sb.P("/opt/old/shared/sub")}' '{_sb.P("/opt/mine")}' && echo b > '{_sb.P("/data/dataset/Benchmark/b.csv")}' && chmod 777 '{_sb.P("/opt/old/shared/sub")}' && chown 3001:3001 '{_sb.P("/opt/mine")}'");
         SetConfig("legacy_mirrors = []", "legacy_mirrors = [\"/opt/old/shared\", \"/opt/mine\"]");
-        var r = _sb.Aica("--json", "data", "mirror");
-        Assert.Equal(1, r.ExitCode);
-        var ms = Json(r).GetProperty("mirrors");
-        Assert.Equal("refused", ms[0].GetProperty("state").GetString());
-        Assert.Contains("/opt/old/shared/sub is writable by non-root users", ms[0].GetProperty("summary").GetString());
-        Assert.False(Directory.Exists(_sb.P("/opt/old/shared/Benchmark")));
+        var ms = MirrorRefusingTheFirst("/opt/old/shared/sub", "/opt/old/shared/Benchmark");
         Assert.Equal("synced", ms[1].GetProperty("state").GetString());
         Assert.Equal("3001", Tools.Sh($"stat -c %u '{_sb.P("/opt/mine/Benchmark/b.csv")}'").StdOut.Trim());
     }
@@ -395,12 +396,7 @@ public sealed class DataSpecs : IDisposable
         // A member could rename shared away and put a link to /etc in its place while rsync runs as root.
         Tools.Sh($"mkdir -p '{_sb.P("/data/dataset/Benchmark")}' '{_sb.P("/opt/open/shared")}' '{_sb.P("/opt/sticky/shared")}' && echo b > '{_sb.P("/data/dataset/Benchmark/b.csv")}' && chmod 777 '{_sb.P("/opt/open")}' && chmod 1777 '{_sb.P("/opt/sticky")}'");
         SetConfig("legacy_mirrors = []", "legacy_mirrors = [\"/opt/open/shared\", \"/opt/sticky/shared\"]");
-        var r = _sb.Aica("--json", "data", "mirror");
-        Assert.Equal(1, r.ExitCode);
-        var ms = Json(r).GetProperty("mirrors");
-        Assert.Equal("refused", ms[0].GetProperty("state").GetString());
-        Assert.Contains("/opt/open is writable by non-root users", ms[0].GetProperty("summary").GetString());
-        Assert.False(Directory.Exists(_sb.P("/opt/open/shared/Benchmark")));
+        var ms = MirrorRefusingTheFirst("/opt/open", "/opt/open/shared/Benchmark");
         // In a sticky directory nobody but root can rename root's entry: that one is kept in step.
         Assert.Equal("synced", ms[1].GetProperty("state").GetString());
         Assert.True(File.Exists(_sb.P("/opt/sticky/shared/Benchmark/b.csv")));

@@ -7,15 +7,7 @@ namespace Aica.Tests.Data;
 [Trait("level", "blackbox")]
 public sealed class PermsSpecs : IDisposable
 {
-    private readonly Sandbox _sb;
-
-    public PermsSpecs()
-    {
-        Require.Root();
-        _sb = new Sandbox();
-        _sb.Init();
-        _sb.AddUser("alice", 3001);
-    }
+    private readonly Sandbox _sb = Sandbox.WithUsers("alice");
 
     public void Dispose() => _sb.Dispose();
 

@@ -13,16 +13,7 @@ namespace Aica.Tests.Data;
 public sealed class VerifyBatchSpecs : IDisposable
 {
     private const int StackBytes = 512 << 10; // argument space: 128 KiB, the least Linux gives
-    private readonly Sandbox _sb;
-
-    public VerifyBatchSpecs()
-    {
-        Require.Root();
-        _sb = new Sandbox();
-        _sb.Init();
-        _sb.AddUser("alice", 3001);
-        _sb.AddUser("bob", 3002);
-    }
+    private readonly Sandbox _sb = Sandbox.WithUsers("alice", "bob");
 
     public void Dispose() => _sb.Dispose();
 

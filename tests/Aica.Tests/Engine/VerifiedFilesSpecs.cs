@@ -14,11 +14,7 @@ public sealed class VerifiedFilesSpecs
 {
     private static Sandbox Server()
     {
-        Require.Root();
-        var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        sb.AddUser("bob", 3002);
+        var sb = Sandbox.WithUsers("alice", "bob");
         Assert.Equal(0, sb.Aica("recover", "-q").ExitCode);
         return sb;
     }

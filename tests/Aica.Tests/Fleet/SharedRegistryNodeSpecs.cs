@@ -85,9 +85,7 @@ public sealed class SharedRegistryNodeSpecs
     [Fact]
     public void A_writer_killed_while_holding_the_shared_lock_frees_it_and_the_waiter_was_told_who_held_it()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         // Another node's writer: holds the lock (fcntl, which conflicts with aica's OFD lock) and has written its line.
         var psi = new ProcessStartInfo("python3", ["-c",
             "import fcntl,sys,os; f=open(sys.argv[1],'r+'); fcntl.lockf(f, fcntl.LOCK_EX); f.truncate(0); f.write('node7 pid 4242 since 2026-12-03T10:00:00Z\\n'); f.flush(); print('locked', flush=True); sys.stdin.read()",

@@ -12,22 +12,33 @@ public sealed class SyncSpecs
 {
     private static string Host => Native.Sys.HostName();
 
+    /// <summary>
+    /// Script lines: a node with alice (uid 3001) added and recovered; <c>register LINE</c> then adds a registry line
+    /// as another node's aica would (a new line, the generation raised).
+    /// </summary>
+    private const string AliceNode = """
+        $AICA init --gid 2500 >/dev/null || echo init-failed
+        $AICA user add alice --uid 3001 >/dev/null || echo add-failed
+        $AICA recover -q >/dev/null
+        register() {
+          gen=$(sed -n 's/^# generation //p' /data/config/users.txt)
+          sed -i "s/^# generation .*/# generation $((gen+1))/" /data/config/users.txt
+          echo "$1" >> /data/config/users.txt
+        }
+
+        """;
+
     [Fact]
     public void Sync_does_nothing_when_nothing_changed_and_follows_a_user_added_on_another_node()
     {
         Require.Root();
         using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, """
-            $AICA init --gid 2500 >/dev/null || echo init-failed
-            $AICA user add alice --uid 3001 >/dev/null || echo add-failed
-            $AICA recover -q >/dev/null
+        var r = sim.Boot(Reset.None, AliceNode + """
             stat -c %Y.%y /run/aica/recovery.json > /tmp/before
             echo "noop: $($AICA sync --json | tr -d "\n")"
             stat -c %Y.%y /run/aica/recovery.json | cmp -s - /tmp/before && echo recovery-untouched
-            # Another node registers bob (as its aica would: a new line, the generation raised).
-            gen=$(sed -n 's/^# generation //p' /data/config/users.txt)
-            sed -i "s/^# generation .*/# generation $((gen+1))/" /data/config/users.txt
-            echo 'bob:gpu-users:3002:3002:/bin/bash:symlink' >> /data/config/users.txt
+            # Another node registers bob.
+            register 'bob:gpu-users:3002:3002:/bin/bash:symlink'
             echo "dry: $($AICA sync -n --json | tr -d "\n")"
             getent passwd bob >/dev/null || echo no-bob-after-dry-run
             echo "change: $($AICA sync --json | tr -d "\n")"
@@ -72,14 +83,9 @@ public sealed class SyncSpecs
     {
         Require.Root();
         using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, """
-            $AICA init --gid 2500 >/dev/null || echo init-failed
-            $AICA user add alice --uid 3001 >/dev/null || echo add-failed
-            $AICA recover -q >/dev/null
+        var r = sim.Boot(Reset.None, AliceNode + """
             useradd -M -u 3005 localx
-            gen=$(sed -n 's/^# generation //p' /data/config/users.txt)
-            sed -i "s/^# generation .*/# generation $((gen+1))/" /data/config/users.txt
-            echo 'carol:gpu-users:3005:3005:/bin/bash:symlink' >> /data/config/users.txt
+            register 'carol:gpu-users:3005:3005:/bin/bash:symlink'
             $AICA sync > /tmp/out1 2>&1; echo "first-exit: $?"
             $AICA sync > /tmp/out2 2>&1; echo "second-exit: $?"
             cat /tmp/out2 | sed 's/^/second: /'

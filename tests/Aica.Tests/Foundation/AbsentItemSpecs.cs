@@ -1,4 +1,3 @@
-using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.Integration;
@@ -26,12 +25,7 @@ public sealed class AbsentItemSpecs : IDisposable
     public AbsentItemSpecs()
     {
         Require.Root();
-        Directory.CreateDirectory(Path.Combine(_root, "etc"));
-        File.WriteAllText(Path.Combine(_root, "etc/passwd"), "root:x:0:0:root:/root:/bin/bash\n");
-        File.WriteAllText(Path.Combine(_root, "etc/group"), "root:x:0:\n");
-        _fs = new RootedFs(_root);
-        var runner = new ProcessRunner();
-        _ctx = new EngineContext(_fs, runner, new Clock()).WithAccountService(new AccountService(_fs, runner));
+        (_fs, _ctx) = EngineRoot.Open(_root, new ProcessRunner());
         // A victim's home outside the root: a folder with a private file.
         Directory.CreateDirectory(Path.Combine(_victim, "thesis"));
         File.WriteAllText(Path.Combine(_victim, "thesis/ch1.tex"), "chapter 1\n");

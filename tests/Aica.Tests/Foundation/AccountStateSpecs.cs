@@ -261,9 +261,7 @@ public sealed class AccountStateSpecs : IDisposable
     [Fact]
     public void A_full_reset_of_1100_users_recovers_all_in_one_run_within_1024_descriptors_and_doctor_passes()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         File.AppendAllLines(sb.P("/data/config/users.txt"), Enumerable.Range(0, 1100).Select(i => $"m{i}:gpu-users:{4000 + i}:{4000 + i}:/bin/bash:symlink"));
         RunResult Limited(string cmd) => Tools.Sh($"ulimit -n 1024; '{Tools.AicaBin}' --root '{sb.Root}' {cmd} -q");
         var r = Limited("recover");

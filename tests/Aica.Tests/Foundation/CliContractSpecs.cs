@@ -222,9 +222,7 @@ public sealed class TerminalModeSpecs
     [Fact]
     public void Colour_only_on_a_terminal_with_a_capable_TERM_and_no_NO_COLOR()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         var cmd = $"'{Tools.AicaBin}' --root '{sb.Root}' doctor -v";
         Assert.Contains("\e[32m[PASS]", OnTerminal(cmd, "xterm")); // the check can fail: colour does appear
         Assert.DoesNotContain("\e[", OnTerminal(cmd, "dumb"));

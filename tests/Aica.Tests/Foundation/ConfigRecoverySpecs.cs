@@ -106,9 +106,7 @@ public sealed class ConfigRecoverySpecs
     [Fact]
     public void Config_check_is_0_for_a_valid_file_and_2_with_each_bad_line_for_an_invalid_one()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         var ok = sb.Aica("config", "check");
         Assert.True(ok.ExitCode == 0, ok.ToString());
         Assert.Contains("valid", ok.StdOut);
@@ -143,9 +141,7 @@ public sealed class ConfigRecoverySpecs
     [Fact]
     public void Init_edits_the_admins_aica_toml_in_place_keeping_comments_and_order()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         // An admin's own file: comments, another order, no gid recorded yet (as written by hand or by an older tool).
         var mine = "# gpu01: mirrors added for the move of 2026-03 (ticket 42)\n[users]\ndefault_layout = \"symlink\" # most use links\n\n"
                    + "[group] # the lab\nname = \"gpu-users\"\n\n[disk]\nthreshold = 80 # alert early\n";

@@ -15,10 +15,7 @@ public sealed class ContractSpecs
     [InlineData("doctor")]
     public void Json_output_is_one_document_and_nothing_else_on_stdout(params string[] args)
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         var r = sb.Aica(["--json", .. args]);
         Assert.True(r.ExitCode is 0 or 1, r.ToString());
         using var doc = JsonDocument.Parse(r.StdOut);
@@ -28,9 +25,7 @@ public sealed class ContractSpecs
     [Fact]
     public async Task Sigterm_while_waiting_for_the_lock_exits_130()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         using var fs = new Aica.IO.RootedFs(sb.Root);
         using var held = Aica.IO.FileLock.Acquire(fs, "/run/aica/aica.lock", TimeSpan.Zero, "test");
         var psi = new ProcessStartInfo(Tools.AicaBin) { RedirectStandardError = true, RedirectStandardOutput = true };

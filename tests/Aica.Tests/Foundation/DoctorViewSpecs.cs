@@ -10,9 +10,7 @@ public sealed class DoctorViewSpecs
 {
     private static Sandbox Server(int users)
     {
-        Require.Root();
-        var sb = new Sandbox();
-        sb.Init();
+        var sb = Sandbox.Initialised();
         for (var i = 1; i <= users; i++) sb.AddUser($"u{i:000}", 3000 + i);
         Directory.CreateDirectory(sb.P("/usr/sbin"));
         File.WriteAllText(sb.P("/usr/sbin/cron"), ""); // a cron daemon "installed": the cron file runs

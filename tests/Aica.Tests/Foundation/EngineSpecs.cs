@@ -1,4 +1,3 @@
-using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
@@ -14,15 +13,7 @@ public sealed class EngineSpecs : IDisposable
     private readonly RootedFs _fs;
     private readonly EngineContext _ctx;
 
-    public EngineSpecs()
-    {
-        Directory.CreateDirectory(Path.Combine(_root, "etc"));
-        File.WriteAllText(Path.Combine(_root, "etc/passwd"), "root:x:0:0:root:/root:/bin/bash\n");
-        File.WriteAllText(Path.Combine(_root, "etc/group"), "root:x:0:\n");
-        _fs = new RootedFs(_root);
-        var runner = new ProcessRunner();
-        _ctx = new EngineContext(_fs, runner, new Clock()).WithAccountService(new AccountService(_fs, runner));
-    }
+    public EngineSpecs() => (_fs, _ctx) = EngineRoot.Open(_root, new ProcessRunner());
 
     public void Dispose()
     {

@@ -75,9 +75,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Init_sets_up_the_spec_layout_and_a_second_run_changes_nothing()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal("root:root 755 directory", sb.Stat("/data"));
         Assert.Equal("root:root 750 directory", sb.Stat("/data/admin"));
         Assert.Equal("root:gpu-users 2775 directory", sb.Stat("/data/cache/conda/pkgs"));
@@ -117,11 +115,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Recover_after_a_home_reset_brings_homes_back_and_steady_state_touches_no_file()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        sb.AddUser("bob", 3002);
+        using var sb = Sandbox.WithUsers("alice", "bob");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         Assert.Equal("/data/users/alice", new FileInfo(sb.P("/home/alice")).LinkTarget);
         Assert.Equal("alice:gpu-users 2750 directory", sb.Stat("/data/users/alice"));
@@ -147,11 +141,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void A_deliberate_0700_data_dir_is_kept_and_a_wide_one_is_narrowed()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        sb.AddUser("bob", 3002);
+        using var sb = Sandbox.WithUsers("alice", "bob");
         sb.Aica("recover");
         Tools.Sh($"chmod 0700 '{sb.P("/data/users/alice")}'; chmod 0777 '{sb.P("/data/users/bob")}'");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
@@ -162,11 +152,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Bad_registry_lines_are_reported_with_line_numbers_and_valid_lines_still_recover()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        sb.AddUser("bob", 3002);
+        using var sb = Sandbox.WithUsers("alice", "bob");
         var text = File.ReadAllText(sb.P("/data/config/users.txt")).Replace("\n", "\r\n");
         text = text.Replace("alice:", "   alice:") + "   # indented comment\r\nx:y:z:...\r\nAlice:gpu-users\r\n-rf:gpu-users\r\n../x:gpu-users\r\na b:gpu-users\r\nroot:gpu-users";
         File.WriteAllText(sb.P("/data/config/users.txt"), text);
@@ -183,10 +169,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void A_user_whose_uid_was_taken_fails_loudly_and_the_others_recover()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         File.AppendAllText(sb.P("/data/config/users.txt"), "bob:gpu-users:3002:3002:/bin/bash:symlink\ncarol:gpu-users:3003:3003:/bin/bash:symlink\n");
         Tools.Sh($"groupadd -P '{sb.Root}' -g 3002 mallory && useradd -P '{sb.Root}' -u 3002 -g 3002 -M mallory");
         // carol's uid is free but her private group's gid is taken by another group.
@@ -231,9 +214,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void A_second_recover_waits_for_the_lock_then_exits_4()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         using var fs = new RootedFs(sb.Root);
         using var held = FileLock.Acquire(fs, "/run/aica/aica.lock", TimeSpan.Zero, "test");
         var r = sb.Aica("recover", "--wait", "0");
@@ -246,9 +227,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Two_recovers_started_together_are_serialised_one_does_the_work_the_other_finds_nothing()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         for (var i = 0; i < 8; i++) sb.AddUser($"u{i:00}", 3100 + i);
         Tools.Sh($"cd '{sb.Root}' && sed -i '/^u[0-9]/d' etc/passwd etc/group etc/shadow etc/gshadow"); // a full reset of the accounts
         var r = Tools.Sh($"A='{Tools.AicaBin}'; cd '{sb.Root}' || exit 9; " +
@@ -265,9 +244,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Recover_killed_at_any_point_converges_on_the_next_run()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         for (var i = 0; i < 12; i++) sb.AddUser($"u{i:00}", 3100 + i);
         var users = File.ReadAllText(sb.P("/data/config/users.txt"));
         Assert.Equal(0, sb.Aica("recover").ExitCode);
@@ -294,10 +271,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Doctor_fails_on_each_injected_breakage_and_passes_after_recover()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         var healthy = sb.Aica("doctor", "--json");
         Assert.True(healthy.ExitCode == 0, healthy.ToString());
@@ -341,10 +315,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Doctor_reports_every_problem_in_one_run_each_with_a_fix_and_survives_unreadable_files()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         // Many breakages at once: doctor must name each of them, not stop at the first.
         File.AppendAllText(sb.P("/data/config/aica.toml"), "\nbogus = 1\n");
@@ -387,9 +358,7 @@ public sealed class InitRecoverSpecs
     [Fact]
     public void Doctor_json_has_the_documented_shape_and_nothing_else_on_stdout()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         var r = sb.Aica("doctor", "--json");
         var root = JsonDocument.Parse(r.StdOut).RootElement;
         Assert.Equal("0.1.0", root.GetProperty("version").GetString());

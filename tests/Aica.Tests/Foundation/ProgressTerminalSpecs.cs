@@ -25,9 +25,7 @@ public sealed class ProgressTerminalSpecs
 
     private static Sandbox Server()
     {
-        var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        var sb = Sandbox.WithUsers("alice");
         var r = sb.Aica("recover");
         if (r.ExitCode != 0) throw new InvalidOperationException(r.ToString());
         Tools.Sh($"mkdir -p '{sb.P("/data/dataset/imagenet")}' '{sb.P("/data/users/alice/.cache/pip")}' && for i in $(seq 1 50); do echo $i > '{sb.P("/data/dataset/imagenet")}'/f$i; echo $i > '{sb.P("/data/users/alice/.cache/pip")}'/w$i; done");

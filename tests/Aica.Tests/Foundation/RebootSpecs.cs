@@ -6,14 +6,7 @@ namespace Aica.Tests.Foundation;
 [Trait("level", "sim")]
 public sealed class RebootSpecs
 {
-    private const string Setup = """
-        $AICA init --gid 2500 -q || exit 10
-        for u in alice:3001 bob:3002 carol:3003; do
-          n=${u%%:*}; id=${u##*:}
-          groupadd -g $id $n && useradd -u $id -g $id -G gpu-users -s /bin/bash -d /home/$n -M $n || exit 11
-          echo "$n:gpu-users:$id:$id:/bin/bash:symlink" >> /data/config/users.txt
-        done
-        /data/bin/aica recover || exit 12
+    private static readonly string Setup = SimServer.InitWithMembers("alice:3001 bob:3002 carol:3003") + """
         echo hello > /home/alice/notes.txt
         """;
 
@@ -64,9 +57,7 @@ public sealed class RebootSpecs
     [Fact]
     public void Links_to_etc_planted_in_place_of_a_data_dir_and_a_shared_cache_change_nothing_in_etc()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, Setup + """
+        var r = SimServer.BootOnce(Reset.None, Setup + """
 
             rm -rf /data/users/bob /data/models/torch
             ln -s /etc/sudoers.d /data/users/bob
@@ -89,9 +80,7 @@ public sealed class RebootSpecs
     [Fact]
     public void Recover_at_boot_with_the_disk_missing_refuses_and_writes_only_the_status_file()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.Full, """
+        var r = SimServer.BootOnce(Reset.Full, """
             umount /data
             /aica-under-test recover; echo "rc=$?"
             ls -A /data | wc -l

@@ -5,14 +5,7 @@ namespace Aica.Tests.Foundation;
 /// <summary>Attacks a member can prepare in the trees they write, seen in what root prints or does (black-box, --root).</summary>
 public sealed class RedTeamAttackSpecs
 {
-    private static Sandbox Server()
-    {
-        Require.Root();
-        var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        return sb;
-    }
+    private static Sandbox Server() => Sandbox.WithUsers("alice");
 
     /// <summary>OSC 52 sets the admin's clipboard (paste-jacking into a root shell); erase-line hides the warning itself.</summary>
     private const string Evil = "\u001b]52;c;cm0gLXJmIC8K\u0007\u001b[2K\r\u009b2Kok";
@@ -97,9 +90,7 @@ public sealed class ProfilePathAttackSpecs
     [Fact]
     public void A_conda_launcher_folder_members_can_write_never_goes_on_roots_path()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, """
+        var r = SimServer.BootOnce(Reset.None, """
             $AICA init --gid 2500 -q || exit 10
             C=/data/apps/miniconda3
             mkdir -p $C/condabin && printf '#!/bin/sh\necho conda\n' > $C/condabin/conda && chmod 755 $C/condabin/conda
@@ -134,9 +125,7 @@ public sealed class InstallerSwapAttackSpecs
     [Fact]
     public async Task An_installer_replaced_after_its_sha256_was_checked_is_never_run_as_root()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         // The admin installs a file a member handed over (in the member's folder), pinned with the published sha256.
         var dir = sb.P("/data/users/alice");
         Directory.CreateDirectory(dir);

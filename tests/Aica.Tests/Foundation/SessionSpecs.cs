@@ -39,13 +39,10 @@ public sealed class SessionSpecs : IDisposable
 
     public SessionSpecs()
     {
-        Directory.CreateDirectory(Path.Combine(_root, "etc/pam.d"));
-        File.WriteAllText(Path.Combine(_root, "etc/passwd"), "root:x:0:0:root:/root:/bin/bash\n");
-        File.WriteAllText(Path.Combine(_root, "etc/group"), "root:x:0:\n");
-        foreach (var f in Templates.PamSessionFiles) File.WriteAllText(_root + f, "session\trequired\tpam_unix.so\n");
-        _fs = new RootedFs(_root);
         _runner = new FakePamAuthUpdate(_root);
-        _ctx = new EngineContext(_fs, _runner, new Clock()).WithAccountService(new AccountService(_fs, _runner));
+        (_fs, _ctx) = EngineRoot.Open(_root, _runner);
+        Directory.CreateDirectory(Path.Combine(_root, "etc/pam.d"));
+        foreach (var f in Templates.PamSessionFiles) File.WriteAllText(_root + f, "session\trequired\tpam_unix.so\n");
     }
 
     public void Dispose()
@@ -210,9 +207,7 @@ public sealed class SessionSpecs : IDisposable
     [Fact]
     public void A_tampered_session_layer_and_path_link_fail_doctor_and_recover_repairs_them()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, InitAndLook + "\n" + """
+        var r = SimServer.BootOnce(Reset.None, InitAndLook + "\n" + """
             ln -sfn /tmp/evil /usr/local/bin/aica
             echo 'TORCH_HOME DEFAULT=/tmp/torch' > /etc/security/aica_env.conf
             /data/bin/aica doctor -v > /run/d1.out; echo "doctor-before=$?"
@@ -234,9 +229,7 @@ public sealed class SessionSpecs : IDisposable
     [Fact]
     public void Lines_removed_by_hand_come_back_with_the_admins_own_lines_kept_and_a_stack_pam_auth_update_refuses_is_reported()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, InitAndLook + "\n" + """
+        var r = SimServer.BootOnce(Reset.None, InitAndLook + "\n" + """
             # 1. The aica lines deleted, an admin's line above the managed block: pam-auth-update puts them back, keeps it.
             sed -i '/pam_umask.so/d' /etc/pam.d/common-session
             sed -i '1i session optional pam_exec.so quiet /bin/true # admin' /etc/pam.d/common-session

@@ -28,6 +28,30 @@ public sealed class Sandbox : IDisposable
         }
     }
 
+    /// <summary>
+    /// Root only: an initialised sandbox (<see cref="Init"/>) with the given members added in order, with uids 3001,
+    /// 3002, ... (symlink layout). Disposed again when the setup fails, so no tmpfs is left mounted.
+    /// </summary>
+    public static Sandbox WithUsers(params string[] names)
+    {
+        Require.Root();
+        var sb = new Sandbox();
+        try
+        {
+            sb.Init();
+            for (var i = 0; i < names.Length; i++) sb.AddUser(names[i], 3001 + i);
+            return sb;
+        }
+        catch
+        {
+            sb.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Root only: an initialised sandbox with no members yet.</summary>
+    public static Sandbox Initialised() => WithUsers();
+
     /// <summary>Host path of a path inside the sandbox.</summary>
     public string P(string path) => Root + path;
 

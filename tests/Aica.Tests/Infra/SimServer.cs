@@ -25,6 +25,22 @@ public sealed class SimServer : IDisposable
         NewEtcLayer();
     }
 
+    /// <summary>
+    /// Script lines for <see cref="Boot"/>: init (gid 2500), then each member of <paramref name="members"/>
+    /// ("name:uid ...") made as aica makes one (private group, in gpu-users, registered with the symlink layout), then
+    /// a recover. The script exits 10, 11 or 12 when init, an account or the recover fails.
+    /// </summary>
+    public static string InitWithMembers(string members) => $$"""
+        $AICA init --gid 2500 -q || exit 10
+        for u in {{members}}; do
+          n=${u%%:*}; id=${u##*:}
+          groupadd -g $id $n && useradd -u $id -g $id -G gpu-users -s /bin/bash -d /home/$n -M $n || exit 11
+          echo "$n:gpu-users:$id:$id:/bin/bash:symlink" >> /data/config/users.txt
+        done
+        /data/bin/aica recover -q || exit 12
+
+        """;
+
     private void NewEtcLayer()
     {
         // /usr and /var are part of the root image too (aica links /usr/local/bin/aica, pam-auth-update writes
@@ -71,6 +87,14 @@ public sealed class SimServer : IDisposable
             AICA=/aica-under-test exec chroot "$NR" /bin/bash /run/script.sh
             """;
         return Tools.Run("unshare", ["-m", "-p", "--fork", "--propagation", "private", "/bin/bash", "-c", inner], timeoutSeconds: timeoutSeconds);
+    }
+
+    /// <summary>Root only: a fresh server, booted once to run <paramref name="script"/> (see <see cref="Boot"/>), then removed.</summary>
+    public static RunResult BootOnce(Reset reset, string script, int timeoutSeconds = 120)
+    {
+        Require.Root();
+        using var sim = new SimServer();
+        return sim.Boot(reset, script, timeoutSeconds);
     }
 
     public void Dispose()

@@ -87,9 +87,7 @@ public sealed class AdoptSpecs
     [Fact]
     public void A_bash_era_server_is_taken_over_with_backups_a_report_and_nothing_under_data_users_changed()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, BashEra + "\n" + $$"""
+        var r = SimServer.BootOnce(Reset.None, BashEra + "\n" + $$"""
             echo '[ -f /tmp/recovery-complete ] || echo "recovery still running, log in later"' > /etc/profile.d/zz-recovery-wait.sh
             echo @@before; {{UsersSnapshot}}; echo @@end
             cp /etc/sudoers.d/aica-datakeeper /run/old-sudoers
@@ -180,9 +178,7 @@ public sealed class AdoptSpecs
     [Fact]
     public void A_registry_line_without_an_account_and_a_hand_edited_sudoers_are_reported_nothing_lost_exit_1()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, BashEra + "\n" + $$"""
+        var r = SimServer.BootOnce(Reset.None, BashEra + "\n" + $$"""
             echo 'ghost:gpu-users' >> /data/config/users.txt
             # the vanished user's data is still there, owned by a uid nobody has any more
             mkdir -p /data/users/ghost/thesis && echo chapter1 > /data/users/ghost/thesis/ch1.tex && chown -R 3009:2000 /data/users/ghost && chmod 700 /data/users/ghost

@@ -165,9 +165,7 @@ public sealed class EnvLoginSpecs
     [Fact]
     public void In_a_login_shell_everything_is_set_and_without_one_the_hint_says_how_to_get_it()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, """
+        var r = SimServer.BootOnce(Reset.None, """
             $AICA init --gid 2500 -q || exit 10
             /data/bin/aica user add alice --uid 3001 -q || exit 11
             mkdir -p /data/apps/miniconda3/condabin   # a root-owned install: the profile puts its launcher on PATH

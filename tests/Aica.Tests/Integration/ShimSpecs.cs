@@ -182,10 +182,7 @@ public sealed class ShimSpecs : IDisposable
     [MemberData(nameof(RealForms))]
     public void The_real_aica_accepts_what_the_wrappers_produce(string script, string oldArgs)
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         Assert.Equal(0, sb.Aica("recover", "-q").ExitCode);
         var r = Tools.Run("/bin/sh", [Path.Combine(ShimsDir, script), .. oldArgs.Split(' ')],
             new Dictionary<string, string> { ["AICA_BIN"] = Tools.AicaBin, ["AICA_ROOT"] = sb.Root });

@@ -37,6 +37,20 @@ public sealed class MenuSpecs : IDisposable
     /// <summary>The menu's last line: once it shows, the whole menu is drawn (its title alone may be mid-draw).</summary>
     private const string MenuDrawn = "q to quit";
 
+    /// <summary>From an entry's output (or its "cancelled" line), any key goes back to the drawn menu.</summary>
+    private void BackToMenu()
+    {
+        Keys("x");
+        WaitFor(MenuDrawn);
+    }
+
+    /// <summary>q quits the menu: aica exits 0.</summary>
+    private void Quit()
+    {
+        Keys("q");
+        WaitFor("EXITED=0");
+    }
+
     /// <summary>Polls the screen until it shows <paramref name="text"/> (bounded; fails with the screen it saw).</summary>
     private string WaitFor(string text, int seconds = 20) => WaitUntil(_session, s => s.Contains(text), $"'{text}'", seconds);
 
@@ -88,10 +102,8 @@ public sealed class MenuSpecs : IDisposable
         Keys("yes", "Enter");
         WaitFor("recovered 0 users, 0 failed");
         WaitFor("Press any key");
-        Keys("x");
-        WaitFor(MenuDrawn);
-        Keys("q");
-        WaitFor("EXITED=0");
+        BackToMenu();
+        Quit();
     }
 
     [Fact]
@@ -101,10 +113,8 @@ public sealed class MenuSpecs : IDisposable
         Keys("Down", "Down", "Down", "Down", "Enter"); // the fifth entry: user list
         WaitFor("$ aica user list");
         WaitFor("Press any key");
-        Keys("x");
-        WaitFor(MenuDrawn);
-        Keys("q");
-        WaitFor("EXITED=0");
+        BackToMenu();
+        Quit();
     }
 
     [Fact]
@@ -119,18 +129,15 @@ public sealed class MenuSpecs : IDisposable
         Keys("no", "Enter");
         WaitFor("cancelled: nothing changed.");
         Assert.True(File.Exists(old), "answering no must not clean");
-        Keys("x");
-        WaitFor(MenuDrawn);
+        BackToMenu();
         Keys("7");
         WaitFor("Type yes to confirm");
         Keys("yes", "Enter");
         WaitFor("Press any key");
         Assert.Contains("$ aica clean --all --older-than 30", Screen());
         Assert.False(File.Exists(old), "answering yes runs the same clean as the command");
-        Keys("x");
-        WaitFor(MenuDrawn);
-        Keys("q");
-        WaitFor("EXITED=0");
+        BackToMenu();
+        Quit();
     }
 
     /// <summary>Colour (SGR sequences, read with capture-pane -e) on a colour terminal; none at all with NO_COLOR or TERM=dumb.</summary>
@@ -265,16 +272,14 @@ public sealed class MenuSpecs : IDisposable
         Assert.Contains("aica user add carol", screen);
         Keys("Enter"); // an empty answer to the confirmation cancels too
         WaitFor("cancelled: nothing changed.");
-        Keys("x");
-        WaitFor(MenuDrawn);
+        BackToMenu();
         foreach (var name in new[] { "q", "carol" })
         {
             Assert.False(HasAccount(name), $"{name} has an account");
             Assert.False(Registered(name), $"{name} is registered");
             Assert.False(Directory.Exists(_sb.P($"/data/users/{name}")), $"{name} has data");
         }
-        Keys("q");
-        WaitFor("EXITED=0");
+        Quit();
     }
 
     /// <summary>A valid ed25519 public key line (the blob is the type and 32 key bytes).</summary>
@@ -308,10 +313,8 @@ public sealed class MenuSpecs : IDisposable
         Assert.True(HasAccount("dave"));
         Assert.Contains(key, File.ReadAllText(_sb.P("/data/users/dave/.ssh/authorized_keys")));
         Assert.DoesNotContain(Directory.GetDirectories(Path.GetTempPath(), "aica-key-*"), d => Directory.GetFiles(d).Any(f => File.ReadAllText(f).Contains("dave@laptop")));
-        Keys("x");
-        WaitFor(MenuDrawn);
-        Keys("q");
-        WaitFor("EXITED=0");
+        BackToMenu();
+        Quit();
     }
 
     [Fact]
@@ -374,8 +377,7 @@ public sealed class MenuSpecs : IDisposable
         Tools.Run("tmux", ["resize-window", "-t", _session, "-x", "80", "-y", "24"]);
         screen = WaitUntil(_session, s => s.Contains("Manage the server") && s.Contains(MenuDrawn), "the full menu again");
         AssertFits(screen, 80, 24);
-        Keys("q");
-        WaitFor("EXITED=0");
+        Quit();
     }
 
     [Fact]

@@ -80,9 +80,7 @@ public sealed class AlertingSpecs
 {
     private static Sandbox Server(string diskToml = "")
     {
-        Require.Root();
-        var sb = new Sandbox();
-        sb.Init();
+        var sb = Sandbox.Initialised();
         if (diskToml.Length > 0)
             File.WriteAllText(sb.P("/data/config/aica.toml"), File.ReadAllText(sb.P("/data/config/aica.toml")).Replace("[disk]\n", "[disk]\n" + diskToml + "\n"));
         return sb;

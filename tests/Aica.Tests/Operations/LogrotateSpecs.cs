@@ -10,9 +10,7 @@ public sealed class LogrotateSpecs
     [Fact]
     public void Init_writes_it_doctor_checks_it_recover_rebuilds_it_and_logrotate_accepts_it()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         const string path = "/etc/logrotate.d/aica";
         Assert.Equal("root:root 644 regular file", sb.Stat(path));
         var text = File.ReadAllText(sb.P(path));

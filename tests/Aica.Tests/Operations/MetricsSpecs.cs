@@ -55,11 +55,7 @@ public sealed class MetricsSpecs
 {
     private static Sandbox Server()
     {
-        Require.Root();
-        var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
-        sb.AddUser("bob", 3002);
+        var sb = Sandbox.WithUsers("alice", "bob");
         var rec = sb.Aica("recover", "-q");
         Assert.True(rec.ExitCode == 0, rec.ToString());
         return sb;

@@ -142,17 +142,31 @@ public sealed class BoundedInputSpecs
     private static RunResult Recover(Sandbox sb, Dictionary<string, string> env, params string[] extra) =>
         Tools.Run(Tools.AicaBin, ["--root", sb.Root, .. extra, "recover"], env, timeoutSeconds: 120);
 
+    /// <summary>mallory registered and recovered, then <paramref name="n"/> links to /etc/shadow planted in <paramref name="folder"/>.</summary>
+    private static Sandbox MalloryWithLinksToShadow(string folder, int n)
+    {
+        var sb = Sandbox.WithUsers("mallory");
+        try
+        {
+            Assert.Equal(0, sb.Aica("recover").ExitCode);
+            Directory.CreateDirectory(sb.P(folder));
+            for (var i = 0; i < n; i++) File.CreateSymbolicLink(sb.P($"{folder}/l{i}"), "/etc/shadow");
+            return sb;
+        }
+        catch
+        {
+            sb.Dispose();
+            throw;
+        }
+    }
+
     private static JsonElement Status(Sandbox sb) => JsonDocument.Parse(File.ReadAllText(sb.P("/run/aica/recovery.json"))).RootElement;
 
     [Trait("level", "blackbox")]
     [Fact]
     public void A_member_rc_file_of_300k_begin_markers_is_merged_well_inside_a_short_budget()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("mallory", 3001);
-        sb.AddUser("alice", 3002);
+        using var sb = Sandbox.WithUsers("mallory", "alice");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         var zprofile = sb.P("/data/users/mallory/.zprofile");
         var planted = Markers(300_000);
@@ -176,11 +190,7 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void An_rc_file_at_the_64_MiB_cap_is_handled_in_bounded_time_and_one_past_it_is_reported_not_read()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("mallory", 3001);
-        sb.AddUser("alice", 3002);
+        using var sb = Sandbox.WithUsers("mallory", "alice");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         var zprofile = sb.P("/data/users/mallory/.zprofile");
         // Exactly 64 MiB of begin markers (the read cap): read, merged, written in one pass.
@@ -204,9 +214,7 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void Merging_20k_authorized_keys_lines_of_a_hybrid_ssd_copy_uses_a_set_and_keeps_every_key_once()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         sb.AddUser("bob", 3001, layout: "hybrid");
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         static string Key(int i) => $"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{i:D12}key bob@{i}";
@@ -228,13 +236,8 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void Twenty_thousand_planted_links_give_one_short_line_in_output_json_status_file_and_doctor()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("mallory", 3001);
-        Assert.Equal(0, sb.Aica("recover").ExitCode);
         const int n = 20_000; // bench/adversarial.sh plants a million
-        for (var i = 0; i < n; i++) File.CreateSymbolicLink(sb.P($"/data/users/mallory/l{i}"), "/etc/shadow");
+        using var sb = MalloryWithLinksToShadow("/data/users/mallory", n);
         var human = Recover(sb, Budget(20));
         Assert.Contains("mallory tampered: /data/users/mallory/l", human.All); // problem lines go to stderr
         Assert.Contains($"... and {n - CappedList.DefaultMax} more ({n} link(s) into system paths, never followed)", human.All); // problem lines go to stderr
@@ -256,12 +259,7 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void A_home_that_spends_its_users_budget_fails_that_user_and_the_others_still_recover()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("mallory", 3001); // registered first: the users after her must come back all the same
-        sb.AddUser("alice", 3002);
-        sb.AddUser("carol", 3003);
+        using var sb = Sandbox.WithUsers("mallory", "alice", "carol"); // mallory registered first: the users after her must come back all the same
         Assert.Equal(0, sb.Aica("recover").ExitCode);
         // A modest home stands in for ten million entries: the test hook spends mallory's budget after 1,000 steps
         // (one per item and one per entry the walks look at), so only a walk that honours the budget stops in time.
@@ -291,9 +289,7 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void A_hybrid_ssd_folder_that_spends_its_users_budget_stops_midway_and_the_next_recover_finishes_it_losing_nothing()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         sb.AddUser("hy", 3001, layout: "hybrid");
         sb.AddUser("alice", 3002);
         Assert.Equal(0, sb.Aica("recover").ExitCode);
@@ -322,14 +318,8 @@ public sealed class BoundedInputSpecs
     [Fact]
     public void User_fix_lists_the_first_planted_links_and_counts_the_rest()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("mallory", 3001);
-        Assert.Equal(0, sb.Aica("recover").ExitCode);
         const int n = 5_000;
-        Directory.CreateDirectory(sb.P("/data/users/mallory/deep/er"));
-        for (var i = 0; i < n; i++) File.CreateSymbolicLink(sb.P($"/data/users/mallory/deep/er/l{i}"), "/etc/shadow");
+        using var sb = MalloryWithLinksToShadow("/data/users/mallory/deep/er", n);
         var human = sb.Aica("user", "fix", "mallory");
         Assert.Equal(1, human.ExitCode);
         Assert.Contains($"{n} tampered", human.All);

@@ -13,9 +13,7 @@ public sealed class DataDirModeSpecs
     [InlineData("777", "2750")]
     public void A_data_dir_without_setgid_fails_doctor_and_recover_gives_it_back(string found, string fixedMode)
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "alice").ExitCode);
         // g-s first: GNU chmod keeps a directory's setgid for a plain numeric mode.
         Tools.Sh($"chmod g-s '{sb.P("/data/users/alice")}' && chmod {found} '{sb.P("/data/users/alice")}'");
@@ -37,9 +35,7 @@ public sealed class DataDirModeSpecs
     [Fact]
     public void A_data_dir_whose_owner_is_fixed_keeps_its_setgid()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "alice").ExitCode);
         // Wrong owner and group: the chown clears set-id bits on some file systems; the mode is set after it.
         Tools.Sh($"chown 0:0 '{sb.P("/data/users/alice")}' && chmod g-s '{sb.P("/data/users/alice")}' && chmod 755 '{sb.P("/data/users/alice")}'");

@@ -18,9 +18,7 @@ public sealed class DataLossSpecs
     [Fact]
     public void Rewrites_of_the_registry_rc_files_and_authorized_keys_keep_bytes_that_are_not_utf8()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "alice").ExitCode);
         var d = sb.P("/data/users/alice");
         // Latin-1 text an admin or a user typed: é = \351, ö = \366, ü = \374 (not UTF-8).
@@ -44,9 +42,7 @@ public sealed class DataLossSpecs
     [Fact]
     public void Migrate_keeps_a_link_target_that_is_not_utf8_and_rollback_restores_it()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
         // A link on the SSD (another file system than /data here: the move copies) whose target is Latin-1.
         Tools.Sh($"ln -s \"$(printf 'r\\351sum\\351.pdf')\" '{sb.P("/home/bob/cv")}' && chown -h 1000:1000 '{sb.P("/home/bob/cv")}'");
@@ -65,9 +61,7 @@ public sealed class DataLossSpecs
     [Fact]
     public void Migrate_refuses_names_that_are_not_utf8_instead_of_dropping_them_from_the_users_data()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
         var name = "$(printf 'not\\351s')";
         Tools.Sh($"printf 'keep me\\n' > '{sb.P("/data/users/bob/dotfiles")}'/\"{name}\"");
@@ -90,9 +84,7 @@ public sealed class DataLossSpecs
     [Fact]
     public void Recover_never_deletes_a_file_it_cannot_name_when_it_merges_a_real_ssh_directory()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
         // The user replaced the ~/.ssh link by a real directory holding a key whose name is Latin-1.
         var name = "$(printf 'id_\\351')";
@@ -108,9 +100,7 @@ public sealed class DataLossSpecs
     [Fact]
     public void Migrate_and_rollback_refuse_while_the_user_has_processes_that_could_write_to_what_moves()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid", "--uid", "3993").ExitCode); // a uid no other spec runs processes as
         File.WriteAllText(sb.P("/home/bob/train.log"), "epoch 1\n");
         Tools.Sh($"chown 3993:3993 '{sb.P("/home/bob/train.log")}'");
@@ -142,9 +132,7 @@ public sealed class DataLossSpecs
     [Fact]
     public void Migrate_keeps_a_hand_edit_of_the_users_registry_line_made_while_it_ran()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
         var users = sb.P("/data/config/users.txt");
         // Another writer holds the registry lock (fcntl, as aica takes it) until its stdin closes.
@@ -179,9 +167,7 @@ public sealed class DataLossSpecs
     [Fact]
     public void Moves_and_backups_across_file_systems_keep_extended_attributes()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
         Directory.CreateDirectory(sb.P("/home/bob/runs"));
         File.WriteAllText(sb.P("/home/bob/runs/model.bin"), "weights\n");
@@ -225,9 +211,7 @@ public sealed class DataLossSpecs
     [Fact]
     public void Hard_links_moved_across_file_systems_stay_one_file()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
         // uv and conda link packages into environments: one file, several names (copied apart, it takes that much more room).
         Tools.Sh($"mkdir -p '{sb.P("/home/bob/.cache/uv")}' '{sb.P("/home/bob/venv/lib")}' && head -c 100000 /dev/zero > '{sb.P("/home/bob/.cache/uv/torch.so")}'"

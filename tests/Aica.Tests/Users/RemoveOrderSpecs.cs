@@ -54,9 +54,7 @@ public sealed class RemoveOrderSpecs
     [Fact]
     public void Purged_data_too_big_for_the_backup_disk_refuses_before_anything_changes()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
         File.WriteAllText(sb.P("/home/bob/scratch"), "on the SSD\n");
         Tools.Sh($"head -c 3000000 /dev/urandom > '{sb.P("/data/users/bob/model.bin")}'");
@@ -90,9 +88,7 @@ public sealed class RemoveOrderSpecs
     [Fact]
     public async Task When_userdel_fails_the_home_backup_and_the_registry_line_are_put_back()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
         File.WriteAllText(sb.P("/home/bob/scratch"), "on the SSD\n");
         var registry = File.ReadAllText(sb.P("/data/config/users.txt"));
@@ -118,9 +114,7 @@ public sealed class RemoveOrderSpecs
     [Fact]
     public void Migrate_refuses_a_home_it_could_not_journal_before_anything_changes()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
         Directory.CreateDirectory(sb.P("/home/bob/" + string.Join("/", Enumerable.Repeat("d", 300))));
         Tools.Sh($"chown -R 1000:1000 '{sb.P("/home/bob/d")}'");
@@ -140,9 +134,7 @@ public sealed class RemoveOrderSpecs
     [Fact]
     public void Migrate_to_hybrid_stops_and_reports_a_dotfile_on_both_sides_as_to_symlink_does()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         // An account adopted with its real SSD home; the user edited ~/.bashrc there, and /data holds another copy.
         Assert.Equal(0, Tools.Sh($"useradd -P '{sb.Root}' -u 3003 -U -m -s /bin/bash carol").ExitCode);
         File.WriteAllText(sb.P("/home/carol/.bashrc"), "alias ll='ls -l'  # the SSD edit\n");

@@ -30,9 +30,7 @@ public sealed class UserCommandSpecs
     [InlineData("abcdefghijklmnopqrstuvwxyz0123456")]
     public void A_bad_name_is_exit_2_and_nothing_is_created(string name)
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         var before = Snapshot(sb);
         var r = sb.Aica("user", "add", name);
         Assert.True(r.ExitCode == 2, r.ToString());
@@ -68,9 +66,7 @@ public sealed class UserCommandSpecs
     [InlineData(UserUnitSpecs.Ed25519 + "\n" + UserUnitSpecs.Ed25519 + "\n")]
     public void A_bad_public_key_is_exit_2_and_authorized_keys_is_untouched(string key)
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "alice", "--pubkey-file", KeyFile(sb, UserUnitSpecs.Ed25519 + "\n", "good.pub")).ExitCode);
         var before = Snapshot(sb);
         var r = sb.Aica("user", "add", "alice", "--pubkey-file", KeyFile(sb, key));
@@ -86,9 +82,7 @@ public sealed class UserCommandSpecs
     [Fact]
     public void Add_sets_up_both_layouts_registers_and_a_second_run_changes_nothing()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Directory.CreateDirectory(sb.P("/etc/skel"));
         File.WriteAllText(sb.P("/etc/skel/.profile"), "# skel profile\n");
         File.WriteAllText(sb.P("/etc/skel/.bash_logout"), "clear\n");
@@ -161,9 +155,7 @@ public sealed class UserCommandSpecs
     [Fact]
     public void Recover_keeps_the_persistent_dotfile_backs_up_the_ssd_copy_and_merges_a_real_ssh_dir_without_nesting()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid", "--pubkey-file", KeyFile(sb, UserUnitSpecs.Ed25519 + "\n")).ExitCode);
         var persistentProfile = File.ReadAllText(sb.P("/data/users/bob/dotfiles/.profile"));
         const string other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKeyOtherKey00 bob@ssd";
@@ -197,9 +189,7 @@ public sealed class UserCommandSpecs
     [Fact]
     public void A_members_huggingface_token_is_private_from_the_start_and_doctor_warns_about_one_that_is_not()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         // uids no other spec runs processes as: user remove and migrate refuse users with processes
         Assert.Equal(0, sb.Aica("user", "add", "alice", "--uid", "3998").ExitCode);
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--uid", "3997").ExitCode);
@@ -228,9 +218,7 @@ public sealed class UserCommandSpecs
     [Fact]
     public void Recover_gives_existing_symlink_users_the_private_huggingface_folder_and_leaves_a_users_own_cache_link_alone()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         sb.AddUser("alice", 3981);
         sb.AddUser("carol", 3982);
         sb.AddUser("bob", 3983, layout: "hybrid");
@@ -248,9 +236,7 @@ public sealed class UserCommandSpecs
     [Fact]
     public void Add_adopts_an_existing_account_without_changing_uid_password_or_shell()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Tools.Sh($"groupadd -P '{sb.Root}' -g 4100 dora && useradd -P '{sb.Root}' -u 4100 -g 4100 -s /bin/sh -p 'HASH' -d /home/dora -M dora");
         var shadow = File.ReadAllLines(sb.P("/etc/shadow")).Single(l => l.StartsWith("dora:"));
         Assert.Equal(2, sb.Aica("user", "add", "dora", "--uid", "4200").ExitCode);
@@ -265,9 +251,7 @@ public sealed class UserCommandSpecs
     [Fact]
     public async Task Two_concurrent_adds_are_both_registered()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Process Start(string user)
         {
             var psi = new ProcessStartInfo(Tools.AicaBin) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -299,9 +283,7 @@ public sealed class UserCommandSpecs
     [Fact]
     public void Remove_refuses_root_system_accounts_the_invoking_admin_busy_users_and_a_missing_yes()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         sb.AddUser("bob", 3992);
         Tools.Sh($"useradd -P '{sb.Root}' -u 999 -M sysacct");
         var before = Snapshot(sb);
@@ -337,9 +319,7 @@ public sealed class UserCommandSpecs
     [Fact]
     public void Remove_is_a_literal_match_purge_moves_data_to_a_backup_and_the_uid_is_retired()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         sb.AddUser("bob", 3002);
         sb.AddUser("bob2", 3003);
         File.AppendAllText(sb.P("/data/config/users.txt"), "b.b:gpu-users\n# bob's note\n");
@@ -372,9 +352,7 @@ public sealed class UserCommandSpecs
     [Fact]
     public void Remove_without_purge_keeps_the_data_moves_the_users_ssd_files_to_a_backup_and_a_new_uid_cannot_inherit_the_data()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "hana", "--layout", "hybrid").ExitCode);
         File.WriteAllText(sb.P("/home/hana/scratch"), "on the SSD\n");
         File.WriteAllText(sb.P("/data/users/hana/thesis.tex"), "precious\n");
@@ -413,10 +391,7 @@ public sealed class UserCommandSpecs
     [Fact]
     public void List_joins_the_registry_with_reality()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         File.AppendAllText(sb.P("/data/config/users.txt"), "ghost:gpu-users:3005:3005:/bin/bash:symlink\nodd:gpu-users:3009:3009:/bin/bash:symlink\n");
         Tools.Sh($"groupadd -P '{sb.Root}' -g 3006 hand && useradd -P '{sb.Root}' -u 3006 -g 3006 -G gpu-users -M hand");
         Tools.Sh($"groupadd -P '{sb.Root}' -g 3010 odd && useradd -P '{sb.Root}' -u 3010 -g 3010 -G gpu-users -M odd");

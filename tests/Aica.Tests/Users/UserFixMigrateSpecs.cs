@@ -19,10 +19,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void Fix_changes_only_what_is_wrong_and_never_widens_a_mode()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         sb.Aica("recover");
         var f = new Faker { Random = new Randomizer(42) };
         var d = sb.P("/data/users/alice");
@@ -73,10 +70,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void Fix_refuses_when_the_registered_uid_is_not_the_accounts_and_changes_nothing()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         sb.AddUser("carol", 3005);
         sb.Aica("recover");
         File.WriteAllText(sb.P("/data/users/alice/notes"), "n");
@@ -145,9 +139,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void Migrate_symlink_to_hybrid_and_back_by_rollback_restores_the_original_exactly()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         SymlinkUser(sb);
         var before = Homes(sb);
 
@@ -179,9 +171,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void Migrate_hybrid_to_symlink_keeps_ssd_content_and_rollback_restores_the_original_exactly()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         HybridUser(sb);
         var before = Homes(sb);
         var r = sb.Aica("user", "migrate", "bob", "--to", "symlink", "--yes");
@@ -217,9 +207,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void An_account_adopted_with_its_ssd_home_is_moved_onto_data_by_migrate_as_the_fix_says()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         // An account from before aica, with a real home on the SSD holding a dotfile, a file, a folder and a data/ folder.
         Assert.Equal(0, Tools.Sh($"useradd -P '{sb.Root}' -u 3003 -U -m -s /bin/bash carol").ExitCode);
         File.WriteAllText(sb.P("/home/carol/notes.txt"), "keep me\n");
@@ -265,9 +253,7 @@ public sealed class UserFixMigrateSpecs
     [InlineData("hybrid", 11)]
     public void A_kill_in_the_middle_of_migrate_then_rollback_gives_the_original_state_back(string from, int killAfter)
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         if (from == "symlink") SymlinkUser(sb); else HybridUser(sb);
         var user = from == "symlink" ? "alice" : "bob";
         var before = Homes(sb);
@@ -287,9 +273,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void A_rollback_killed_in_the_middle_can_be_run_again_and_still_restores_the_original()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         SymlinkUser(sb);
         var before = Homes(sb);
         KilledAfter(sb, 3, new MigrateOptions("alice", "hybrid"));
@@ -304,9 +288,7 @@ public sealed class UserFixMigrateSpecs
     [Fact]
     public void Rollback_and_the_unfinished_check_only_read_the_users_own_journal_never_one_of_a_similar_name()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob").ExitCode);
         Assert.Equal(0, sb.Aica("user", "add", "bob_x").ExitCode);
         File.WriteAllText(sb.P("/data/users/bob_x/.vimrc"), "set nu\n");

@@ -110,11 +110,9 @@ public sealed class UserRebootSpecs
     [Fact]
     public void Login_shells_get_umask_and_conda_from_the_users_own_rc_for_bash_and_zsh_even_without_a_skel_profile()
     {
-        Require.Root();
-        using var sim = new SimServer();
         // The generated profile.d file sets the umask too: it goes, so only the user's own login rc can set it.
         // A stand-in conda.sh marks the environment, so "conda sourced" is seen, not assumed.
-        var r = sim.Boot(Reset.None, """
+        var r = SimServer.BootOnce(Reset.None, """
             $AICA init --gid 2500 -q || exit 10
             rm -f /etc/skel/.profile /etc/skel/.bash_profile /etc/skel/.bash_login /etc/skel/.zprofile /etc/profile.d/aica.sh
             mkdir -p /data/apps/miniconda3/etc/profile.d
@@ -144,11 +142,9 @@ public sealed class UserRebootSpecs
     [Fact]
     public void Links_into_etc_planted_before_add_recover_fix_or_migrate_change_nothing_outside_and_the_user_is_reported()
     {
-        Require.Root();
-        using var sim = new SimServer();
         // The real attack targets (/etc/shadow, /etc/default, a new /etc/created) in the server's overlay /etc,
         // planted by the member. After each command: /etc unchanged (every entry, mode, owner, size, times, content).
-        var r = sim.Boot(Reset.None, $$"""
+        var r = SimServer.BootOnce(Reset.None, $$"""
             $AICA init --gid 2500 -q || exit 10
             A=/data/bin/aica
             echo '{{UserUnitSpecs.Ed25519}}' > /run/k.pub
@@ -213,9 +209,7 @@ public sealed class UserRebootSpecs
     [Fact]
     public void Remove_refuses_a_user_with_processes_and_force_removes_the_account_anyway()
     {
-        Require.Root();
-        using var sim = new SimServer();
-        var r = sim.Boot(Reset.None, """
+        var r = SimServer.BootOnce(Reset.None, """
             $AICA init --gid 2500 -q || exit 10
             /data/bin/aica user add bob -q || exit 11
             setpriv --reuid=bob --regid=bob --init-groups sleep 300 & pid=$!

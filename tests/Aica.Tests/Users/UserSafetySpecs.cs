@@ -26,9 +26,7 @@ public sealed class UserSafetySpecs : IDisposable
     [Fact]
     public void Links_planted_before_add_are_never_followed_and_reported_as_tampering()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         var before = Victim();
         Directory.CreateDirectory(sb.P("/data/users/dave"));
         File.CreateSymbolicLink(sb.P("/data/users/dave/dotfiles"), _victim);
@@ -45,9 +43,7 @@ public sealed class UserSafetySpecs : IDisposable
     [Fact]
     public void Links_planted_before_recover_are_replaced_or_reported_and_nothing_is_created_outside()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "bob", "--layout", "hybrid").ExitCode);
         var before = Victim();
         File.Delete(sb.P("/data/users/bob/dotfiles/.profile"));
@@ -75,9 +71,7 @@ public sealed class UserSafetySpecs : IDisposable
     [Fact]
     public void Add_with_a_key_replaces_an_ssh_link_to_another_directory_and_writes_nothing_there()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "alice").ExitCode);
         Directory.Delete(sb.P("/data/users/alice/.ssh"));
         File.CreateSymbolicLink(sb.P("/data/users/alice/.ssh"), _victim);
@@ -100,10 +94,7 @@ public sealed class UserSafetySpecs : IDisposable
     [Fact]
     public void Fix_never_follows_a_planted_link_nor_changes_a_foreign_hard_link_and_reports_tampering()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
-        sb.AddUser("alice", 3001);
+        using var sb = Sandbox.WithUsers("alice");
         sb.Aica("recover");
         File.CreateSymbolicLink(sb.P("/data/users/alice/evil"), Path.Combine(_victim, "shadow"));
         File.CreateSymbolicLink(sb.P("/data/users/alice/etc-shadow"), "/etc/shadow");
@@ -137,9 +128,7 @@ public sealed class UserSafetySpecs : IDisposable
     [Fact]
     public void Migrate_copies_planted_links_as_links_and_reports_tampering()
     {
-        Require.Root();
-        using var sb = new Sandbox();
-        sb.Init();
+        using var sb = Sandbox.Initialised();
         Assert.Equal(0, sb.Aica("user", "add", "alice").ExitCode);
         File.CreateSymbolicLink(sb.P("/data/users/alice/evil"), "/etc/shadow");
         File.CreateSymbolicLink(sb.P("/data/users/alice/.vimrc"), Path.Combine(_victim, "created"));

@@ -11,8 +11,12 @@ namespace Aica.Tests.Manual;
 /// and its options in all three, the page clean for groff and man, the completions driven by the real shells.
 /// </summary>
 [Collection("cli")]
-public sealed class ManualSpecs
+public sealed class ManualSpecs : IDisposable
 {
+    private readonly string _dir = Directory.CreateTempSubdirectory("aica-manual-").FullName;
+
+    public void Dispose() => Tools.Sh($"rm -rf --one-file-system '{_dir}'");
+
     private static string Print(params string[] args)
     {
         var (code, stdout, stderr) = InProcess.Run(args);
@@ -85,10 +89,9 @@ public sealed class ManualSpecs
         Assert.Equal(2, InProcess.Run("completion").Code); // the shell is required
     }
 
-    private static string WriteTemp(string name, string content)
+    private string WriteTemp(string name, string content)
     {
-        var dir = Directory.CreateTempSubdirectory("aica-manual-").FullName;
-        var path = Path.Combine(dir, name);
+        var path = Path.Combine(_dir, name);
         File.WriteAllText(path, content);
         return path;
     }

@@ -136,15 +136,7 @@ public static class AicaApp
         var words = Commands.Contains(cmd) ? 1 : 2;
         var info = Table.First(c => c.Name == string.Join(' ', positional.Take(words)));
         if (!parsed.Help && Manual.ManualFiles.UsedBy(info.Name))
-        {
-            // Every command's help, read through the parser before the command runs (its Log is not re-entrant).
-            var log = ConsoleApp.Log;
-            var help = new System.Text.StringBuilder();
-            ConsoleApp.Log = m => help.Append(m);
-            try { ctx.CommandDocs = await Manual.CommandDocs.CollectAsync(async a => { help.Clear(); await app.RunAsync(a); return help.ToString(); }); }
-            catch (Exception e) when (info.Name is "init" or "recover" or "doctor") { stderr.WriteLine($"aica: the man page and completions are left out: {e.Message}"); }
-            finally { ConsoleApp.Log = log; Environment.ExitCode = 0; }
-        }
+            ctx.CommandDocs = new(() => CollectCommandDocs(app));
         if (!parsed.Help && info.RequiredArgument is { } required && rest.Length == words)
         {
             // The framework would print help and exit 0: a script whose variable came out empty would "succeed".
@@ -166,6 +158,21 @@ public static class AicaApp
             return ExitCodes.Usage;
         }
         return Environment.ExitCode;
+    }
+
+    /// <summary>
+    /// Every command's help, read through the parser: only when a man page or completion file must be written or read
+    /// (a steady recover finds them current by their record and never renders them). The parser's log is captured for
+    /// the nested runs and the exit code kept. A failure is the engine's to report (the manual's own unit fails).
+    /// </summary>
+    private static IReadOnlyList<Manual.CommandDoc> CollectCommandDocs(ConsoleApp.ConsoleAppBuilder app)
+    {
+        var (log, exitCode) = (ConsoleApp.Log, Environment.ExitCode);
+        var help = new System.Text.StringBuilder();
+        ConsoleApp.Log = m => help.Append(m);
+        try { return Manual.CommandDocs.Collect(a => { help.Clear(); app.Run(a); return help.ToString(); }); }
+        catch (Exception e) when (e is not AicaException) { throw new AicaException($"the command definitions could not be read: {e.Message}"); }
+        finally { (ConsoleApp.Log, Environment.ExitCode) = (log, exitCode); }
     }
 
     /// <summary>A usage error: the message and the usage on stderr, with --json also the error document on stdout.</summary>

@@ -15,12 +15,13 @@ public sealed class CliContext(GlobalOptions options, TextWriter stdout, TextWri
     {
         var s = services(Options);
         s.Progress = Progress;
-        if (CommandDocs is { } docs) s.ManualFiles = Manual.ManualFiles.Files(docs).Where(f => s.Fs.Lstat(f.Requires) is { IsDir: true }).ToList();
+        if (CommandDocs is { } docs)
+            s.ManualFiles = Manual.ManualFiles.Files(docs, Manual.ManualFiles.BinaryKey(s.SelfExe)).Where(f => s.Fs.Lstat(f.Requires) is { IsDir: true }).ToList();
         return s;
     }
 
-    /// <summary>Every command's help, read before the command runs (for the man page and completions); null when not needed.</summary>
-    public IReadOnlyList<Manual.CommandDoc>? CommandDocs { get; set; }
+    /// <summary>Every command's help (for the man page and completions), read the first time it is needed; null for commands that never need it.</summary>
+    public Lazy<IReadOnlyList<Manual.CommandDoc>>? CommandDocs { get; set; }
 
     /// <summary>The progress line on stderr when it is a terminal (see <see cref="TerminalProgress.For"/>), else nothing.</summary>
     public IProgressReporter Progress { get; set; } = NoProgress.Instance;

@@ -133,15 +133,45 @@ public sealed class LinkItem(string path, string target, string id = "home.link"
 }
 
 /// <summary>A generated file with exact content, owner and mode, replaced atomically only when it differs (SPEC §6.4).</summary>
-public sealed class FileItem(string path, string content, uint mode, string id, uint uid = 0, uint gid = 0,
-    Func<EngineContext, string, CancellationToken, Task<string?>>? validate = null, bool createOnly = false) : Item
+public sealed class FileItem : Item
 {
-    public string Path { get; } = path;
-    public byte[] Content { get; } = Encoding.UTF8.GetBytes(content);
-    public uint Mode { get; } = mode;
-    public override string Id => id;
+    private readonly Lazy<byte[]> _content;
+    private ulong? _key;
+    private readonly string _id;
+    private readonly uint _uid, _gid;
+    private readonly Func<EngineContext, string, CancellationToken, Task<string?>>? _validate;
+    private readonly bool _createOnly;
+
+    public FileItem(string path, string content, uint mode, string id, uint uid = 0, uint gid = 0,
+        Func<EngineContext, string, CancellationToken, Task<string?>>? validate = null, bool createOnly = false)
+        : this(path, () => content, null, mode, id, uid, gid, validate, createOnly) { }
+
+    /// <summary>
+    /// A file whose content is rendered only when it must be read or written: <paramref name="key"/> stands for that
+    /// content (<see cref="VerifiedFiles"/>), so a file found current before and unchanged since costs one lstat.
+    /// </summary>
+    public FileItem(GeneratedFile file, uint mode) : this(file.Path, file.Render, file.Key, mode, file.Id) { }
+
+    private FileItem(string path, Func<string> render, ulong? key, uint mode, string id, uint uid = 0, uint gid = 0,
+        Func<EngineContext, string, CancellationToken, Task<string?>>? validate = null, bool createOnly = false)
+    {
+        Path = path;
+        _content = new Lazy<byte[]>(() => Encoding.UTF8.GetBytes(render()));
+        _key = key;
+        Mode = mode;
+        _id = id;
+        (_uid, _gid, _validate, _createOnly) = (uid, gid, validate, createOnly);
+    }
+
+    public string Path { get; }
+    public byte[] Content => _content.Value;
+    public uint Mode { get; }
+    public override string Id => _id;
     public override string Subject => Path;
-    public override string Describe => createOnly ? $"file {Path} present" : $"file {Path} current ({Fmt.Mode(Mode)})";
+    public override string Describe => _createOnly ? $"file {Path} present" : $"file {Path} current ({Fmt.Mode(Mode)})";
+
+    /// <summary>What <see cref="VerifiedFiles"/> records the file under when it holds <see cref="Content"/>.</summary>
+    private ulong Key => _key ??= VerifiedFiles.KeyOf(Content);
 
     public override Drift? Check(EngineContext ctx)
     {
@@ -150,34 +180,36 @@ public sealed class FileItem(string path, string content, uint mode, string id, 
         if (st.Value.IsDir) return new Drift($"{Path} is a directory", $"move {ctx.Fs.Host(Path)} away", Conflict: true);
         if (st.Value.IsLink) return new Drift($"{Path} is a symbolic link (replaced by the generated file)", "aica recover");
         if (!st.Value.IsFile) return new Drift($"{Path} is not a regular file", $"remove {ctx.Fs.Host(Path)}", Conflict: true);
-        if (createOnly) return MetaDrift(ctx, st.Value);
-        var cur = ctx.Fs.ReadFile(Path);
+        if (_createOnly) return MetaDrift(ctx, st.Value);
+        if (ctx.Verified.Enabled && ctx.Verified.IsVerified(Path, Key, st.Value)) return MetaDrift(ctx, st.Value);
+        var cur = ctx.Fs.ReadFile(Path, out var read);
         if (cur is null || !cur.AsSpan().SequenceEqual(Content))
             return new Drift($"{Path} differs from what aica generates", "aica recover rewrites it (aica init on first setup)");
+        if (ctx.Verified.Enabled) ctx.Verified.Record(Path, Key, read);
         return MetaDrift(ctx, st.Value);
     }
 
     private Drift? MetaDrift(EngineContext ctx, FileStat s)
     {
-        if (s.Uid != uid || s.Gid != gid || s.Perm != Mode)
-            return new Drift($"{Path}: {Fmt.Owner(ctx, s.Uid, s.Gid)} {Fmt.Mode(s.Perm)}, want {Fmt.Owner(ctx, uid, gid)} {Fmt.Mode(Mode)}", "aica recover");
+        if (s.Uid != _uid || s.Gid != _gid || s.Perm != Mode)
+            return new Drift($"{Path}: {Fmt.Owner(ctx, s.Uid, s.Gid)} {Fmt.Mode(s.Perm)}, want {Fmt.Owner(ctx, _uid, _gid)} {Fmt.Mode(Mode)}", "aica recover");
         return null;
     }
 
     public override Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {
         var st = ctx.Fs.Lstat(Path);
-        var contentOk = st is { IsFile: true } && (createOnly || (ctx.Fs.ReadFile(Path) is { } cur && cur.AsSpan().SequenceEqual(Content)));
+        var contentOk = st is { IsFile: true } && (_createOnly || (ctx.Fs.ReadFile(Path) is { } cur && cur.AsSpan().SequenceEqual(Content)));
         if (contentOk)
         {
-            ctx.Fs.SetOwnerMode(Path, uid, gid, Mode);
+            ctx.Fs.SetOwnerMode(Path, _uid, _gid, Mode);
             return Task.CompletedTask;
         }
         ctx.Fs.EnsureParents(Path);
         // The validator (visudo -cf) sees the temp file before the rename; a rejection leaves the old file in place.
-        ctx.Fs.WriteAtomic(Path, Content, Mode, uid, gid, validate is null ? null : hostTemp =>
+        ctx.Fs.WriteAtomic(Path, Content, Mode, _uid, _gid, _validate is null ? null : hostTemp =>
         {
-            if (validate(ctx, hostTemp, ct).GetAwaiter().GetResult() is { } invalid)
+            if (_validate(ctx, hostTemp, ct).GetAwaiter().GetResult() is { } invalid)
                 throw new AicaException($"{Path} not installed: {invalid}");
         });
         return Task.CompletedTask;

@@ -65,7 +65,7 @@ public sealed class DesiredStateBuilder(AicaConfig config, Func<string, IHomeLay
         if (DebianPam) units.Add(new Unit(Phase.Etc, "session umask and variables", null, SessionItems().ToList()));
         // Its own unit: a read-only /usr stops only the manual, never the accounts or homes.
         if (ManualFiles.Count > 0)
-            units.Add(new Unit(Phase.Etc, "manual and completions", null, ManualFiles.Select(f => (Item)new FileItem(f.Path, f.Content, O(644), f.Id)).ToList()));
+            units.Add(new Unit(Phase.Etc, "manual and completions", null, ManualFiles.Select(f => (Item)new FileItem(f, O(644))).ToList()));
 
         var only = onlyUsers?.ToHashSet();
         foreach (var e in registry.Users)

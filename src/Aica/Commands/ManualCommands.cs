@@ -6,7 +6,7 @@ namespace Aica.Cli.Commands;
 
 public sealed class ManualCommands(CliContext cli)
 {
-    private IReadOnlyList<CommandDoc> Docs => cli.CommandDocs ?? throw new AicaException("the command definitions could not be read");
+    private IReadOnlyList<CommandDoc> Docs => (cli.CommandDocs ?? throw new AicaException("the command definitions could not be read")).Value;
 
     /// <summary>Print the bash or zsh completion script, generated from the command definitions (init installs both).</summary>
     /// <param name="shell">bash or zsh.</param>

@@ -27,13 +27,8 @@ public static partial class CommandDocs
     /// Runs "CMD --help" of every command in the table through <paramref name="runHelp"/> (the app's parser, its
     /// output captured by the caller) and parses what it printed.
     /// </summary>
-    public static async Task<IReadOnlyList<CommandDoc>> CollectAsync(Func<string[], Task<string>> runHelp)
-    {
-        var docs = new List<CommandDoc>();
-        foreach (var info in AicaApp.Table)
-            docs.Add(Parse(info, HelpText.Rewrite(await runHelp([.. info.Name.Split(' '), "--help"]))));
-        return docs;
-    }
+    public static IReadOnlyList<CommandDoc> Collect(Func<string[], string> runHelp) =>
+        [.. AicaApp.Table.Select(info => Parse(info, HelpText.Rewrite(runHelp([.. info.Name.Split(' '), "--help"]))))];
 
     /// <summary>The global options (any position), from the text help prints.</summary>
     public static IReadOnlyList<OptionDoc> GlobalOptions { get; } = ParseOptions(AicaApp.GlobalOptionsHelp.Split('\n').Skip(1));

@@ -14,11 +14,28 @@ public static class ManualFiles
     /// <summary>The commands that need the command docs: the ones that build the desired state, and the printers.</summary>
     public static bool UsedBy(string command) => command is "init" or "recover" or "doctor" or "completion" or "manpage";
 
-    /// <summary>All three; the services keep those whose <see cref="GeneratedFile.Requires"/> exists on the server.</summary>
-    public static IReadOnlyList<GeneratedFile> Files(IReadOnlyList<CommandDoc> docs) =>
+    /// <summary>
+    /// All three, rendered only when a file must be read or written; the services keep those whose
+    /// <see cref="GeneratedFile.Requires"/> exists on the server.
+    /// </summary>
+    /// <param name="docs">The command definitions, read the first time a file is rendered.</param>
+    /// <param name="binaryKey">The running executable's identity: what the files are recorded under while it is the same binary.</param>
+    public static IReadOnlyList<GeneratedFile> Files(Lazy<IReadOnlyList<CommandDoc>> docs, ulong binaryKey) =>
     [
-        new(ManPath, ManPage.Render(docs), "manual.page", "/usr/local/share/man"),
-        new(Completions.BashPath, Completions.Bash(docs), "manual.bash", "/usr/share/bash-completion"),
-        new(Completions.ZshPath, Completions.Zsh(docs), "manual.zsh", "/usr/share/zsh"),
+        new(ManPath, () => ManPage.Render(docs.Value), binaryKey, "manual.page", "/usr/local/share/man"),
+        new(Completions.BashPath, () => Completions.Bash(docs.Value), binaryKey, "manual.bash", "/usr/share/bash-completion"),
+        new(Completions.ZshPath, () => Completions.Zsh(docs.Value), binaryKey, "manual.zsh", "/usr/share/zsh"),
     ];
+
+    /// <summary>
+    /// A key of the running executable (<paramref name="exe"/>: its path, size and modification time, and the version):
+    /// what it generates about itself changes only with it. 0, which no content key is, when it cannot be read.
+    /// </summary>
+    public static ulong BinaryKey(string? exe)
+    {
+        if (exe is null) return 0;
+        var f = new FileInfo(exe);
+        if (!f.Exists) return 0;
+        return Engine.VerifiedFiles.KeyOf(System.Text.Encoding.UTF8.GetBytes($"aica {AicaApp.Version} {exe} {f.Length} {f.LastWriteTimeUtc.Ticks}"));
+    }
 }

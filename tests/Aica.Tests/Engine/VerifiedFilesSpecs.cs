@@ -123,3 +123,57 @@ public sealed class VerifiedFilesSpecs
         return fs.Lstat(hostPath)!.Value;
     }
 }
+
+/// <summary>
+/// A generated file (the man page, the completions) is rendered only when it must be read or written: found current by
+/// a run of the same binary and unchanged since, it costs one lstat, and any edit has it rendered and compared again.
+/// </summary>
+[Trait("level", "unit")]
+public sealed class GeneratedFileSpecs : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("aica-generated-").FullName;
+    private readonly RootedFs _fs;
+    private int _renders;
+
+    public GeneratedFileSpecs()
+    {
+        Require.Root();
+        _fs = new RootedFs(_root);
+    }
+
+    public void Dispose()
+    {
+        _fs.Dispose();
+        Tools.Sh($"rm -rf --one-file-system '{_root}'");
+    }
+
+    /// <summary>One run: a fresh item (as each run builds its state) checked, and applied when it drifted, with the record saved.</summary>
+    private Drift? Run(ulong binaryKey)
+    {
+        var ctx = new EngineContext(_fs, new ProcessRunner(), new Clock()) { Verified = VerifiedFiles.Load(_fs) };
+        var item = new FileItem(new GeneratedFile("/usr/share/man/aica.8", () => { _renders++; return ".TH AICA 8\n"; }, binaryKey, "manual.page", "/usr/share/man"), Perms.O(644));
+        var drift = item.Check(ctx);
+        if (drift is not null) item.Apply(ctx, drift, TestContext.Current.CancellationToken).GetAwaiter().GetResult();
+        ctx.Verified.Save(_fs);
+        return drift;
+    }
+
+    [Fact]
+    public void A_steady_run_of_the_same_binary_does_not_render_and_an_edit_or_another_binary_does()
+    {
+        Assert.NotNull(Run(binaryKey: 1)); // missing: rendered and written
+        Assert.Null(Run(binaryKey: 1)); // read, compared and recorded
+        var rendered = _renders;
+        Assert.Null(Run(binaryKey: 1));
+        Assert.Null(Run(binaryKey: 1));
+        Assert.Equal(rendered, _renders); // current by its record: never rendered again
+
+        File.WriteAllText(Path.Combine(_root, "usr/share/man/aica.8"), ".TH XXXX 8\n"); // same size, other bytes
+        Assert.NotNull(Run(binaryKey: 1));
+        Assert.Equal(".TH AICA 8\n", File.ReadAllText(Path.Combine(_root, "usr/share/man/aica.8")));
+
+        rendered = _renders;
+        Assert.Null(Run(binaryKey: 2)); // another binary: rendered and compared again
+        Assert.True(_renders > rendered);
+    }
+}

@@ -349,26 +349,11 @@ public sealed class DoctorService(AicaServices s)
                 Fix: "sysctl -w fs.protected_hardlinks=1, and keep it in /etc/sysctl.d/");
     }
 
-    private CheckResult Gpus()
+    private CheckResult Gpus() => Site.Gpus.Read(s.Runner) switch
     {
-        try
-        {
-            if (Directory.Exists("/proc/driver/nvidia/gpus"))
-            {
-                var n = Directory.GetDirectories("/proc/driver/nvidia/gpus").Length;
-                return new CheckResult("gpu.seen", CheckStatus.Pass, $"{n} NVIDIA GPU(s) seen");
-            }
-        }
-        catch (IOException) { }
-        // No driver directory (e.g. in a container): ask nvidia-smi when it is installed; one line per GPU.
-        if (s.Runner.Which("nvidia-smi") is { } smi)
-        {
-            var r = s.Runner.Run(smi, "-L");
-            var gpus = r.StdOut.Split('\n').Count(l => l.StartsWith("GPU ", StringComparison.Ordinal));
-            return r.Ok
-                ? new CheckResult("gpu.seen", CheckStatus.Pass, $"{gpus} NVIDIA GPU(s) seen by nvidia-smi")
-                : new CheckResult("gpu.seen", CheckStatus.Pass, $"nvidia-smi -L failed: {r.Brief} (informational)");
-        }
-        return new CheckResult("gpu.seen", CheckStatus.Pass, "no NVIDIA GPU seen (informational)");
-    }
+        { FromDriver: true } d => new CheckResult("gpu.seen", CheckStatus.Pass, $"{d.Lines.Count} NVIDIA GPU(s) seen"),
+        { Error: { } error } => new CheckResult("gpu.seen", CheckStatus.Pass, $"nvidia-smi -L failed: {error} (informational)"),
+        { } smi => new CheckResult("gpu.seen", CheckStatus.Pass, $"{smi.Lines.Count} NVIDIA GPU(s) seen by nvidia-smi"),
+        null => new CheckResult("gpu.seen", CheckStatus.Pass, "no NVIDIA GPU seen (informational)"),
+    };
 }

@@ -80,16 +80,12 @@ public sealed class NodeReportService(AicaServices s)
         return list;
     }
 
-    /// <summary>The GPUs this node sees: nvidia-smi -L lines when it is installed, else the /dev/nvidiaN devices.</summary>
+    /// <summary>The GPUs this node sees (<see cref="Site.Gpus"/>), else the /dev/nvidiaN devices.</summary>
     private List<string> Gpus()
     {
         try
         {
-            if (s.Runner.Which("nvidia-smi") is { } smi)
-            {
-                var r = s.Runner.Run(smi, "-L");
-                if (r.Ok) return [.. r.StdOut.Split('\n').Where(l => l.StartsWith("GPU ", StringComparison.Ordinal)).Select(l => l.Trim()).Take(64)];
-            }
+            if (Site.Gpus.Read(s.Runner) is { Lines.Count: > 0 } gpus) return [.. gpus.Lines];
             return [.. s.Fs.List("/dev").Where(n => n.Length > 6 && n.StartsWith("nvidia", StringComparison.Ordinal) && n[6..].All(char.IsAsciiDigit))
                 .Order(StringComparer.Ordinal).Select(n => "/dev/" + n).Take(64)];
         }

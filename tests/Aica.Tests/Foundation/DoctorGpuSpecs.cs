@@ -43,4 +43,23 @@ public sealed class DoctorGpuSpecs : IDisposable
         Assert.Equal(CheckStatus.Pass, broken.Status);
         Assert.Contains("couldn't communicate", broken.Summary);
     }
+
+    [Fact]
+    public void Where_the_driver_lists_its_gpus_they_are_read_as_nvidia_smi_prints_them_and_nothing_is_started()
+    {
+        var driver = Path.Combine(_root, "gpus");
+        foreach (var (bus, n) in new[] { ("0000:9a:00.0", 2), ("0000:18:00.0", 1) })
+        {
+            Directory.CreateDirectory(Path.Combine(driver, bus));
+            File.WriteAllText(Path.Combine(driver, bus, "information"),
+                $"Model: \t\t NVIDIA H200\nIRQ:   \t\t 17\nGPU UUID: \t GPU-{n}\nBus Location: \t {bus}\nDevice Minor: \t {n - 1}\n");
+        }
+        var smi = new FakeSmi(new ProcessResult(0, "GPU 0: something else\n", ""));
+        var gpus = Gpus.Read(smi, driver);
+        Assert.NotNull(gpus);
+        Assert.True(gpus.FromDriver);
+        Assert.Equal(["GPU 0: NVIDIA H200 (UUID: GPU-1)", "GPU 1: NVIDIA H200 (UUID: GPU-2)"], gpus.Lines); // PCI order
+        Assert.Empty(smi.Ran);
+        Assert.Equal("GPU 3: 0000:3b:00.0", Gpus.Line(3, "0000:3b:00.0", null)); // an unreadable information file
+    }
 }

@@ -44,8 +44,8 @@ public sealed record AppliedState(long Generation, IReadOnlyDictionary<string, s
         return generation is { } gen ? new AppliedState(gen, prints) : null;
     }
 
-    /// <summary>True when every input has the fingerprint recorded (a missing or extra entry is a change).</summary>
-    public bool Unchanged(RootedFs fs) => Inputs.All(p => Prints.TryGetValue(p, out var want) && want == Print(fs, p));
+    /// <summary>The inputs whose fingerprint is not the one recorded (an input with none recorded counts as changed); empty: nothing to do.</summary>
+    public List<string> Changed(RootedFs fs) => [.. Inputs.Where(p => !Prints.TryGetValue(p, out var want) || want != Print(fs, p))];
 
     public void Write(RootedFs fs)
     {

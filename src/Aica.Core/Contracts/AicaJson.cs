@@ -33,6 +33,7 @@ namespace Aica.Contracts;
 [JsonSerializable(typeof(CleanDoc))]
 [JsonSerializable(typeof(DiskDoc))]
 [JsonSerializable(typeof(DuDoc))]
+[JsonSerializable(typeof(DuSnapshotDoc))]
 [JsonSerializable(typeof(InstallDoc))]
 [JsonSerializable(typeof(AdoptDoc))]
 [JsonSerializable(typeof(EnvDoc))]

@@ -113,6 +113,11 @@ public sealed record DuTotal(long ApparentBytes, long DiskBytes, long Files);
 
 public sealed record DuDoc(string Command, string? Path, bool ByUser, IReadOnlyList<DuEntryRow> Rows, int Omitted, DuTotal Total, IReadOnlyList<string> Problems);
 
+public sealed record DuSnapshotRow(string Name, string Kind, long ApparentBytes, long DiskBytes, long Files);
+
+/// <summary>/data/admin/du-last.json: the last <c>aica du</c> overview, which <c>aica metrics</c> reports.</summary>
+public sealed record DuSnapshotDoc(string Time, long DiskBytes, IReadOnlyList<DuSnapshotRow> Rows);
+
 public sealed record InstallDoc(string Command, string Prefix, string From, string Sha256, bool DryRun, string Status, string? Version, string? Previous,
     IReadOnlyList<string> Steps, string? Error);
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Aica.Contracts;
 using Aica.IO;
 using Aica.Native;
 using static Aica.Native.Perms;

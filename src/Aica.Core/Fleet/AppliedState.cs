@@ -51,7 +51,7 @@ public sealed record AppliedState(long Generation, IReadOnlyDictionary<string, s
     {
         var sb = new StringBuilder($"generation {Generation.ToString(CultureInfo.InvariantCulture)}\n");
         foreach (var (path, print) in Prints.OrderBy(p => p.Key, StringComparer.Ordinal)) sb.Append("file ").Append(path).Append(' ').Append(print).Append('\n');
-        if (fs.Lstat("/var/lib/aica") is null) { fs.EnsureParents(Path); fs.EnsureDir("/var/lib/aica", O(755), 0, 0); }
+        if (fs.Lstat("/var/lib/aica") is null) fs.EnsureParents(Path); // root:root 0755, /var/lib/aica included
         fs.WriteAtomic(Path, Encoding.UTF8.GetBytes(sb.ToString()), O(644));
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using Aica.Contracts;
 using Aica.IO;
 using Aica.Native;
@@ -59,11 +58,8 @@ public sealed class NodeStatusStore(RootedFs fs)
     public List<NodeFile> ReadAll()
     {
         var list = new List<NodeFile>();
-        using var dir = fs.TryOpenDir(Dir, out _);
-        if (dir is null) return list;
-        foreach (var (raw, _, _) in Sys.ReadDir(dir, fs.Host(Dir)))
+        foreach (var name in fs.List(Dir)) // in name order; empty when there is no folder yet
         {
-            var name = Encoding.UTF8.GetString(raw);
             if (!name.EndsWith(".json", StringComparison.Ordinal) || name.StartsWith('.')) continue; // temp files of a writer are dot files
             var path = $"{Dir}/{name}";
             try
@@ -77,6 +73,6 @@ public sealed class NodeStatusStore(RootedFs fs)
             }
             catch (SysException e) { list.Add(new NodeFile(name, null, null, e.Message)); }
         }
-        return list.OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
+        return list;
     }
 }

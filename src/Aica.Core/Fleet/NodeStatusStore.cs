@@ -1,6 +1,7 @@
 using Aica.Contracts;
 using Aica.IO;
 using Aica.Native;
+using Aica.Site;
 using static Aica.Native.Perms;
 
 namespace Aica.Fleet;
@@ -28,8 +29,9 @@ public sealed class NodeStatusStore(RootedFs fs)
 
     public void Write(NodeStatus status)
     {
-        if (fs.Lstat("/data/admin") is null) { fs.EnsureParents("/data/admin"); fs.EnsureDir("/data/admin", O(750), 0, 0); }
-        if (fs.Lstat(Dir) is null) fs.EnsureDir(Dir, O(755), 0, 0);
+        // Before init made them (a node's first recover): the folders with init's own modes, from the one table of them.
+        foreach (var (dir, mode) in DesiredStateBuilder.FixedDirs.Where(d => d.Path is "/data" or "/data/admin" or Dir))
+            if (fs.Lstat(dir) is null) fs.EnsureDir(dir, mode, 0, 0);
         fs.WriteAtomic(PathOf(status.Host), NodeStatusJson.Write(status), O(644));
     }
 

@@ -14,8 +14,8 @@ public static class JournalPriorities
 {
     public const int Error = 3, Warning = 4, Info = 6;
 
-    /// <summary>True when <paramref name="journalStream"/> ("DEV:INO") is the identity of descriptor 2.</summary>
-    public static bool StderrIsJournal(string? journalStream) => Matches(journalStream, Sys.DescriptorIdentity(2));
+    /// <summary>True when <paramref name="journalStream"/> ("DEV:INO") is the identity of descriptor 2 (stat'd only when the variable is set: every run starts here).</summary>
+    public static bool StderrIsJournal(string? journalStream) => !string.IsNullOrEmpty(journalStream) && Matches(journalStream, Sys.DescriptorIdentity(2));
 
     public static bool Matches(string? journalStream, (ulong Dev, ulong Ino)? fd)
     {

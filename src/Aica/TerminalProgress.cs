@@ -22,7 +22,9 @@ public sealed class TerminalProgress(TextWriter w, Func<TimeSpan> clock, Func<in
     private string _unit = "entries";
     private long? _total;
     private long _items, _bytes;
-    private TimeSpan _start, _lastDraw;
+    private TimeSpan _start;
+    // Ticks of the last draw: read without the lock by the walk's threads, so one long holds it.
+    private long _lastDrawTicks;
     private string? _note;
     private bool _drawn;
 
@@ -51,7 +53,7 @@ public sealed class TerminalProgress(TextWriter w, Func<TimeSpan> clock, Func<in
             _total = total;
             _items = _bytes = 0;
             _note = null;
-            _start = _lastDraw = clock(); // the first draw comes one interval in: quick work shows nothing
+            _start = clock(); // the first draw comes one interval in: quick work shows nothing
             Volatile.Write(ref _lastDrawTicks, _start.Ticks);
         }
     }
@@ -85,15 +87,12 @@ public sealed class TerminalProgress(TextWriter w, Func<TimeSpan> clock, Func<in
         if (now.Ticks - Volatile.Read(ref _lastDrawTicks) < Interval.Ticks) return; // cheap for the walk's threads
         lock (_gate)
         {
-            if (_label is null || now - _lastDraw < Interval) return;
-            _lastDraw = now;
+            if (_label is null || now.Ticks - _lastDrawTicks < Interval.Ticks) return;
             Volatile.Write(ref _lastDrawTicks, now.Ticks);
             w.Write(Erase + Fit(Line(now), columns()));
             _drawn = true;
         }
     }
-
-    private long _lastDrawTicks;
 
     /// <summary>The text of the line at <paramref name="now"/> (without control characters).</summary>
     internal string Line(TimeSpan now)

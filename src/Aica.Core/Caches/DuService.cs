@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Aica.Config;
+using Aica.Contracts;
 using Aica.IO;
 using Aica.Native;
 using Aica.Site;
@@ -230,46 +231,24 @@ public static class DuCache
 
     public sealed record Snapshot(DateTimeOffset Time, IReadOnlyList<DuRow> Rows);
 
-    public static void Write(AicaServices s, IReadOnlyList<DuRow> rows, Usage total)
-    {
-        using var ms = new MemoryStream();
-        using (var j = new System.Text.Json.Utf8JsonWriter(ms, new System.Text.Json.JsonWriterOptions { Indented = true }))
-        {
-            j.WriteStartObject();
-            j.WriteString("time", s.Clock.Now.ToString("yyyy-MM-ddTHH:mm:sszzz"));
-            j.WriteNumber("disk_bytes", total.Disk);
-            j.WriteStartArray("rows");
-            foreach (var r in rows)
-            {
-                j.WriteStartObject();
-                j.WriteString("name", r.Label);
-                j.WriteString("kind", r.Kind);
-                j.WriteNumber("apparent_bytes", r.Apparent);
-                j.WriteNumber("disk_bytes", r.Disk);
-                j.WriteNumber("files", r.Files);
-                j.WriteEndObject();
-            }
-            j.WriteEndArray();
-            j.WriteEndObject();
-        }
-        ms.WriteByte((byte)'\n');
-        s.Fs.WriteAtomic(Path, ms.ToArray(), Perms.O(640));
-    }
+    public static void Write(AicaServices s, IReadOnlyList<DuRow> rows, Usage total) =>
+        s.Fs.WriteAtomic(Path, AicaJson.ToFile(new DuSnapshotDoc(s.Clock.Now.ToString("yyyy-MM-ddTHH:mm:sszzz"), total.Disk,
+            [.. rows.Select(r => new DuSnapshotRow(r.Label, r.Kind, r.Apparent, r.Disk, r.Files))]), AicaJsonContext.Default.DuSnapshotDoc), Perms.O(640));
 
     /// <summary>The last snapshot, or null when there is none or it is not root's alone (never trusted then) or torn.</summary>
     public static Snapshot? Read(AicaServices s)
     {
         try
         {
-            if (s.Fs.Lstat(Path) is not { IsFile: true, OnlyRootWrites: true } || s.Fs.ReadText(Path) is not { } text) return null;
-            using var doc = System.Text.Json.JsonDocument.Parse(text);
-            var root = doc.RootElement;
-            var time = DateTimeOffset.Parse(root.GetProperty("time").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
-            var rows = root.GetProperty("rows").EnumerateArray().Select(r => new DuRow(r.GetProperty("name").GetString()!, r.GetProperty("kind").GetString()!, null,
-                r.GetProperty("apparent_bytes").GetInt64(), r.GetProperty("disk_bytes").GetInt64(), r.GetProperty("files").GetInt64())).ToList();
-            return new Snapshot(time, rows);
+            // Never through a link, never anything but a regular file (ReadFile refuses both); the owner checked on the descriptor read.
+            if (s.Fs.ReadFile(Path, out var st) is not { } bytes || !st.OnlyRootWrites) return null;
+            var doc = System.Text.Json.JsonSerializer.Deserialize(bytes, AicaJsonContext.Default.DuSnapshotDoc);
+            // A field that is missing (null here) makes the file untrusted, as a torn one is.
+            if (doc is not { Time: not null, Rows: not null } || doc.Rows.Any(r => r is not { Name: not null, Kind: not null })) return null;
+            var time = DateTimeOffset.Parse(doc.Time, System.Globalization.CultureInfo.InvariantCulture);
+            return new Snapshot(time, [.. doc.Rows.Select(r => new DuRow(r.Name, r.Kind, null, r.ApparentBytes, r.DiskBytes, r.Files))]);
         }
-        catch (Exception e) when (e is SysException or IOException or System.Text.Json.JsonException or FormatException or InvalidOperationException or KeyNotFoundException or NullReferenceException)
+        catch (Exception e) when (e is SysException or IOException or System.Text.Json.JsonException or FormatException)
         {
             return null;
         }

@@ -7,9 +7,10 @@ using System.Text.Json.Serialization.Metadata;
 namespace Aica.Contracts;
 
 /// <summary>
-/// Every JSON document aica writes (--json on stdout, the recovery status file, the data report), as records
-/// serialised by System.Text.Json's source generator: snake_case names, no reflection (NativeAOT). A new shape is a
-/// record in this folder plus one [JsonSerializable] line here; docs/json.md and the snapshot tests describe them.
+/// Every JSON document aica writes (--json on stdout, the recovery status file, the data report, the node status files
+/// on /data/admin/nodes, the du snapshot), as records serialised by System.Text.Json's source generator: snake_case
+/// names, no reflection (NativeAOT). A new shape is a record in this folder plus one [JsonSerializable] line here;
+/// docs/json.md and the snapshot tests describe the --json ones.
 /// </summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
 [JsonSerializable(typeof(ErrorDoc))]
@@ -33,6 +34,7 @@ namespace Aica.Contracts;
 [JsonSerializable(typeof(CleanDoc))]
 [JsonSerializable(typeof(DiskDoc))]
 [JsonSerializable(typeof(DuDoc))]
+[JsonSerializable(typeof(DuSnapshotDoc))]
 [JsonSerializable(typeof(InstallDoc))]
 [JsonSerializable(typeof(AdoptDoc))]
 [JsonSerializable(typeof(EnvDoc))]
@@ -45,6 +47,7 @@ namespace Aica.Contracts;
 [JsonSerializable(typeof(SyncDoc))]
 [JsonSerializable(typeof(FleetStatusDoc))]
 [JsonSerializable(typeof(HealthDoc))]
+[JsonSerializable(typeof(NodeStatus))]
 public sealed partial class AicaJsonContext : JsonSerializerContext;
 
 /// <summary>Writes one document: indented, non-ASCII and HTML characters as they are (paths and names stay readable).</summary>

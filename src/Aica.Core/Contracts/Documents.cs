@@ -113,6 +113,11 @@ public sealed record DuTotal(long ApparentBytes, long DiskBytes, long Files);
 
 public sealed record DuDoc(string Command, string? Path, bool ByUser, IReadOnlyList<DuEntryRow> Rows, int Omitted, DuTotal Total, IReadOnlyList<string> Problems);
 
+public sealed record DuSnapshotRow(string Name, string Kind, long ApparentBytes, long DiskBytes, long Files);
+
+/// <summary>/data/admin/du-last.json: the last <c>aica du</c> overview, which <c>aica metrics</c> reports.</summary>
+public sealed record DuSnapshotDoc(string Time, long DiskBytes, IReadOnlyList<DuSnapshotRow> Rows);
+
 public sealed record InstallDoc(string Command, string Prefix, string From, string Sha256, bool DryRun, string Status, string? Version, string? Previous,
     IReadOnlyList<string> Steps, string? Error);
 
@@ -173,3 +178,40 @@ public sealed record FleetStatusDoc(long RegistryGeneration, string Version, str
 
 /// <summary>aica health --json (Slurm HealthCheckProgram / NHC mode).</summary>
 public sealed record HealthDoc(bool Healthy, string Line, string Node, string Action, int UserProblems);
+
+/// <summary>
+/// /data/admin/nodes/HOST.json: what one node last did, written by it (atomically) after recover, sync and doctor, read
+/// by <c>aica fleet status</c> and by doctor on the other nodes. Snake_case keys; <see cref="Schema"/> says which shape.
+/// </summary>
+public sealed record NodeStatus
+{
+    /// <summary>The shape of this file; a reader ignores (reports) files of another schema rather than guess.</summary>
+    public const int CurrentSchema = 1;
+
+    public int Schema { get; init; } = CurrentSchema;
+    public string Host { get; init; } = "";
+    public string Version { get; init; } = "";
+    /// <summary>When the node wrote this, by its own clock (UTC).</summary>
+    public DateTimeOffset WrittenAt { get; init; }
+    /// <summary>The registry generation the node applied without a failure last; null before its first good run.</summary>
+    public long? GenerationApplied { get; init; }
+    /// <summary>The registry generation the node saw at its last recover (applied or not).</summary>
+    public long? GenerationSeen { get; init; }
+    /// <summary>The node's sync interval (fleet.sync_interval, seconds): a node is stale after three of them.</summary>
+    public int SyncIntervalS { get; init; }
+    public RecoveryOutcome? LastRecovery { get; init; }
+    public DoctorSummary? Doctor { get; init; }
+    /// <summary>Registered users whose ids this node cannot give them (capped list).</summary>
+    public List<IdConflict> IdConflicts { get; init; } = [];
+    public List<string> Gpus { get; init; } = [];
+}
+
+public sealed record RecoveryOutcome(DateTimeOffset Time, string Status, double DurationMs, int Users, int Failed);
+
+public sealed record DoctorSummary(DateTimeOffset Time, int Pass, int Warn, int Fail);
+
+/// <param name="Kind">uid | gid | group</param>
+/// <param name="Registered">The id the registry records.</param>
+/// <param name="Actual">The id the node has for that name, or the id's holder's id (null: no account of that name).</param>
+/// <param name="Detail">One line: what is in the way.</param>
+public sealed record IdConflict(string User, string Kind, int Registered, int? Actual, string Detail);

@@ -44,14 +44,14 @@ public sealed record AppliedState(long Generation, IReadOnlyDictionary<string, s
         return generation is { } gen ? new AppliedState(gen, prints) : null;
     }
 
-    /// <summary>True when every input has the fingerprint recorded (a missing or extra entry is a change).</summary>
-    public bool Unchanged(RootedFs fs) => Inputs.All(p => Prints.TryGetValue(p, out var want) && want == Print(fs, p));
+    /// <summary>The inputs whose fingerprint is not the one recorded (an input with none recorded counts as changed); empty: nothing to do.</summary>
+    public List<string> Changed(RootedFs fs) => [.. Inputs.Where(p => !Prints.TryGetValue(p, out var want) || want != Print(fs, p))];
 
     public void Write(RootedFs fs)
     {
         var sb = new StringBuilder($"generation {Generation.ToString(CultureInfo.InvariantCulture)}\n");
         foreach (var (path, print) in Prints.OrderBy(p => p.Key, StringComparer.Ordinal)) sb.Append("file ").Append(path).Append(' ').Append(print).Append('\n');
-        if (fs.Lstat("/var/lib/aica") is null) { fs.EnsureParents(Path); fs.EnsureDir("/var/lib/aica", O(755), 0, 0); }
+        if (fs.Lstat("/var/lib/aica") is null) fs.EnsureParents(Path); // root:root 0755, /var/lib/aica included
         fs.WriteAtomic(Path, Encoding.UTF8.GetBytes(sb.ToString()), O(644));
     }
 }

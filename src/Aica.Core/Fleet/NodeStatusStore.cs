@@ -1,6 +1,7 @@
-using System.Text;
+using Aica.Contracts;
 using Aica.IO;
 using Aica.Native;
+using Aica.Site;
 using static Aica.Native.Perms;
 
 namespace Aica.Fleet;
@@ -28,8 +29,9 @@ public sealed class NodeStatusStore(RootedFs fs)
 
     public void Write(NodeStatus status)
     {
-        if (fs.Lstat("/data/admin") is null) { fs.EnsureParents("/data/admin"); fs.EnsureDir("/data/admin", O(750), 0, 0); }
-        if (fs.Lstat(Dir) is null) fs.EnsureDir(Dir, O(755), 0, 0);
+        // Before init made them (a node's first recover): the folders with init's own modes, from the one table of them.
+        foreach (var (dir, mode) in DesiredStateBuilder.FixedDirs.Where(d => d.Path is "/data" or "/data/admin" or Dir))
+            if (fs.Lstat(dir) is null) fs.EnsureDir(dir, mode, 0, 0);
         fs.WriteAtomic(PathOf(status.Host), NodeStatusJson.Write(status), O(644));
     }
 
@@ -58,11 +60,8 @@ public sealed class NodeStatusStore(RootedFs fs)
     public List<NodeFile> ReadAll()
     {
         var list = new List<NodeFile>();
-        using var dir = fs.TryOpenDir(Dir, out _);
-        if (dir is null) return list;
-        foreach (var (raw, _, _) in Sys.ReadDir(dir, fs.Host(Dir)))
+        foreach (var name in fs.List(Dir)) // in name order; empty when there is no folder yet
         {
-            var name = Encoding.UTF8.GetString(raw);
             if (!name.EndsWith(".json", StringComparison.Ordinal) || name.StartsWith('.')) continue; // temp files of a writer are dot files
             var path = $"{Dir}/{name}";
             try
@@ -76,6 +75,6 @@ public sealed class NodeStatusStore(RootedFs fs)
             }
             catch (SysException e) { list.Add(new NodeFile(name, null, null, e.Message)); }
         }
-        return list.OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
+        return list;
     }
 }

@@ -28,7 +28,8 @@ public sealed class SharedStorageChecks(string mountInfoPath = MountTable.ProcPa
 
     public IEnumerable<CheckResult> Run(AicaServices s, AicaConfig config)
     {
-        var mount = MountTable.Read(mountInfoPath).Containing(s.Fs.Host("/data"));
+        var table = MountTable.Read(mountInfoPath);
+        var mount = table.Containing(s.Fs.Host("/data"));
         if (mount is null)
         {
             yield return new CheckResult("storage.shared", CheckStatus.Pass, $"no mount table at {mountInfoPath}: shared-storage checks skipped");
@@ -45,7 +46,7 @@ public sealed class SharedStorageChecks(string mountInfoPath = MountTable.ProcPa
         yield return Locking(mount);
         if (Sys.Euid == 0) yield return RootSquash(s, mount);
         if (v >= 4) yield return IdMapping(s);
-        else if (mount.Option("nolock") is null) yield return StatdState(s);
+        else if (mount.Option("nolock") is null) yield return StatdState(s, table);
         if (sec == "sys") yield return SysGroups(s, config);
     }
 
@@ -148,10 +149,9 @@ public sealed class SharedStorageChecks(string mountInfoPath = MountTable.ProcPa
     }
 
     /// <summary>NFSv3 locks are recovered through statd's state in /var/lib/nfs: on a disk the node resets, a crash leaves them held.</summary>
-    private CheckResult StatdState(AicaServices s)
+    private static CheckResult StatdState(AicaServices s, MountTable table)
     {
         const string id = "storage.nfs-statd";
-        var table = MountTable.Read(mountInfoPath);
         var state = table.Containing(s.Fs.Host("/var/lib/nfs"));
         var root = table.Containing(s.Fs.Host("/"));
         var volatileFs = state is null || state.FsType is "tmpfs" or "overlay" || ReferenceEquals(state, root);

@@ -1,4 +1,5 @@
 using Aica.Config;
+using Aica.Contracts;
 using Aica.Engine;
 using Aica.Fleet;
 using Aica.Native;

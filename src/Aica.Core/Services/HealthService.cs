@@ -66,13 +66,7 @@ public sealed class HealthService(AicaServices s, Func<DoctorReport> checks)
     }
 
     /// <summary>A check about one user's account or home: reported, never a reason to drain the node.</summary>
-    public static bool IsOneUsers(string checkId) => DoctorArea(checkId) is "user" or "home";
-
-    private static string DoctorArea(string id)
-    {
-        var end = id.IndexOfAny(['.', ':']);
-        return end < 0 ? id : id[..end];
-    }
+    public static bool IsOneUsers(string checkId) => DoctorReport.Area(checkId) is "user" or "home";
 
     /// <summary>Drains (reason given) or resumes (null) the node through scontrol, leaving any drain not made by aica alone.</summary>
     private string Slurm(string node, string? reason, TimeSpan budget)

@@ -1,5 +1,6 @@
 using Aica.Accounts;
 using Aica.Config;
+using Aica.Contracts;
 using Aica.Engine;
 using Aica.Fleet;
 using Aica.Native;

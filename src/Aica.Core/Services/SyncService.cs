@@ -25,22 +25,23 @@ public sealed class SyncService(AicaServices s)
     {
         var sw = Stopwatch.StartNew();
         if (!dryRun) s.RequireRoot("sync");
-        if (AppliedState.Read(s.Fs) is { } applied && applied.Unchanged(s.Fs))
+        var applied = AppliedState.Read(s.Fs);
+        // Each input stat'd once: the same list decides the fast path and, on the slow one, says what changed.
+        var changed = applied?.Changed(s.Fs) ?? [];
+        if (applied is not null && changed.Count == 0)
         {
             if (!dryRun) new NodeStatusStore(s.Fs).Touch(Sys.HostName());
             return new SyncResult(null, applied.Generation, $"generation {applied.Generation} applied, nothing changed", sw.Elapsed.TotalMilliseconds);
         }
-        var reason = Why();
+        var reason = Why(applied, changed);
         var r = await new RecoverService(s).Run(dryRun, ct).ConfigureAwait(false);
         return new SyncResult(r, AppliedState.Read(s.Fs)?.Generation, reason, sw.Elapsed.TotalMilliseconds);
     }
 
     /// <summary>Why recover runs: for the one line sync prints (only on the slow path, so reading the registry here costs nothing that matters).</summary>
-    private string Why()
+    private string Why(AppliedState? applied, List<string> changed)
     {
-        var applied = AppliedState.Read(s.Fs);
         if (applied is null) return "no applied generation recorded on this node";
-        var changed = AppliedState.Inputs.Where(p => !applied.Prints.TryGetValue(p, out var w) || w != AppliedState.Print(s.Fs, p)).ToList();
         long? now = null;
         try { now = s.Registry.Generation(); } catch (SysException) { }
         var gen = now is { } n && n != applied.Generation ? $"registry generation {applied.Generation} -> {n}; " : "";

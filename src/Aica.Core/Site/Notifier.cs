@@ -14,8 +14,6 @@ public sealed record NotifyOutcome(string Channel, bool Ok, string Message);
 /// </summary>
 public sealed class Notifier(AicaServices s)
 {
-    public bool Configured(AicaConfig c) => c.DiskNotify.Length > 0 || c.DiskMail.Length > 0;
-
     /// <param name="event">What happened, for AICA_EVENT: disk-alert, unit-failed.</param>
     /// <param name="subject">One line (the mail's subject).</param>
     /// <param name="body">The full text (stdin of the command, the mail's body).</param>

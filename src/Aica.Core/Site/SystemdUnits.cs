@@ -109,7 +109,6 @@ public static class SystemdUnits
 {
     public const string Dir = "/etc/systemd/system";
     public const string TimersWants = Dir + "/timers.target.wants";
-    public const string MultiUserWants = Dir + "/multi-user.target.wants";
     public const string NotifyTemplate = "aica-notify@.service";
     /// <summary>What a failing job's service starts: <c>aica notify --failed-unit UNIT</c> (systemd's %n is the failed unit).</summary>
     public const string OnFailure = "OnFailure=aica-notify@%n.service";

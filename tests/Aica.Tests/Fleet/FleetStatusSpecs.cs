@@ -1,6 +1,7 @@
 using Aica.Site;
 using System.Text.Json;
 using Aica.Config;
+using Aica.Contracts;
 using Aica.Fleet;
 using Aica.Services;
 using Aica.Tests.Infra;

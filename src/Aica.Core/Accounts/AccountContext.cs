@@ -45,9 +45,6 @@ public static class AccountContext
         /// <summary>The shadow aging defaults of /etc/login.defs, for accounts created without useradd.</summary>
         public LoginDefs LoginDefs => ctx.Feature<AccountRun>().LoginDefs;
 
-        /// <summary>Set by recover: missing accounts in one write (<see cref="AccountBatchPass"/>).</summary>
-        public bool BatchAccounts => ctx.FirstPass is AccountBatchPass;
-
         /// <summary>Called after an account change so later checks see it.</summary>
         public void InvalidateAccounts() => ctx.Feature<AccountRun>().Invalidate();
 

@@ -63,7 +63,6 @@ public sealed class AccountItem(string name, int uid, int gid, string shell, str
     public override string Id => "user.account";
     public override string Subject => name;
     public override string Describe => $"account {name} (uid {uid}, gid {gid}, member of {sharedGroup})";
-    public StoredUser? Stored => stored;
 
     public override Drift? Check(EngineContext ctx)
     {

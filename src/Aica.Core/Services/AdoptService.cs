@@ -37,9 +37,6 @@ public sealed partial class AdoptService(AicaServices s)
 {
     public static readonly string[] LegacyConfigDirs = ["/data/config", "/data/system/config"];
 
-    /// <summary>The old script names that have a compatibility wrapper in shims/ (embedded).</summary>
-    public static IReadOnlyList<string> WrappedScripts => RetiredFiles.WrappedScripts;
-
     /// <summary>global_env.sh variable → how aica treats it.</summary>
     private static readonly Dictionary<string, string> CacheKeys = new()
     {
@@ -346,7 +343,7 @@ public sealed partial class AdoptService(AicaServices s)
             }
             if (s.Fs.Lstat(dir) is not { IsDir: true }) continue;
             var names = s.Fs.List(dir).ToHashSet();
-            if (!WrappedScripts.Any(names.Contains)) continue;
+            if (!RetiredFiles.WrappedScripts.Any(names.Contains)) continue;
             // The folder and every folder above it: whoever can write a parent can rename the folder away and put
             // their own scripts under its name (a bash-era clone made from a member's account, say), run by root.
             var parts = dir.Split('/', StringSplitOptions.RemoveEmptyEntries);
@@ -357,7 +354,7 @@ public sealed partial class AdoptService(AicaServices s)
                 yield return new Step(new DirItem(p, 0, 0, ps.Perm & ~O(2022), id: "adopt.scripts"), "fix",
                     $"was {Convert.ToString(ps.Perm, 8)} {ps.Uid}:{ps.Gid}, now root:root without group/world write (root runs the scripts in {dir})");
             }
-            foreach (var name in WrappedScripts)
+            foreach (var name in RetiredFiles.WrappedScripts)
             {
                 var path = $"{dir}/{name}";
                 var wrapper = Templates.Raw(name);
@@ -371,7 +368,7 @@ public sealed partial class AdoptService(AicaServices s)
                         new FileItem(path, wrapper, O(755), "adopt.wrapper"),
                     ], present ? "replace" : "write", "with the compatibility wrapper (exec /data/bin/aica)");
             }
-            var others = names.Where(n => n.EndsWith(".sh") && !WrappedScripts.Contains(n)).Order().ToList();
+            var others = names.Where(n => n.EndsWith(".sh") && !RetiredFiles.WrappedScripts.Contains(n)).Order().ToList();
             if (others.Count > 0)
                 f.Warnings.Add($"{dir}: no aica wrapper for {string.Join(", ", others)}: no longer needed (aica install, aica user add, aica recover cover them); left as they are");
         }

@@ -169,7 +169,7 @@ public sealed class UserService(AicaServices s)
     {
         var layout = HomeLayouts.Supported.Find(e.Layout!) ?? throw AicaException.Usage($"layout {e.Layout} is not supported by this aica");
         var spec = new UserSpec(e.Name, e.Uid!.Value, e.Gid!.Value, e.Shell!, layout, sharedGid, config.Group);
-        var dotBase = UserHome.DotBase(spec);
+        var dotBase = layout.DotBase(spec);
         var homeBase = layout.HomeFolder(spec.Name);
         var items = unit.Items.ToList();
         var firstBlock = items.FindIndex(i => i is ManagedBlockItem);

@@ -49,9 +49,8 @@ internal sealed class BashEraReport(AicaServices s)
             }
     }
 
-    public void ReportUnregisteredMembers(AicaConfig config, Registry registry, List<string> warnings)
+    public void ReportUnregisteredMembers(AicaConfig config, Registry registry, Accounts.AccountDb db, List<string> warnings)
     {
-        var db = s.Accounts.Load();
         foreach (var m in db.MembersOf(config.Group).Order())
             if (registry.Find(m) is null && s.Fs.Lstat($"/data/users/{m}") is { IsDir: true })
                 warnings.Add($"{m} is a member of {config.Group} with data in /data/users/{m} but was never registered (user-register.sh was skipped): "

@@ -77,15 +77,17 @@ public sealed partial class AdoptService(AicaServices s)
         var f = new Findings();
         AicaConfig config;
         Registry registry;
+        Accounts.AccountDb db;
         var stamp = s.Clock.Stamp();
         var backupRoot = $"{new AicaConfig().BackupDir}/adopt_{stamp}";
         using (dryRun ? null : s.Lock(ct))
         {
-            var db = s.Accounts.Load();
+            db = s.Accounts.Load();
             await Do(PlantedLinks(backupRoot), new AicaConfig(), dryRun, f, ct); // before anything reads through them
-            if (s.Fs.Lstat(backupRoot) is null && s.ConfigExists) backupRoot = $"{s.LoadConfig().BackupDir}/adopt_{stamp}";
+            var existing = s.ConfigExists ? s.LoadConfig() : null;
+            if (existing is not null && s.Fs.Lstat(backupRoot) is null) backupRoot = $"{existing.BackupDir}/adopt_{stamp}";
             var env = ReadGlobalEnv();
-            config = s.ConfigExists ? s.LoadConfig() : NewConfig(env, db, f);
+            config = existing ?? NewConfig(env, db, f);
             registry = AdoptRegistry(config, db, backupRoot, dryRun, f, ct);
             await Do(RetireSteps(config, env, backupRoot, f), config, dryRun, f, ct);
         }
@@ -97,7 +99,7 @@ public sealed partial class AdoptService(AicaServices s)
         if (config.Gid is null) { } // the group is missing: reported above; init would invent a new gid
         else if (dryRun)
         {
-            var state = s.Builder(config).Build(registry, s.Accounts.Load(), s.SelfExe, []);
+            var state = s.Builder(config).Build(registry, db, s.SelfExe, []); // a dry run changed no account
             planned = new StateEngine(s.Context(config)).Plan(state);
             f.Problems.AddRange(state.Problems.Where(p => !f.AlreadyReported(p)));
         }
@@ -109,7 +111,7 @@ public sealed partial class AdoptService(AicaServices s)
 
         var report = new BashEraReport(s);
         report.ReportCrontabs(f.Warnings);
-        report.ReportUnregisteredMembers(config, registry, f.Warnings);
+        report.ReportUnregisteredMembers(config, registry, init is null ? db : s.Accounts.Load(), f.Warnings); // init may have made the group
         report.ReportSharedContents(config, f.Warnings);
         report.ReportStrippedExecBits(config, registry, f.Warnings);
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
@@ -100,7 +101,7 @@ public sealed partial class AdoptService(AicaServices s)
         else if (dryRun)
         {
             var state = s.Builder(config).Build(registry, db, s.SelfExe, []); // a dry run changed no account
-            planned = new StateEngine(s.Context(config)).Plan(state);
+            planned = new StateEngine(s.Context(config).WithAccounts(db)).Plan(state);
             f.Problems.AddRange(state.Problems.Where(p => !f.AlreadyReported(p)));
         }
         else

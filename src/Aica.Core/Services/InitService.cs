@@ -53,7 +53,7 @@ public sealed class InitService(AicaServices s)
         var configChanged = existing is null || existing.Gid is null || existing.DefaultLayout != config.DefaultLayout;
 
         var state = s.Builder(config).Build(s.Registry.Load(), db, s.SelfExe, o.Users);
-        var ctx = s.Context(config);
+        var ctx = s.Context(config).WithAccounts(db); // the account files read above, not parsed again
         if (o.DryRun)
             return new InitResult(config, configChanged, new StateEngine(ctx).Plan(state), null, state.Problems, []);
 

@@ -45,10 +45,7 @@ public static class AccountContext
         /// <summary>The shadow aging defaults of /etc/login.defs, for accounts created without useradd.</summary>
         public LoginDefs LoginDefs => ctx.Feature<AccountRun>().LoginDefs;
 
-        /// <summary>Set by recover: missing accounts in one write (<see cref="AccountBatchPass"/>).</summary>
-        public bool BatchAccounts => ctx.FirstPass is AccountBatchPass;
-
-        /// <summary>Called after an account change so later checks see it.</summary>
+        /// <summary>Called after an account change (or a failed attempt) so later checks, and whoever reads <c>Db</c> after the run, see it.</summary>
         public void InvalidateAccounts() => ctx.Feature<AccountRun>().Invalidate();
 
         /// <summary>Starts from account files the caller has just read (recover built its state from them): one parse, not two.</summary>

@@ -41,14 +41,17 @@ public sealed class GroupItem(string name, int gid, string id = "group", IReadOn
 
     public override async Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {
-        if (members is { Count: > 0 })
+        try
         {
-            var batch = new AccountBatch();
-            batch.TryAdd(new NewGroup(name, gid, members));
-            ctx.AccountFiles.Write(batch, ct);
+            if (members is { Count: > 0 })
+            {
+                var batch = new AccountBatch();
+                batch.TryAdd(new NewGroup(name, gid, members));
+                ctx.AccountFiles.Write(batch, ct);
+            }
+            else await ctx.Accounts.CreateGroup(name, gid, ct).ConfigureAwait(false);
         }
-        else await ctx.Accounts.CreateGroup(name, gid, ct).ConfigureAwait(false);
-        ctx.InvalidateAccounts();
+        finally { ctx.InvalidateAccounts(); } // a groupadd that failed may still have written: later checks read the files again
     }
 }
 
@@ -63,7 +66,6 @@ public sealed class AccountItem(string name, int uid, int gid, string shell, str
     public override string Id => "user.account";
     public override string Subject => name;
     public override string Describe => $"account {name} (uid {uid}, gid {gid}, member of {sharedGroup})";
-    public StoredUser? Stored => stored;
 
     public override Drift? Check(EngineContext ctx)
     {
@@ -90,20 +92,23 @@ public sealed class AccountItem(string name, int uid, int gid, string shell, str
 
     public override async Task Apply(EngineContext ctx, Drift drift, CancellationToken ct)
     {
-        if (ctx.Db.User(name) is null)
+        try
         {
-            if (stored is null)
-                await ctx.Accounts.CreateUser(name, uid, gid, shell, home, sharedGroup, ct).ConfigureAwait(false);
-            else
+            if (ctx.Db.User(name) is null)
             {
-                // Not useradd -p: the hash would show in the process list. One locked write, as the batch does.
-                var batch = new AccountBatch();
-                batch.TryAdd(New(ctx));
-                ctx.Notes.AddRange(ctx.AccountFiles.Write(batch, ct));
+                if (stored is null)
+                    await ctx.Accounts.CreateUser(name, uid, gid, shell, home, sharedGroup, ct).ConfigureAwait(false);
+                else
+                {
+                    // Not useradd -p: the hash would show in the process list. One locked write, as the batch does.
+                    var batch = new AccountBatch();
+                    batch.TryAdd(New(ctx));
+                    ctx.Notes.AddRange(ctx.AccountFiles.Write(batch, ct));
+                }
             }
+            else
+                await ctx.Accounts.AddToGroup(name, sharedGroup, ct).ConfigureAwait(false);
         }
-        else
-            await ctx.Accounts.AddToGroup(name, sharedGroup, ct).ConfigureAwait(false);
-        ctx.InvalidateAccounts();
+        finally { ctx.InvalidateAccounts(); } // a useradd that failed may still have written: later checks read the files again
     }
 }

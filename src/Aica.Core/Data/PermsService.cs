@@ -85,8 +85,9 @@ public sealed class PermsService(AicaServices s)
         new TreeNormaliser(Policy(config, gid, db, false)).Run(s.Fs, path, false, ct);
 
     /// <summary>The SPEC §3 policy for this server: exact top levels (root:G), members from registry and group.</summary>
-    public NormalisePolicy Policy(AicaConfig config, uint gid, Accounts.AccountDb db, bool record) =>
-        new(gid, SharedTree.MemberUids(config, s.Registry.Load(), db))
+    /// <param name="registry">The registry when the caller has read it already; null: read here.</param>
+    public NormalisePolicy Policy(AicaConfig config, uint gid, Accounts.AccountDb db, bool record, Registry? registry = null) =>
+        new(gid, SharedTree.MemberUids(config, registry ?? s.Registry.Load(), db))
         {
             Exact = SharedTree.Roots(config).ToDictionary(r => r.Path, r => (0u, gid, r.Mode)),
             RootOnlyGids = SharedTree.RootOnlyGids(db),

@@ -84,7 +84,9 @@ public static class DataDoctor
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromDays(30);
 
-    public static IEnumerable<CheckResult> Checks(AicaServices s, AicaConfig c) => Report(s, c).Concat(CacheWritable(s, c));
+    /// <param name="registry">The registry and <paramref name="accounts"/> the account files doctor already read; null: read here.</param>
+    public static IEnumerable<CheckResult> Checks(AicaServices s, AicaConfig c, Registry? registry = null, Accounts.AccountDb? accounts = null) =>
+        Report(s, c).Concat(CacheWritable(s, c, registry, accounts));
 
     /// <summary>The checks that read no tree (aica metrics, every few minutes, never walks the shared caches).</summary>
     public static IEnumerable<CheckResult> Report(AicaServices s, AicaConfig c)
@@ -99,11 +101,11 @@ public static class DataDoctor
     /// cache.&lt;id&gt;.group-writable: entries of each shared cache that are not the group's or not group-writable
     /// (one member's install would fail on another's files), counted by a dry run of the normaliser.
     /// </summary>
-    private static IEnumerable<CheckResult> CacheWritable(AicaServices s, AicaConfig c)
+    private static IEnumerable<CheckResult> CacheWritable(AicaServices s, AicaConfig c, Registry? registry, Accounts.AccountDb? accounts)
     {
-        var db = s.Accounts.Load();
+        var db = accounts ?? s.Accounts.Load();
         if (Site.DesiredStateBuilder.SharedGid(c, db) is not { } gid) yield break; // the group check reports it
-        var normaliser = new TreeNormaliser(new PermsService(s).Policy(c, (uint)gid, db, false));
+        var normaliser = new TreeNormaliser(new PermsService(s).Policy(c, (uint)gid, db, false, registry));
         foreach (var (id, path) in c.SharedCaches)
         {
             if (s.Fs.Lstat(path) is not { IsDir: true }) continue; // the tree checks report a missing cache

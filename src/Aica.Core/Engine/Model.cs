@@ -37,8 +37,6 @@ public sealed class EngineContext(RootedFs fs, ProcessRunner runner, Clock clock
     /// <summary>Files checks found current in an earlier run (recover and a root doctor load it; the rest start empty).</summary>
     public VerifiedFiles Verified { get; init; } = VerifiedFiles.None;
 
-    public T? FeatureOrNull<T>() where T : class => _features.TryGetValue(typeof(T), out var f) ? (T)f : null;
-
     /// <summary>Names for owner ids in messages (the accounts feature sets them); without them the numbers show.</summary>
     public Func<int, string?> UserName { get; set; } = _ => null;
     public Func<int, string?> GroupName { get; set; } = _ => null;

@@ -251,7 +251,7 @@ public sealed class RootedFs : IDisposable
         {
             Span<byte> buf = stackalloc byte[NameBuf];
             Span<byte> target = stackalloc byte[Sys.PathMax];
-            var n = Sys.ReadLinkAt(fd, ZName(c.AsSpan(ParentEnd(c) + 1), buf)[..^1], target, Host(path));
+            var n = Sys.ReadLinkAtZ(fd, ZName(c.AsSpan(ParentEnd(c) + 1), buf), target, Host(path));
             return n < 0 ? null : Encoding.UTF8.GetString(target[..n]);
         }
     }

@@ -17,8 +17,12 @@ namespace Aica.Integration;
 internal sealed class BashEraReport(AicaServices s)
 {
     /// <summary>Lines in /etc that mention a text (crontabs, profile scripts, rc.local).</summary>
-    public IEnumerable<(string Path, string Line)> GrepEtc(string needle)
+    public IEnumerable<(string Path, string Line)> GrepEtc(string needle) => EtcLines().Where(l => l.Line.Contains(needle));
+
+    /// <summary>The lines (trimmed, comments left out) of the files in /etc that run or source commands; one read serves several searches.</summary>
+    private List<(string Path, string Line)> EtcLines()
     {
+        var lines = new List<(string Path, string Line)>();
         var files = new List<string> { "/etc/crontab", "/etc/rc.local", "/etc/bash.bashrc", "/etc/profile", "/var/spool/cron/crontabs/root" };
         foreach (var dir in new[] { "/etc/cron.d", "/etc/profile.d", "/etc/cron.hourly", "/etc/cron.daily" })
         {
@@ -33,14 +37,16 @@ internal sealed class BashEraReport(AicaServices s)
             catch (SysException) { continue; }
             if (text is null) continue;
             foreach (var line in text.Split('\n'))
-                if (line.Contains(needle) && !line.TrimStart().StartsWith('#')) yield return (f, line.Trim());
+                if (!line.TrimStart().StartsWith('#')) lines.Add((f, line.Trim()));
         }
+        return lines;
     }
 
     public void ReportCrontabs(List<string> warnings)
     {
+        var etc = EtcLines(); // once for all the script folders
         foreach (var dir in RetiredFiles.LegacyScriptDirs)
-            foreach (var (path, line) in GrepEtc(dir + "/").Where(p => p.Path != Templates.CronPath))
+            foreach (var (path, line) in etc.Where(p => p.Line.Contains(dir + "/") && p.Path != Templates.CronPath))
             {
                 var script = RetiredFiles.WrappedScripts.FirstOrDefault(n => line.Contains($"{dir}/{n}"));
                 warnings.Add(script is null
@@ -49,9 +55,8 @@ internal sealed class BashEraReport(AicaServices s)
             }
     }
 
-    public void ReportUnregisteredMembers(AicaConfig config, Registry registry, List<string> warnings)
+    public void ReportUnregisteredMembers(AicaConfig config, Registry registry, Accounts.AccountDb db, List<string> warnings)
     {
-        var db = s.Accounts.Load();
         foreach (var m in db.MembersOf(config.Group).Order())
             if (registry.Find(m) is null && s.Fs.Lstat($"/data/users/{m}") is { IsDir: true })
                 warnings.Add($"{m} is a member of {config.Group} with data in /data/users/{m} but was never registered (user-register.sh was skipped): "

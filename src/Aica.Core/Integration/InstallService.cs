@@ -213,7 +213,7 @@ public sealed class InstallService(AicaServices s)
     {
         var parent = prefix[..prefix.LastIndexOf('/')];
         s.Fs.EnsureParents(prefix);
-        if (s.Fs.Lstat(parent) is { IsDir: true } st && (!st.OnlyRootWrites || st.Gid != 0 || (st.Perm & O(2000)) != 0))
+        if (s.Fs.Lstat(parent) is { IsDir: true } st && (st.Uid != 0 || st.Gid != 0 || (st.Perm & O(2022)) != 0))
         {
             s.Fs.SetOwnerMode(parent, 0, 0, st.Perm & ~O(2022)); // a root-only directory needs no setgid either
             steps.Add($"{parent} was {Convert.ToString(st.Perm, 8)} {st.Uid}:{st.Gid}: now root:root, not group- or world-writable");

@@ -9,12 +9,13 @@ namespace Aica.Integration;
 /// <summary>Doctor checks of this feature: the shared tools aica installs, and bash-era leftovers that adopt takes over.</summary>
 public static class IntegrationChecks
 {
-    public static IEnumerable<CheckResult> Run(AicaServices s, AicaConfig c)
+    /// <param name="registry">The registry doctor already read; null: read it here.</param>
+    public static IEnumerable<CheckResult> Run(AicaServices s, AicaConfig c, Registry? registry = null)
     {
         yield return Tool(s, "apps.conda", c.CondaRoot, "bin/conda", "miniconda", optional: false);
         if (s.Fs.Lstat("/data/apps/uv") is not null || s.Fs.Lstat("/data/apps/.uv.aica-partial") is not null)
             yield return Tool(s, "apps.uv", "/data/apps/uv", "uv", "uv", optional: true);
-        yield return Legacy(s, c);
+        yield return Legacy(s, c, registry);
     }
 
     private static CheckResult Tool(AicaServices s, string id, string prefix, string program, string tool, bool optional)
@@ -39,14 +40,14 @@ public static class IntegrationChecks
     }
 
     /// <summary>The retired files of <see cref="RetiredFiles"/>, checked by their own items (what adopt removes), and two-field registry lines.</summary>
-    private static CheckResult Legacy(AicaServices s, AicaConfig c)
+    private static CheckResult Legacy(AicaServices s, AicaConfig c, Registry? registry)
     {
         var items = RetiredFiles.Items($"{c.BackupDir}/adopt");
         var state = new DesiredState([new Unit(Phase.Etc, "bash era", null, items)], []);
         var found = new StateEngine(s.Context(c)).Check(state)
             .Where(r => r.Status != CheckStatus.Pass && r.Fix != StateEngine.NeedsRootFix) // a member's doctor cannot look in /etc/sudoers.d
             .Select(r => r.Id[(r.Id.IndexOf(':') + 1)..]).ToList();
-        var legacyLines = s.Registry.Load().Users.Count(u => u.IsLegacy);
+        var legacyLines = (registry ?? s.Registry.Load()).Users.Count(u => u.IsLegacy);
         if (legacyLines > 0) found.Add($"{legacyLines} two-field lines in users.txt");
         return found.Count == 0
             ? new CheckResult("legacy.bash-era", CheckStatus.Pass, "no files of the bash scripts left")

@@ -195,18 +195,8 @@ public static unsafe class Sys
     public static byte[]? ReadLinkAt(int dirfd, byte[] zname, string display)
     {
         Span<byte> buf = stackalloc byte[PathMax];
-        fixed (byte* p = zname)
-        fixed (byte* b = buf)
-        {
-            var n = Libc.readlinkat(dirfd, p, b, buf.Length);
-            if (n < 0)
-            {
-                var e = Err();
-                if (e == ENOENT || e == EINVAL) return null;
-                throw new SysException(e, "readlink", display);
-            }
-            return buf[..(int)n].ToArray();
-        }
+        var n = ReadLinkAtZ(dirfd, zname, buf, display);
+        return n < 0 ? null : buf[..n].ToArray();
     }
 
     /// <summary>
@@ -218,7 +208,14 @@ public static unsafe class Sys
         Span<byte> z = name.Length < 1024 ? stackalloc byte[name.Length + 1] : new byte[name.Length + 1];
         name.CopyTo(z);
         z[^1] = 0;
-        fixed (byte* p = z)
+        return ReadLinkAtZ(dirfd, z, buf, display);
+    }
+
+    /// <summary>As <see cref="ReadLinkAt(int, ReadOnlySpan{byte}, Span{byte}, string)"/> with a NUL-terminated name (used as it is).</summary>
+    public static int ReadLinkAtZ(int dirfd, ReadOnlySpan<byte> zname, Span<byte> buf, string display)
+    {
+        if (zname.IsEmpty || zname[^1] != 0) throw new ArgumentException("the name must end with a NUL byte");
+        fixed (byte* p = zname)
         fixed (byte* b = buf)
         {
             var n = Libc.readlinkat(dirfd, p, b, buf.Length);

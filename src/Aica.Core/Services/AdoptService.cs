@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
@@ -36,9 +37,6 @@ public sealed record AdoptResult(bool DryRun, AicaConfig Config, string? BackupD
 public sealed partial class AdoptService(AicaServices s)
 {
     public static readonly string[] LegacyConfigDirs = ["/data/config", "/data/system/config"];
-
-    /// <summary>The old script names that have a compatibility wrapper in shims/ (embedded).</summary>
-    public static IReadOnlyList<string> WrappedScripts => RetiredFiles.WrappedScripts;
 
     /// <summary>global_env.sh variable → how aica treats it.</summary>
     private static readonly Dictionary<string, string> CacheKeys = new()
@@ -80,15 +78,17 @@ public sealed partial class AdoptService(AicaServices s)
         var f = new Findings();
         AicaConfig config;
         Registry registry;
+        Accounts.AccountDb db;
         var stamp = s.Clock.Stamp();
         var backupRoot = $"{new AicaConfig().BackupDir}/adopt_{stamp}";
         using (dryRun ? null : s.Lock(ct))
         {
-            var db = s.Accounts.Load();
+            db = s.Accounts.Load();
             await Do(PlantedLinks(backupRoot), new AicaConfig(), dryRun, f, ct); // before anything reads through them
-            if (s.Fs.Lstat(backupRoot) is null && s.ConfigExists) backupRoot = $"{s.LoadConfig().BackupDir}/adopt_{stamp}";
+            var existing = s.ConfigExists ? s.LoadConfig() : null;
+            if (existing is not null && s.Fs.Lstat(backupRoot) is null) backupRoot = $"{existing.BackupDir}/adopt_{stamp}";
             var env = ReadGlobalEnv();
-            config = s.ConfigExists ? s.LoadConfig() : NewConfig(env, db, f);
+            config = existing ?? NewConfig(env, db, f);
             registry = AdoptRegistry(config, db, backupRoot, dryRun, f, ct);
             await Do(RetireSteps(config, env, backupRoot, f), config, dryRun, f, ct);
         }
@@ -100,8 +100,8 @@ public sealed partial class AdoptService(AicaServices s)
         if (config.Gid is null) { } // the group is missing: reported above; init would invent a new gid
         else if (dryRun)
         {
-            var state = s.Builder(config).Build(registry, s.Accounts.Load(), s.SelfExe, []);
-            planned = new StateEngine(s.Context(config)).Plan(state);
+            var state = s.Builder(config).Build(registry, db, s.SelfExe, []); // a dry run changed no account
+            planned = new StateEngine(s.Context(config).WithAccounts(db)).Plan(state);
             f.Problems.AddRange(state.Problems.Where(p => !f.AlreadyReported(p)));
         }
         else
@@ -112,7 +112,7 @@ public sealed partial class AdoptService(AicaServices s)
 
         var report = new BashEraReport(s);
         report.ReportCrontabs(f.Warnings);
-        report.ReportUnregisteredMembers(config, registry, f.Warnings);
+        report.ReportUnregisteredMembers(config, registry, init is null ? db : s.Accounts.Load(), f.Warnings); // init may have made the group
         report.ReportSharedContents(config, f.Warnings);
         report.ReportStrippedExecBits(config, registry, f.Warnings);
 
@@ -346,7 +346,7 @@ public sealed partial class AdoptService(AicaServices s)
             }
             if (s.Fs.Lstat(dir) is not { IsDir: true }) continue;
             var names = s.Fs.List(dir).ToHashSet();
-            if (!WrappedScripts.Any(names.Contains)) continue;
+            if (!RetiredFiles.WrappedScripts.Any(names.Contains)) continue;
             // The folder and every folder above it: whoever can write a parent can rename the folder away and put
             // their own scripts under its name (a bash-era clone made from a member's account, say), run by root.
             var parts = dir.Split('/', StringSplitOptions.RemoveEmptyEntries);
@@ -357,7 +357,7 @@ public sealed partial class AdoptService(AicaServices s)
                 yield return new Step(new DirItem(p, 0, 0, ps.Perm & ~O(2022), id: "adopt.scripts"), "fix",
                     $"was {Convert.ToString(ps.Perm, 8)} {ps.Uid}:{ps.Gid}, now root:root without group/world write (root runs the scripts in {dir})");
             }
-            foreach (var name in WrappedScripts)
+            foreach (var name in RetiredFiles.WrappedScripts)
             {
                 var path = $"{dir}/{name}";
                 var wrapper = Templates.Raw(name);
@@ -371,7 +371,7 @@ public sealed partial class AdoptService(AicaServices s)
                         new FileItem(path, wrapper, O(755), "adopt.wrapper"),
                     ], present ? "replace" : "write", "with the compatibility wrapper (exec /data/bin/aica)");
             }
-            var others = names.Where(n => n.EndsWith(".sh") && !WrappedScripts.Contains(n)).Order().ToList();
+            var others = names.Where(n => n.EndsWith(".sh") && !RetiredFiles.WrappedScripts.Contains(n)).Order().ToList();
             if (others.Count > 0)
                 f.Warnings.Add($"{dir}: no aica wrapper for {string.Join(", ", others)}: no longer needed (aica install, aica user add, aica recover cover them); left as they are");
         }

@@ -30,6 +30,13 @@ public sealed record DoctorReport(string Version, string Host, IReadOnlyList<Che
 }
 
 /// <summary>
+/// What doctor read once for all its checks, handed to the extensions so they do not read it again: the config, and
+/// the registry and account files, null when they could not be read (a check that needs them then reads them itself,
+/// and fails as it did before).
+/// </summary>
+public sealed record DoctorInputs(AicaServices Services, AicaConfig Config, Registry? Registry, AccountDb? Accounts);
+
+/// <summary>
 /// aica doctor: read-only. Every check of the desired-state engine (so doctor never disagrees with recover),
 /// plus the checks that are not items: mount, free space, parse errors, path safety, last recovery, orphans, GPUs.
 /// Every check runs even after others failed.
@@ -41,14 +48,14 @@ public sealed class DoctorService(AicaServices s)
     public static DoctorService WithAllChecks(AicaServices s, bool walkTrees = true)
     {
         var d = new DoctorService(s);
-        d.Extensions.Add(walkTrees ? Data.DataDoctor.Checks : Data.DataDoctor.Report);
-        d.Extensions.Add(Integration.IntegrationChecks.Run);
-        d.Extensions.Add(new Fleet.SharedStorageChecks().Run);
+        d.Extensions.Add(i => walkTrees ? Data.DataDoctor.Checks(i.Services, i.Config, i.Registry, i.Accounts) : Data.DataDoctor.Report(i.Services, i.Config));
+        d.Extensions.Add(i => Integration.IntegrationChecks.Run(i.Services, i.Config, i.Registry));
+        d.Extensions.Add(i => new Fleet.SharedStorageChecks().Run(i.Services, i.Config));
         return d;
     }
 
     /// <summary>Extra checks contributed by other features (data report age, cache hygiene...).</summary>
-    public List<Func<AicaServices, AicaConfig, IEnumerable<CheckResult>>> Extensions { get; } = [];
+    public List<Func<DoctorInputs, IEnumerable<CheckResult>>> Extensions { get; } = [];
 
     public DoctorReport Run(string? onlyUser, string version)
     {
@@ -104,9 +111,10 @@ public sealed class DoctorService(AicaServices s)
                 : new CheckResult("group.gid-recorded", CheckStatus.Pass, $"{config.Group} gid {config.Gid} recorded"));
 
         var db = new AccountDb(null, null);
+        AccountDb? accountsRead = null;
         Add("accounts.read", () =>
         {
-            db = s.Accounts.Load();
+            db = accountsRead = s.Accounts.Load();
             return new CheckResult("accounts.read", CheckStatus.Pass, "/etc/passwd and /etc/group read");
         });
         try
@@ -145,10 +153,11 @@ public sealed class DoctorService(AicaServices s)
         Add("gpu.seen", Gpus);
         // /data/admin is root's: a member's doctor leaves the other nodes' reports out rather than call them clean.
         if (mounted && (Sys.Euid == 0 || !s.Fs.IsRealRoot)) Add("fleet.conflicts", () => new FleetService(s).OtherNodesConflicts(onlyUser));
+        var inputs = new DoctorInputs(s, config, registryRead ? registry : null, accountsRead);
         foreach (var ext in Extensions)
         {
             // An extension that throws keeps what it reported so far and adds one FAIL; the others still run.
-            using var it = ext(s, config).GetEnumerator();
+            using var it = ext(inputs).GetEnumerator();
             while (true)
             {
                 try { if (!it.MoveNext()) break; }

@@ -32,8 +32,8 @@ public sealed class InitService(AicaServices s)
         s.RequireDataMounted();
 
         using var _ = o.DryRun ? null : s.Lock(ct);
-        var readText = s.Fs.ReadText(AicaConfig.ConfigPath);
-        var existing = s.ConfigExists ? s.LoadConfig() : null;
+        var readText = s.Fs.ReadText(AicaConfig.ConfigPath); // null: no aica.toml (a link or non-file throws here)
+        var existing = readText is null ? null : s.LoadConfig();
         if (existing is not null && o.Group is not null && o.Group != existing.Group)
             throw AicaException.Usage($"aica.toml already names group {existing.Group}; edit {s.Fs.Host(AicaConfig.ConfigPath)} to change it");
         if (existing?.Gid is { } eg && o.Gid is { } og && og != eg)
@@ -53,7 +53,7 @@ public sealed class InitService(AicaServices s)
         var configChanged = existing is null || existing.Gid is null || existing.DefaultLayout != config.DefaultLayout;
 
         var state = s.Builder(config).Build(s.Registry.Load(), db, s.SelfExe, o.Users);
-        var ctx = s.Context(config);
+        var ctx = s.Context(config).WithAccounts(db); // the account files read above, not parsed again
         if (o.DryRun)
             return new InitResult(config, configChanged, new StateEngine(ctx).Plan(state), null, state.Problems, []);
 
@@ -62,7 +62,7 @@ public sealed class InitService(AicaServices s)
         {
             s.Fs.EnsureParents(AicaConfig.ConfigPath);
             if (s.Fs.Lstat("/data/config") is null) s.Fs.EnsureDir("/data/config", O(755), 0, 0);
-            written = ConfigText(existing, config);
+            written = ConfigText(existing, readText, config);
             // Nodes sharing /data that run init at the same time must agree on one aica.toml (the group's gid): written
             // under the shared lock, and only if nobody wrote it since this run read it (a steady run takes no lock).
             using var shared = s.Registry.Lock(s.Wait, ct);
@@ -86,9 +86,10 @@ public sealed class InitService(AicaServices s)
     /// (Tomlyn's syntax tree keeps comments and order, so no backup is needed). What would be written is checked first:
     /// init never installs a config that does not validate (exit 2).
     /// </summary>
-    private string ConfigText(AicaConfig? existing, AicaConfig config)
+    /// <param name="existingText">The aica.toml this run read (and will compare before writing): the text edited, not a new read.</param>
+    private string ConfigText(AicaConfig? existing, string? existingText, AicaConfig config)
     {
-        var text = existing is null ? config.Render() : ConfigFile.Edit(s.Fs.ReadText(AicaConfig.ConfigPath) ?? "", Edits(existing, config));
+        var text = existing is null ? config.Render() : ConfigFile.Edit(existingText ?? "", Edits(existing, config));
         var check = ConfigFile.Read(text);
         if (!check.Valid) throw AicaException.Usage($"init would write an invalid {s.Fs.Host(AicaConfig.ConfigPath)}: {string.Join("; ", check.Issues)}");
         return text;

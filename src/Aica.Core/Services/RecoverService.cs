@@ -82,7 +82,9 @@ public sealed class RecoverService(AicaServices s)
         var report = new RecoveryReport(status, userCount, failed, applied.Actions, [], problems, ctx.Notes, sw.Elapsed.TotalMilliseconds, false);
         WriteOutcome(report, report.Summary);
         var appliedGeneration = status == "ok" ? RecordApplied(registry, inputPrints!) : null;
-        new NodeReportService(s).AfterRecover(report, registry, applied.Actions.Count == 0 ? db : s.Accounts.Load(), config, appliedGeneration);
+        // The account files as the run left them: the run's own copy, read again only when an account change invalidated
+        // it and no later check has read them since (after a full reset the checks' reload is reused, not made again).
+        new NodeReportService(s).AfterRecover(report, registry, ctx.Db, config, appliedGeneration);
         return report;
     }
 

@@ -37,8 +37,6 @@ public sealed class HomeLayouts(IEnumerable<IHomeLayout> layouts)
     /// <summary>The layouts this aica supports (stateless objects, shared).</summary>
     public static readonly HomeLayouts Supported = new([new SymlinkLayout(), new HybridLayout()]);
 
-    public static HomeLayouts Default() => Supported;
-
     /// <summary>The layout of a registry or config value; null when this aica does not know it.</summary>
     public IHomeLayout? Find(string name) => _byName.GetValueOrDefault(name);
 

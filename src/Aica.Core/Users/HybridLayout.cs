@@ -42,9 +42,6 @@ public static class UserHome
 {
     public static string EnvsDir(UserSpec u) => $"{u.DataDir}/conda/envs";
 
-    /// <summary>Where the user's persistent dotfiles are for a layout.</summary>
-    public static string DotBase(UserSpec u) => u.Layout.DotBase(u);
-
     public static IEnumerable<Item> PersistentDirs(UserSpec u, string dotBase)
     {
         // setgid like every directory of /data/users/U (user fix adds it); sshd only minds write bits

@@ -1,4 +1,5 @@
 using System.Text;
+using Aica.Accounts;
 using Aica.Config;
 using Aica.Engine;
 using Aica.IO;
@@ -273,9 +274,10 @@ public sealed partial class MigrateService(AicaServices s)
     {
         var registry = Registry.Parse(s.Registry.Load().Render());
         registry.Upsert(entry);
-        var state = s.Builder(config).Build(registry, s.Accounts.Load(), null, [entry.Name]);
+        var db = s.Accounts.Load();
+        var state = s.Builder(config).Build(registry, db, null, [entry.Name]);
         var units = state.Units.Where(u => u.User == entry.Name).ToList();
-        var engine = new StateEngine(s.Context(config));
+        var engine = new StateEngine(s.Context(config).WithAccounts(db));
         var applied = await engine.Apply(new DesiredState(units, []), ct).ConfigureAwait(false);
         var problems = applied.Actions.Where(a => !a.Ok && a.Drift.Severity == CheckStatus.Fail).Select(a => a.Error!).ToList();
         var after = engine.Plan(new DesiredState(units, []));

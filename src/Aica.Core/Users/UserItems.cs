@@ -35,7 +35,6 @@ public sealed class ManagedBlockItem(string path, ManagedBlock block, uint uid, 
         : this(path, new ManagedBlock(body), uid, gid, id, onlyIfPresent) { }
 
     public string Path { get; } = path;
-    public string Block => block.Text;
     public override string Id => id;
     public override string Subject => Path;
     public override string Describe => $"aica block in {Path}";

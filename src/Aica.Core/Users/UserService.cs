@@ -95,13 +95,14 @@ public sealed class UserService(AicaServices s)
         var problems = state.Problems.Where(p => p.StartsWith(o.Name + ":", StringComparison.Ordinal)).ToList();
         var units = state.Units.Where(x => x.User == o.Name).Select(x => x.Phase == Phase.Homes ? WithAddItems(x, entry, sharedGid, config, key) : x).ToList();
         var userState = new DesiredState(units, problems);
-        var ctx = s.Context(config);
+        var ctx = s.Context(config).WithAccounts(db); // the account files read above, not parsed again
         var engine = new StateEngine(ctx);
         if (o.DryRun) return new UserAddResult(entry, mode, registryChanged, engine.Plan(userState), null, problems, []);
 
         var applied = await engine.Apply(userState, ct).ConfigureAwait(false);
-        // Register once the account exists (a failed useradd leaves no registry line for recover to trip on).
-        var accountOk = s.Accounts.Load().User(o.Name) is not null;
+        // Register once the account exists (a failed useradd leaves no registry line for recover to trip on). The
+        // context's copy is read again after any account change or attempt, so it is the files as they are now.
+        var accountOk = ctx.Db.User(o.Name) is not null;
         var changed = false;
         if (accountOk && registryChanged) changed = s.Registry.Update(reg => reg.Upsert(entry), s.Wait, ct);
         var notes = ctx.Notes.ToList();
@@ -169,7 +170,7 @@ public sealed class UserService(AicaServices s)
     {
         var layout = HomeLayouts.Supported.Find(e.Layout!) ?? throw AicaException.Usage($"layout {e.Layout} is not supported by this aica");
         var spec = new UserSpec(e.Name, e.Uid!.Value, e.Gid!.Value, e.Shell!, layout, sharedGid, config.Group);
-        var dotBase = UserHome.DotBase(spec);
+        var dotBase = layout.DotBase(spec);
         var homeBase = layout.HomeFolder(spec.Name);
         var items = unit.Items.ToList();
         var firstBlock = items.FindIndex(i => i is ManagedBlockItem);
@@ -423,7 +424,7 @@ public sealed class UserService(AicaServices s)
             // The engine's own home-link check: a home with files where the link belongs is a conflict recover cannot
             // resolve (an empty one it replaces by itself).
             else if (HomeLayouts.Supported.Of(e, config) is { HomeIsLink: true } linked
-                     && new LinkItem($"/home/{e.Name}", $"/data/users/{e.Name}").Check(ctx ??= s.Context(config)) is { Conflict: true } home)
+                     && new LinkItem($"/home/{e.Name}", $"/data/users/{e.Name}").Check(ctx ??= s.Context(config).WithAccounts(db)) is { Conflict: true } home)
                 rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, linked.Name, "home-conflict", $"{home.Summary}; fix: {home.Fix}"));
             else
                 rows.Add(new UserRow(e.Name, e.Uid ?? live.Uid, e.Gid ?? live.Gid, e.Shell ?? live.Shell, e.Layout ?? config.DefaultLayout, "ok", e.IsLegacy ? "legacy line (upgraded at next recover)" : ""));

@@ -37,7 +37,7 @@ public sealed class DoctorCommand(CliContext cli)
     {
         var verbose = cli.Options.Verbose;
         if (r.Member is { } me) o.Line("", $"doctor for {me} (a member's view; sudo aica doctor checks the whole server)");
-        var areas = r.Checks.GroupBy(c => Area(c.Id)).Select(g => (Name: g.Key, Checks: g.ToList())).ToList();
+        var areas = r.Checks.GroupBy(c => DoctorReport.Area(c.Id)).Select(g => (Name: g.Key, Checks: g.ToList())).ToList();
         if (!verbose)
         {
             var healthy = areas.Where(a => a.Checks.All(c => c.Status == CheckStatus.Pass)).Select(a => $"{a.Name} {a.Checks.Count}").ToList();
@@ -76,7 +76,4 @@ public sealed class DoctorCommand(CliContext cli)
         }
         return string.Join("\n       ", lines);
     }
-
-    /// <summary>The area of a check: its id up to the first '.' or ':' ("user.rc:/home/a/.profile" is "user").</summary>
-    public static string Area(string id) => DoctorReport.Area(id);
 }

@@ -170,7 +170,7 @@ public sealed class CliContractSpecs
     [InlineData("user.rc:/home/alice/.bash_profile", "user")]
     [InlineData("users.hf-token", "users")]
     [InlineData("gpu", "gpu")]
-    public void Doctor_groups_checks_by_the_prefix_of_their_id(string id, string area) => Assert.Equal(area, DoctorCommand.Area(id));
+    public void Doctor_groups_checks_by_the_prefix_of_their_id(string id, string area) => Assert.Equal(area, DoctorReport.Area(id));
 
     [Trait("level", "unit")]
     [Fact]

@@ -95,7 +95,7 @@ public sealed class SessionSpecs : IDisposable
     {
         var db = AccountDb.Load(_fs, _runner);
         var c = new AicaConfig() with { Gid = 2500 };
-        string[] Ids(bool debian) => new DesiredStateBuilder(c, HomeLayouts.Default().Find) { DebianPam = debian }
+        string[] Ids(bool debian) => new DesiredStateBuilder(c, HomeLayouts.Supported.Find) { DebianPam = debian }
             .Build(Registry.Parse(""), db, null).Units.SelectMany(u => u.Items).Select(i => $"{i.Id}:{i.Subject}").ToArray();
         var debianIds = Ids(true);
         Assert.Contains("session.env:/etc/security/aica_env.conf", debianIds);
